@@ -1,0 +1,7 @@
+/** @flowformer/core: the public API. */
+export { tf } from './tf.ts';
+export { Rng, type RngState } from './train/rng.ts';
+export { Module, EVAL, type ForwardContext, type ParamInfo, type ParamOptions } from './nn/module.ts';
+export * as init from './nn/init.ts';
+export { Dense, type DenseArgs } from './nn/dense.ts';
+export * from './task.ts';
