@@ -134,4 +134,3 @@ describe('ListOps generator (LRA rules)', () => {
     for (const e of r.train) expect(e.target).toBe(Number(e.source));
   });
 });
-});
