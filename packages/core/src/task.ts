@@ -1,11 +1,19 @@
 /**
- * The Task interface and the task registry (DRAFT contract; the experiment framework owns
- * and may refine it). A task package (`packages/<task>`) exports a `Task` from
- * `src/task.ts` and names that file in its package.json under `"flowformer": {"task": ...}`;
- * the CLI discovers task packages by that field, so adding a task edits no other package.
+ * The Task interface and the task registry.
+ *
+ * A task package (`packages/<task>`) exports a `Task` from `src/task.ts` and names that file
+ * in its package.json under `"flowformer": {"task": "./src/task.ts"}`; the CLI discovers task
+ * packages by that field, so adding a task edits no other package. See docs/adding-a-task.md.
+ *
+ * The trainer owns the loop (order, batching, optimiser, checkpoints); a task owns its data,
+ * its model (including its loss) and its metrics. Data is random access by example index so
+ * that the trainer alone decides the order (seeded, resumable), whatever the storage: an
+ * in-memory array (UEA, LRA), contiguous token blocks (WikiText), one window per start index
+ * (D4RL), or images decoded from disk on demand (ImageNet: `batch` may be async and is
+ * prefetched one batch ahead while the previous step computes).
  */
-import type { z } from 'zod';
 import type { tf } from './tf.ts';
+import type { Config, TaskSchemas } from './config/schema.ts';
 import type { ForwardContext, Module } from './nn/module.ts';
 import type { Rng } from './train/rng.ts';
 
@@ -15,32 +23,46 @@ export interface Batch {
   size: number;
   /** Every tensor the batch holds, for disposal. */
   tensors: tf.Tensor[];
+  /** Number of predicted tokens, if the task counts throughput in tokens (LM); else examples/s is shown. */
+  tokens?: number;
+}
+
+/** What building a batch may depend on besides the indices. */
+export interface BatchContext {
+  /** True for training batches: apply augmentation (crops, flips, mixup...). */
+  training: boolean;
+  /**
+   * Randomness for augmentation. The trainer derives it from the seed and the step, so a
+   * batch is the same whether the run was resumed or not, and prefetching cannot change it.
+   */
+  rng: Rng;
 }
 
 /** One split of a dataset: a random-access collection of examples. */
 export interface Split<B extends Batch = Batch> {
   readonly size: number;
   /** Builds the batch of the examples at `indices` (the trainer chooses the order). */
-  batch(indices: Int32Array): B | Promise<B>;
+  batch(indices: Int32Array, ctx: BatchContext): B | Promise<B>;
 }
 
 export interface TaskData<B extends Batch = Batch> {
   train: Split<B>;
   valid?: Split<B>;
   test?: Split<B>;
-  /** Facts to print and record (class count, lengths, vocabulary size, ...). */
+  /** Facts to print and record in summary.json (class count, lengths, vocabulary size, ...). */
   info: Record<string, unknown>;
 }
 
 /** A model is a Module that can compute its training loss on a batch. */
 export interface TaskModel<B extends Batch = Batch> extends Module {
+  /** Mean loss of the batch, a scalar. Dropout draws seeds from `ctx.rng` when `ctx.training`. */
   loss(batch: B, ctx: ForwardContext): tf.Scalar;
 }
 
 export type Metrics = Record<string, number>;
 
 export interface TaskContext {
-  /** Absolute data root (`--data-root`, `FLOWFORMER_DATA_ROOT`, or `<repo>/data`). */
+  /** Absolute data root (`--data-root`, `FLOWFORMER_DATA_ROOT`, `config.data.root`, or `<repo>/data`). */
   dataRoot: string;
   /** A folder the task may write caches into (inside the project, ignored by git). */
   cacheDir: string;
@@ -48,18 +70,60 @@ export interface TaskContext {
   log: (msg: string) => void;
 }
 
-export interface Task<Cfg = any, B extends Batch = Batch> {
+export interface EvalContext<Cfg = Config> {
+  config: Cfg;
+  /** Which split is evaluated ('valid' or 'test'), e.g. for messages. */
+  splitName: string;
+  /** Examples per evaluation batch (config evaluation.batchSize, default training.batchSize). */
+  batchSize: number;
+  /** Randomness for evaluations that need it (RL rollouts); the same at every evaluation. */
+  rng: Rng;
+  log: (msg: string) => void;
+}
+
+export interface Task<Cfg extends Config = any, B extends Batch = Batch> {
   name: string;
   description: string;
   datasets: { name: string; description: string }[];
-  /** zod schemas of the task-specific config sections (merged into the shared schema). */
-  schema: { model: z.ZodType; data: z.ZodType; [section: string]: z.ZodType };
-  /** The metric that selects the best checkpoint. */
+  /** zod objects for the task's `model` and `data` fields, plus any extra top-level sections. */
+  schema: TaskSchemas;
+  /** The metric that selects the best checkpoint (a key of what `evaluate` returns). */
   metric: { name: string; mode: 'max' | 'min' };
   load(config: Cfg, ctx: TaskContext): Promise<TaskData<B>>;
   build(config: Cfg, data: TaskData<B>, rng: Rng): TaskModel<B>;
-  evaluate(model: TaskModel<B>, split: Split<B>, config: Cfg): Promise<Metrics>;
+  /** Metrics of the model on a split (no gradient; use `forEachBatch` for the usual loop). */
+  evaluate(model: TaskModel<B>, split: Split<B>, ctx: EvalContext<Cfg>): Promise<Metrics>;
 }
+
+/**
+ * Runs `fn` on consecutive batches of a split in index order (evaluation), disposing each
+ * batch's tensors afterwards. `fn` should do its tensor work inside `tf.tidy`.
+ */
+export async function forEachBatch<B extends Batch>(
+  split: Split<B>,
+  batchSize: number,
+  fn: (batch: B, indices: Int32Array) => void | Promise<void>,
+  rng?: Rng,
+): Promise<void> {
+  for (let start = 0; start < split.size; start += batchSize) {
+    const n = Math.min(batchSize, split.size - start);
+    const indices = new Int32Array(n);
+    for (let i = 0; i < n; i++) indices[i] = start + i;
+    const batch = await split.batch(indices, { training: false, rng: rng ?? NO_RNG });
+    try {
+      await fn(batch, indices);
+    } finally {
+      for (const t of batch.tensors) t.dispose();
+    }
+  }
+}
+
+/** Evaluation batches must not be random; this placeholder makes any use of randomness an error. */
+const NO_RNG = new Proxy({} as Rng, {
+  get() {
+    throw new Error('an evaluation batch asked for randomness: pass an rng to forEachBatch if this is intended');
+  },
+});
 
 const registry = new Map<string, Task>();
 
@@ -79,3 +143,4 @@ export function getTask(name: string): Task {
 export function listTasks(): Task[] {
   return [...registry.values()].sort((a, b) => a.name.localeCompare(b.name));
 }
+
