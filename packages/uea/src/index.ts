@@ -1,0 +1,6 @@
+/** @flowformer/uea: UEA multivariate time-series classification (readers, preprocessing, model, task). */
+export * from './data/raw.ts';
+export * from './data/ts-format.ts';
+export * from './data/arff.ts';
+export * from './data/load.ts';
+export * from './data/preprocess.ts';
