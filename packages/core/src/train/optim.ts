@@ -1,0 +1,161 @@
+/**
+ * Optimisers written on tf.Variables, following PyTorch's update formulas exactly
+ * (torch.optim.Adam, AdamW and RAdam, single-tensor code path). We write them ourselves
+ * because tfjs's built-in ones have no decoupled weight decay and no RAdam, and because
+ * their state must be saved and restored bit for bit by our checkpoints.
+ *
+ * Weight decay follows each parameter's `decay` flag (nn/module.ts ParamInfo: false for
+ * norms, biases, position embeddings) unless the config says `decayAll`.
+ */
+import { tf } from '../tf.ts';
+import type { ParamInfo } from '../nn/module.ts';
+import type { OptimizerConfig } from '../config/schema.ts';
+
+/** Everything needed to continue an optimiser exactly: its step count and its slot tensors by name. */
+export interface OptimizerState {
+  step: number;
+  /** `<param>.m`, `<param>.v` (first and second moments). */
+  tensors: Record<string, tf.Tensor>;
+}
+
+interface Slot {
+  info: ParamInfo;
+  decay: boolean;
+  m: tf.Variable;
+  v: tf.Variable;
+}
+
+/** Adam, AdamW and RAdam: one moment pair per parameter, three ways of using it. */
+export class AdamFamily {
+  readonly config: OptimizerConfig;
+  /** Updates done so far (PyTorch's `state['step']`). */
+  stepCount = 0;
+  private readonly slots: Slot[];
+
+  constructor(params: ParamInfo[], config: OptimizerConfig) {
+    this.config = config;
+    this.slots = params
+      .filter((p) => p.trainable)
+      .map((info) => ({
+        info,
+        decay: config.decayAll || info.decay,
+        m: tf.variable(tf.zerosLike(info.variable), false),
+        v: tf.variable(tf.zerosLike(info.variable), false),
+      }));
+  }
+
+  /** Parameters this optimiser updates, by name. */
+  get paramNames(): string[] {
+    return this.slots.map((s) => s.info.name);
+  }
+
+  /**
+   * One update with learning rate `lr`. `grads` maps parameter names to gradients; a
+   * parameter without a gradient (unused in the forward pass) is left untouched, as PyTorch
+   * does for `p.grad is None`.
+   */
+  step(grads: Record<string, tf.Tensor>, lr: number): void {
+    this.stepCount += 1;
+    const t = this.stepCount;
+    const c = this.config;
+    const [b1, b2] = c.betas;
+    const bc1 = 1 - b1 ** t;
+    const bc2 = 1 - b2 ** t;
+    const wd = c.weightDecay;
+    // Decoupled (AdamW-style) decay shrinks the weights directly; otherwise decay is an L2 term in the gradient.
+    const decoupled = c.type === 'adamw' || (c.type === 'radam' && c.decoupled);
+
+    // RAdam's variance rectification (Liu et al. 2020), as torch.optim.RAdam computes it.
+    let rect: number | null = null;
+    if (c.type === 'radam') {
+      const rhoInf = 2 / (1 - b2) - 1;
+      const rhoT = rhoInf - (2 * t * b2 ** t) / bc2;
+      if (rhoT > 5) rect = Math.sqrt(((rhoT - 4) * (rhoT - 2) * rhoInf) / ((rhoInf - 4) * (rhoInf - 2) * rhoT));
+    }
+
+    for (const s of this.slots) {
+      const g0 = grads[s.info.name];
+      if (!g0) continue;
+      const p = s.info.variable;
+      tf.tidy(() => {
+        const doDecay = s.decay && wd > 0;
+        let pNew: tf.Tensor = p;
+        let g: tf.Tensor = g0;
+        if (doDecay && decoupled) pNew = tf.mul(p, 1 - lr * wd);
+        if (doDecay && !decoupled) g = tf.add(g, tf.mul(p, wd));
+        const m = tf.add(tf.mul(s.m, b1), tf.mul(g, 1 - b1));
+        const v = tf.add(tf.mul(s.v, b2), tf.mul(tf.square(g), 1 - b2));
+        let update: tf.Tensor;
+        if (c.type === 'radam') {
+          const mHat = tf.div(m, bc1);
+          update =
+            rect === null
+              ? tf.mul(mHat, lr)
+              : tf.mul(tf.div(mHat, tf.add(tf.sqrt(v), c.eps)), lr * rect * Math.sqrt(bc2));
+        } else {
+          // denom = sqrt(v) / sqrt(bc2) + eps; step = lr / bc1
+          const denom = tf.add(tf.div(tf.sqrt(v), Math.sqrt(bc2)), c.eps);
+          update = tf.mul(tf.div(m, denom), lr / bc1);
+        }
+        s.m.assign(m);
+        s.v.assign(v);
+        p.assign(tf.sub(pNew, update));
+      });
+    }
+  }
+
+  /** The live state (the tensors are the optimiser's own variables: read them, do not dispose them). */
+  getState(): OptimizerState {
+    const tensors: Record<string, tf.Tensor> = {};
+    for (const s of this.slots) {
+      tensors[`${s.info.name}.m`] = s.m;
+      tensors[`${s.info.name}.v`] = s.v;
+    }
+    return { step: this.stepCount, tensors };
+  }
+
+  /** Restores a saved state; throws naming the first missing or mis-shaped slot. */
+  setState(state: OptimizerState): void {
+    for (const s of this.slots) {
+      for (const [k, variable] of [['m', s.m], ['v', s.v]] as const) {
+        const name = `${s.info.name}.${k}`;
+        const t = state.tensors[name];
+        if (!t) throw new Error(`optimizer state has no '${name}': the checkpoint belongs to a different model`);
+        if (t.shape.join(',') !== variable.shape.join(',')) {
+          throw new Error(`optimizer state '${name}' has shape [${t.shape}] but the parameter has [${variable.shape}]`);
+        }
+        variable.assign(t);
+      }
+    }
+    this.stepCount = state.step;
+  }
+
+  dispose(): void {
+    for (const s of this.slots) {
+      s.m.dispose();
+      s.v.dispose();
+    }
+  }
+}
+
+export type Optimizer = AdamFamily;
+
+export function makeOptimizer(config: OptimizerConfig, params: ParamInfo[]): Optimizer {
+  return new AdamFamily(params, config);
+}
+
+/**
+ * Scales gradients so that their global L2 norm is at most `maxNorm`
+ * (torch.nn.utils.clip_grad_norm_: coefficient maxNorm / (norm + 1e-6), applied only when < 1).
+ * Returns new tensors (the caller disposes the old ones) and the norm before clipping.
+ */
+export function clipByGlobalNorm(grads: Record<string, tf.Tensor>, maxNorm: number): { grads: Record<string, tf.Tensor>; norm: number } {
+  const names = Object.keys(grads);
+  const normT = tf.tidy(() => tf.sqrt(tf.addN(names.map((n) => tf.sum(tf.square(grads[n]!))))));
+  const norm = normT.dataSync()[0]!;
+  normT.dispose();
+  const coef = maxNorm / (norm + 1e-6);
+  const out: Record<string, tf.Tensor> = {};
+  for (const n of names) out[n] = coef < 1 ? tf.mul(grads[n]!, coef) : tf.clone(grads[n]!);
+  return { grads: out, norm };
+}

@@ -1,0 +1,56 @@
+/**
+ * Learning-rate schedules: `lrAt(s)` is the learning rate of update `s` (0-based), with the
+ * peak `lr` from the optimizer section. Counting follows fairseq and timm: update 0 runs at
+ * `warmupInitLr`, and the warm-up reaches `lr` at update `warmupSteps`.
+ */
+import type { ScheduleConfig } from '../config/schema.ts';
+
+export interface ScheduleContext {
+  /** Peak learning rate (config optimizer.lr). */
+  lr: number;
+  /** Updates in the whole run. */
+  totalSteps: number;
+  /** Updates per epoch (for `unit: epoch`). */
+  stepsPerEpoch: number;
+}
+
+export type Schedule = (step: number) => number;
+
+export function makeSchedule(cfg: ScheduleConfig, ctx: ScheduleContext): Schedule {
+  const { lr } = ctx;
+  if (cfg.type === 'constant') return () => lr;
+  const W = cfg.warmupSteps;
+  const init = cfg.warmupInitLr;
+  const perEpoch = cfg.unit === 'epoch';
+  // In epoch units the schedule moves once per epoch (timm's default for DeiT).
+  const time = (s: number) => (perEpoch ? Math.floor(s / ctx.stepsPerEpoch) : s);
+  const total = perEpoch ? Math.ceil(ctx.totalSteps / ctx.stepsPerEpoch) : ctx.totalSteps;
+  const warm = (t: number) => init + ((lr - init) * t) / W;
+
+  switch (cfg.type) {
+    case 'warmup-constant':
+      return (s) => {
+        const t = time(s);
+        return t < W ? warm(t) : lr;
+      };
+    case 'warmup-rsqrt':
+    case 'inverse-sqrt':
+      // Both decay as lr * sqrt(W / t) after warm-up, equal to lr at t = W
+      // (fairseq: decay_factor = lr * sqrt(warmup_updates); lr = decay_factor / sqrt(num_updates)).
+      return (s) => {
+        const t = time(s);
+        return t < W ? warm(t) : lr * Math.sqrt(Math.max(W, 1) / Math.max(t, 1));
+      };
+    case 'warmup-cosine': {
+      const C = cfg.cycleSteps ?? total;
+      const min = cfg.minLr;
+      return (s) => {
+        const t = time(s);
+        if (t < W) return warm(t);
+        // Half a cosine from lr at t = W down to minLr at t = C, then minLr.
+        const progress = C > W ? Math.min(1, (t - W) / (C - W)) : 1;
+        return min + 0.5 * (lr - min) * (1 + Math.cos(Math.PI * progress));
+      };
+    }
+  }
+}

@@ -1,0 +1,167 @@
+import { describe, expect, it } from 'vitest';
+import { tf } from '../src/tf.ts';
+import { Module } from '../src/nn/module.ts';
+import { OptimizerSchema, type OptimizerConfig } from '../src/config/schema.ts';
+import { clipByGlobalNorm, makeOptimizer } from '../src/train/optim.ts';
+
+class Two extends Module {
+  w: tf.Variable;
+  b: tf.Variable;
+  constructor(w: number[], b: number[]) {
+    super();
+    this.w = this.param('w', tf.tensor1d(w)); // decayed
+    this.b = this.param('b', tf.tensor1d(b), { decay: false }); // never decayed unless decayAll
+  }
+}
+
+const cfg = (c: Record<string, unknown>) => OptimizerSchema.parse(c) as OptimizerConfig;
+
+/** PyTorch's single-tensor Adam/AdamW/RAdam update, in float64, for one parameter. */
+function reference(c: OptimizerConfig, p0: number[], gradsPerStep: number[][], lrs: number[], decay: boolean): number[] {
+  const p = [...p0];
+  const m = p.map(() => 0);
+  const v = p.map(() => 0);
+  const [b1, b2] = c.betas;
+  const wd = decay || c.decayAll ? c.weightDecay : 0;
+  const decoupled = c.type === 'adamw' || (c.type === 'radam' && c.decoupled);
+  gradsPerStep.forEach((gs, i) => {
+    const t = i + 1;
+    const lr = lrs[i]!;
+    const bc1 = 1 - b1 ** t;
+    const bc2 = 1 - b2 ** t;
+    for (let j = 0; j < p.length; j++) {
+      let g = gs[j]!;
+      if (decoupled) p[j]! *= 1 - lr * wd;
+      else g += wd * p[j]!;
+      m[j] = b1 * m[j]! + (1 - b1) * g;
+      v[j] = b2 * v[j]! + (1 - b2) * g * g;
+      if (c.type === 'radam') {
+        const mHat = m[j]! / bc1;
+        const rhoInf = 2 / (1 - b2) - 1;
+        const rhoT = rhoInf - (2 * t * b2 ** t) / bc2;
+        if (rhoT > 5) {
+          const rect = Math.sqrt(((rhoT - 4) * (rhoT - 2) * rhoInf) / ((rhoInf - 4) * (rhoInf - 2) * rhoT));
+          const adaptive = Math.sqrt(bc2) / (Math.sqrt(v[j]!) + c.eps);
+          p[j]! -= mHat * lr * adaptive * rect;
+        } else {
+          p[j]! -= mHat * lr;
+        }
+      } else {
+        const denom = Math.sqrt(v[j]!) / Math.sqrt(bc2) + c.eps;
+        p[j]! -= (lr / bc1) * (m[j]! / denom);
+      }
+    }
+  });
+  return p;
+}
+
+function run(c: OptimizerConfig, steps: number) {
+  const model = new Two([1, -2, 0.5], [0.3, -0.7]);
+  const opt = makeOptimizer(c, model.namedParams());
+  const gw: number[][] = [];
+  const gb: number[][] = [];
+  const lrs: number[] = [];
+  for (let s = 0; s < steps; s++) {
+    gw.push([0.1 * (s + 1), -0.5 + 0.05 * s, Math.sin(s)]);
+    gb.push([Math.cos(s), 0.2 - 0.1 * s]);
+    lrs.push(0.01 * (1 + 0.1 * s));
+    const grads = { w: tf.tensor1d(gw[s]!), b: tf.tensor1d(gb[s]!) };
+    opt.step(grads, lrs[s]!);
+    tf.dispose(grads);
+  }
+  const out = { w: Array.from(model.w.dataSync()), b: Array.from(model.b.dataSync()) };
+  const ref = { w: reference(c, [1, -2, 0.5], gw, lrs, true), b: reference(c, [0.3, -0.7], gb, lrs, false) };
+  opt.dispose();
+  model.dispose();
+  return { out, ref };
+}
+
+describe('optimisers (PyTorch formulas)', () => {
+  it('first updates, computed by hand', () => {
+    // p = 1, g = 0.5, lr = 0.1: Adam moves by lr * g / |g| = 0.1; AdamW first shrinks p by (1 - lr * wd);
+    // RAdam's first steps are unrectified (rho_t <= 5): p -= lr * m_hat = lr * g.
+    const cases: [Record<string, unknown>, number][] = [
+      [{ type: 'adam', lr: 0.1 }, 0.9],
+      [{ type: 'adamw', lr: 0.1, weightDecay: 0.1 }, 1 * (1 - 0.01) - 0.1],
+      [{ type: 'adam', lr: 0.1, weightDecay: 0.1 }, 0.9], // L2: g' = 0.6, still a unit step
+      [{ type: 'radam', lr: 0.1 }, 0.95],
+    ];
+    for (const [c, expected] of cases) {
+      const model = new Two([1], [1]);
+      const opt = makeOptimizer(cfg(c), model.namedParams());
+      const g = { w: tf.tensor1d([0.5]), b: tf.tensor1d([0.5]) };
+      opt.step(g, 0.1);
+      expect(model.w.dataSync()[0]).toBeCloseTo(expected, 6);
+      tf.dispose(g);
+      opt.dispose();
+      model.dispose();
+    }
+  });
+
+  const configs: Record<string, unknown>[] = [
+    { type: 'adamw', lr: 1, weightDecay: 0.1, betas: [0.9, 0.98], eps: 1e-9 },
+    { type: 'adamw', lr: 1, weightDecay: 0.1, decayAll: true },
+    { type: 'adam', lr: 1, weightDecay: 0.01 },
+    { type: 'adam', lr: 1 },
+    { type: 'radam', lr: 1, weightDecay: 0.01 },
+    { type: 'radam', lr: 1, weightDecay: 0.01, decoupled: true },
+  ];
+  for (const c of configs) {
+    it(`${JSON.stringify(c)} matches the reference over 10 steps (both RAdam branches)`, () => {
+      const { out, ref } = run(cfg(c), 10);
+      for (const k of ['w', 'b'] as const) {
+        out[k].forEach((x, i) => expect(x).toBeCloseTo(ref[k][i]!, 5));
+      }
+    });
+  }
+
+  it('decay follows ParamInfo.decay: a non-decayed parameter with zero gradient does not move', () => {
+    const model = new Two([1], [1]);
+    const opt = makeOptimizer(cfg({ type: 'adamw', lr: 0.1, weightDecay: 0.5 }), model.namedParams());
+    const g = { w: tf.tensor1d([0]), b: tf.tensor1d([0]) };
+    opt.step(g, 0.1);
+    expect(model.w.dataSync()[0]).toBeCloseTo(0.95, 6);
+    expect(model.b.dataSync()[0]).toBe(1);
+    tf.dispose(g);
+    opt.dispose();
+    model.dispose();
+  });
+
+  it('state round-trips: a restored optimiser continues identically, without leaking tensors', () => {
+    const c = cfg({ type: 'radam', lr: 0.05 });
+    const a = new Two([1, 2, 3], [4, 5]);
+    const b = new Two([1, 2, 3], [4, 5]);
+    const oa = makeOptimizer(c, a.namedParams());
+    const grad = (s: number) => ({ w: tf.tensor1d([s, -s, 1]), b: tf.tensor1d([0.5, s]) });
+    for (let s = 0; s < 7; s++) {
+      const g = grad(s);
+      oa.step(g, 0.05);
+      tf.dispose(g);
+    }
+    b.loadState({ w: a.w, b: a.b });
+    const ob = makeOptimizer(c, b.namedParams());
+    ob.setState(oa.getState());
+    const before = tf.memory().numTensors;
+    for (let s = 7; s < 10; s++) {
+      const g = grad(s);
+      oa.step(g, 0.05);
+      ob.step(g, 0.05);
+      tf.dispose(g);
+    }
+    expect(tf.memory().numTensors).toBe(before);
+    expect(Array.from(b.w.dataSync())).toEqual(Array.from(a.w.dataSync()));
+    expect(Array.from(b.b.dataSync())).toEqual(Array.from(a.b.dataSync()));
+    for (const x of [oa, ob, a, b]) x.dispose();
+  });
+
+  it('clipByGlobalNorm scales as torch.nn.utils.clip_grad_norm_', () => {
+    const g = { a: tf.tensor1d([3]), b: tf.tensor1d([4]) };
+    const { grads, norm } = clipByGlobalNorm(g, 1);
+    expect(norm).toBeCloseTo(5, 6);
+    expect(grads.a!.dataSync()[0]).toBeCloseTo(3 / (5 + 1e-6), 6);
+    expect(grads.b!.dataSync()[0]).toBeCloseTo(4 / (5 + 1e-6), 6);
+    const kept = clipByGlobalNorm(g, 10);
+    expect(kept.grads.a!.dataSync()[0]).toBe(3);
+    tf.dispose([g, grads, kept.grads]);
+  });
+});

@@ -1,0 +1,48 @@
+import { describe, expect, it } from 'vitest';
+import { ScheduleSchema, type ScheduleConfig } from '../src/config/schema.ts';
+import { makeSchedule } from '../src/train/schedule.ts';
+
+const mk = (c: Record<string, unknown>, totalSteps = 100, stepsPerEpoch = 10) =>
+  makeSchedule(ScheduleSchema.parse(c) as ScheduleConfig, { lr: 1e-3, totalSteps, stepsPerEpoch });
+
+describe('schedules', () => {
+  it('constant', () => {
+    const f = mk({ type: 'constant' });
+    expect([0, 50, 99].map(f)).toEqual([1e-3, 1e-3, 1e-3]);
+  });
+
+  it("fairseq inverse_sqrt (6000 warm-up updates from 1e-7 to 1e-3, the paper's WikiText recipe)", () => {
+    const f = mk({ type: 'inverse-sqrt', warmupSteps: 6000, warmupInitLr: 1e-7 }, 300000);
+    const step = (1e-3 - 1e-7) / 6000; // fairseq's lr_step
+    expect(f(0)).toBeCloseTo(1e-7, 12);
+    expect(f(3000)).toBeCloseTo(1e-7 + 3000 * step, 12);
+    expect(f(6000)).toBeCloseTo(1e-3, 12);
+    expect(f(24000)).toBeCloseTo(1e-3 * Math.sqrt(6000) / Math.sqrt(24000), 12); // = 5e-4
+    expect(f(24000)).toBeCloseTo(5e-4, 12);
+  });
+
+  it('warmup-constant and warmup-rsqrt', () => {
+    const c = mk({ type: 'warmup-constant', warmupSteps: 10 });
+    expect([0, 5, 10, 90].map(c)).toEqual([0, 5e-4, 1e-3, 1e-3]);
+    const r = mk({ type: 'warmup-rsqrt', warmupSteps: 16 });
+    expect(r(8)).toBeCloseTo(5e-4, 12);
+    expect(r(16)).toBeCloseTo(1e-3, 12);
+    expect(r(64)).toBeCloseTo(5e-4, 12); // sqrt(16/64) = 1/2
+  });
+
+  it('warmup-cosine with a floor, in steps and in epochs', () => {
+    const f = mk({ type: 'warmup-cosine', warmupSteps: 10, minLr: 1e-5 }, 110);
+    expect(f(0)).toBe(0);
+    expect(f(10)).toBeCloseTo(1e-3, 12);
+    expect(f(60)).toBeCloseTo(1e-5 + 0.5 * (1e-3 - 1e-5), 12); // half-way through the cosine
+    expect(f(110)).toBeCloseTo(1e-5, 12);
+    expect(f(500)).toBeCloseTo(1e-5, 12);
+    // timm-style per-epoch: 5 warm-up epochs from 1e-6 over a 30-epoch run of 10 updates per epoch.
+    const e = mk({ type: 'warmup-cosine', warmupSteps: 5, warmupInitLr: 1e-6, minLr: 1e-5, unit: 'epoch' }, 300, 10);
+    expect(e(0)).toBe(1e-6);
+    expect(e(9)).toBe(1e-6); // constant within an epoch
+    expect(e(10)).toBeCloseTo(1e-6 + (1e-3 - 1e-6) / 5, 12);
+    expect(e(50)).toBeCloseTo(1e-3, 12);
+    expect(e(175)).toBeCloseTo(1e-5 + 0.5 * (1e-3 - 1e-5) * (1 + Math.cos(Math.PI * (12 / 25))), 12);
+  });
+});
