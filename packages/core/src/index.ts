@@ -5,3 +5,4 @@ export { Module, EVAL, type ForwardContext, type ParamInfo, type ParamOptions } 
 export * as init from './nn/init.ts';
 export { Dense, type DenseArgs } from './nn/dense.ts';
 export * from './task.ts';
+export * from './io/index.ts';
