@@ -1,0 +1,51 @@
+import { tf } from '../tf.ts';
+import type { Rng } from '../train/rng.ts';
+import { activation, type ActivationName } from './activations.ts';
+import { Dense } from './dense.ts';
+import { dropout } from './dropout.ts';
+import { Module, type ForwardContext } from './module.ts';
+
+export interface MLPArgs {
+  inFeatures: number;
+  hiddenFeatures: number;
+  /** Default `inFeatures`. */
+  outFeatures?: number;
+  /** Default 'gelu' (exact, erf-based). */
+  activation?: ActivationName;
+  /** Dropout on the output (after the second Dense). Default 0. */
+  dropout?: number;
+  /** Dropout after the activation; default `dropout` (LRA's MlpBlock, timm's Mlp). fairseq calls it activation_dropout. */
+  activationDropout?: number;
+  kernelInit?: (rng: Rng, shape: number[]) => tf.Tensor;
+  biasInit?: (rng: Rng, shape: number[]) => tf.Tensor;
+}
+
+/**
+ * The transformer feed-forward block: Dense -> activation -> dropout -> Dense -> dropout.
+ * (A 1x1 Conv1d, as the time-series code writes it, is the same Dense.)
+ */
+export class MLP extends Module {
+  readonly fc1: Dense;
+  readonly fc2: Dense;
+  private readonly act: (x: tf.Tensor) => tf.Tensor;
+  readonly dropout: number;
+  readonly activationDropout: number;
+
+  constructor(rng: Rng, args: MLPArgs) {
+    super();
+    const init = { kernelInit: args.kernelInit, biasInit: args.biasInit };
+    this.fc1 = this.child('fc1', new Dense(rng, { inFeatures: args.inFeatures, outFeatures: args.hiddenFeatures, ...init }));
+    this.fc2 = this.child('fc2', new Dense(rng, { inFeatures: args.hiddenFeatures, outFeatures: args.outFeatures ?? args.inFeatures, ...init }));
+    this.act = activation(args.activation ?? 'gelu');
+    this.dropout = args.dropout ?? 0;
+    this.activationDropout = args.activationDropout ?? this.dropout;
+  }
+
+  /** `x` `[..., in]` -> `[..., out]`. */
+  forward(x: tf.Tensor, ctx: ForwardContext): tf.Tensor {
+    return tf.tidy(() => {
+      const h = dropout(this.act(this.fc1.forward(x)), this.activationDropout, ctx);
+      return dropout(this.fc2.forward(h), this.dropout, ctx);
+    });
+  }
+}
