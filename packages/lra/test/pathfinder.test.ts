@@ -61,14 +61,16 @@ describe('Pathfinder generator (published rules, LRA 32x32 hard)', () => {
           let d = Math.abs(t1 - t0);
           d = Math.min(d, 2 * Math.PI - d);
           turns += d;
-          if (d > Math.PI / 3) sharp++;
+          if (d > (110 * Math.PI) / 180) sharp++;
           n++;
         }
       }
     }
-    // continuity 1: weights cos^2(turn) vanish at 90 degrees (up to pixel rounding of the end point).
-    expect(turns / n).toBeLessThan(0.5);
-    expect(sharp / n).toBeLessThan(0.2);
+    // continuity 1: turn weights cos^2(turn) give a mean |turn| of 0.47 rad on a continuous
+    // circle (pi/2 without the prior), and vanish at 90 degrees; pixel rounding of the end
+    // points widens both a little.
+    expect(turns / n).toBeLessThan(0.7);
+    expect(sharp).toBe(0);
   });
 
   it('writes the release layout and the reader gets the same pixels and labels back, split 80/10/10', async () => {
