@@ -4,3 +4,4 @@ export * from './data/ts-format.ts';
 export * from './data/arff.ts';
 export * from './data/load.ts';
 export * from './data/preprocess.ts';
+export * from './data/download.ts';
