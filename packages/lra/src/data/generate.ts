@@ -1,0 +1,135 @@
+/**
+ * `flowformer data generate --task lra --dataset listops|pathfinder [--size full|mini|N]`:
+ * the two LRA tasks that are synthetic by definition, generated here in the release's own
+ * file formats, so that every reader is the same for generated and downloaded data.
+ *
+ * Layout under the data root (see data/README.md):
+ *   lra/listops/basic_{train,val,test}.tsv                 LRA rules (500 < length < 2000)
+ *   lra/listops-mini/basic_{train,val,test}.tsv            short trees for the mini config
+ *   lra/pathfinder32/curv_contour_length_14/{imgs,metadata}   LRA's 32x32 "hard"
+ *   lra/pathfinder32-mini/curv_contour_length_14/...        a small set for the mini config
+ *
+ * Files are written to a temporary name and renamed when complete, so an interrupted run
+ * never leaves a half-written dataset that a later run would take for a finished one.
+ */
+import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { Rng } from '@flowformer/core';
+import { formatListOpsTsv, generateListOpsSplits, LRA_LISTOPS_SIZES, type ListOpsGeneratorArgs, type ListOpsSplitSizes } from './listops.ts';
+import { PATHFINDER_CONDITIONS, type PathfinderDifficulty } from './pathfinder.ts';
+import { writePathfinder, type PathfinderArgs } from './pathfinder-gen.ts';
+
+export type LraGeneratedDataset = 'listops' | 'pathfinder';
+/** `full` = LRA's sizes and rules; `mini` = the small sets of the mini configs; a number = that many (training) examples with LRA's rules. */
+export type LraGenerateSize = 'full' | 'mini' | number;
+
+/** The mini ListOps rules: shallow, short trees that a small model learns in minutes. */
+export const LISTOPS_MINI_RULES: ListOpsGeneratorArgs = { maxDepth: 4, maxArgs: 5, minLength: 10, maxLength: 64 };
+export const LISTOPS_MINI_SIZES: ListOpsSplitSizes = { train: 8000, val: 500, test: 1000 };
+/** LRA's Pathfinder-32 has 200,000 images per difficulty (160k/20k/20k after the 80/10/10 split). */
+export const PATHFINDER_FULL_COUNT = 200_000;
+export const PATHFINDER_MINI_COUNT = 4000;
+
+/** Folders (relative to the data root) of each generated set. */
+export function lraDataDir(dataset: LraGeneratedDataset, size: LraGenerateSize): string {
+  const mini = size === 'mini';
+  return dataset === 'listops' ? (mini ? 'lra/listops-mini' : 'lra/listops') : mini ? 'lra/pathfinder32-mini' : 'lra/pathfinder32';
+}
+
+export interface LraGenerateArgs {
+  dataset: LraGeneratedDataset;
+  /** Absolute data root. */
+  dataRoot: string;
+  size?: LraGenerateSize;
+  /** Default 0 for full, 1 for mini (any fixed number: the data is reproducible from it). */
+  seed?: number;
+  /** Pathfinder difficulty. Default 'hard' (contour length 14, the Flowformer paper's). */
+  difficulty?: PathfinderDifficulty;
+  /** Overrides of the generator rules. */
+  listops?: ListOpsGeneratorArgs;
+  pathfinder?: PathfinderArgs;
+  /** Regenerate even if the files exist. */
+  force?: boolean;
+  log?: (msg: string) => void;
+}
+
+export interface LraGenerateResult {
+  /** Absolute folder written (for Pathfinder, the condition folder). */
+  dir: string;
+  /** Example counts per split (ListOps) or images (Pathfinder). */
+  counts: Record<string, number>;
+  /** False when the data already existed and nothing was written. */
+  generated: boolean;
+  seconds: number;
+}
+
+/** Whether the generated files of a set are already in place. */
+export function lraGeneratedPresent(dataRoot: string, dataset: LraGeneratedDataset, size: LraGenerateSize, difficulty: PathfinderDifficulty = 'hard'): boolean {
+  const dir = path.join(dataRoot, lraDataDir(dataset, size));
+  if (dataset === 'listops') return ['train', 'val', 'test'].every((s) => existsSync(path.join(dir, `basic_${s}.tsv`)));
+  return existsSync(path.join(dir, PATHFINDER_CONDITIONS[difficulty], 'metadata'));
+}
+
+export async function generateLraData(args: LraGenerateArgs): Promise<LraGenerateResult> {
+  const size = args.size ?? 'full';
+  if (typeof size === 'number' && !(Number.isInteger(size) && size > 0)) throw new Error(`--size must be 'full', 'mini' or a positive integer, got ${size}`);
+  const log = args.log ?? (() => {});
+  const t0 = Date.now();
+  const seed = args.seed ?? (size === 'mini' ? 1 : 0);
+  const rng = new Rng(seed);
+  const dir = path.join(args.dataRoot, lraDataDir(args.dataset, size));
+  const difficulty = args.difficulty ?? 'hard';
+
+  if (args.dataset === 'listops') {
+    const sizes: ListOpsSplitSizes =
+      size === 'full' ? LRA_LISTOPS_SIZES : size === 'mini' ? LISTOPS_MINI_SIZES : { train: size, val: Math.ceil(size / 48), test: Math.ceil(size / 48) };
+    const counts = { train: sizes.train, val: sizes.val, test: sizes.test };
+    if (!args.force && lraGeneratedPresent(args.dataRoot, 'listops', size)) {
+      log(`ListOps already present in ${dir} (use --force to regenerate)`);
+      return { dir, counts, generated: false, seconds: 0 };
+    }
+    const rules = { ...(size === 'mini' ? LISTOPS_MINI_RULES : {}), ...args.listops };
+    log(`generating ListOps ${sizes.train}/${sizes.val}/${sizes.test} (seed ${seed}) into ${dir}`);
+    const splits = generateListOpsSplits(rng, sizes, rules);
+    mkdirSync(dir, { recursive: true });
+    for (const s of ['train', 'val', 'test'] as const) {
+      const f = path.join(dir, `basic_${s}.tsv`);
+      writeFileSync(`${f}.tmp`, formatListOpsTsv(splits[s]));
+      renameSync(`${f}.tmp`, f);
+    }
+    return { dir, counts, generated: true, seconds: (Date.now() - t0) / 1000 };
+  }
+
+  if (args.dataset === 'pathfinder') {
+    const count = size === 'full' ? PATHFINDER_FULL_COUNT : size === 'mini' ? PATHFINDER_MINI_COUNT : size;
+    const cond = path.join(dir, PATHFINDER_CONDITIONS[difficulty]);
+    if (!args.force && lraGeneratedPresent(args.dataRoot, 'pathfinder', size, difficulty)) {
+      log(`Pathfinder already present in ${cond} (use --force to regenerate)`);
+      return { dir: cond, counts: { images: count }, generated: false, seconds: 0 };
+    }
+    // Write into a sibling temporary root, then move the finished condition folder in place.
+    const tmpRoot = `${dir}.tmp-${process.pid}`;
+    rmSync(tmpRoot, { recursive: true, force: true });
+    log(`generating ${count} Pathfinder images (${difficulty}, seed ${seed}) into ${cond}`);
+    let lastPct = -1;
+    const written = await writePathfinder(rng, {
+      root: tmpRoot,
+      count,
+      difficulty,
+      args: args.pathfinder,
+      onProgress: (done, total) => {
+        const pct = Math.floor((100 * done) / total);
+        if (pct >= lastPct + 10) {
+          lastPct = pct;
+          log(`  ${done}/${total} images`);
+        }
+      },
+    });
+    mkdirSync(dir, { recursive: true });
+    rmSync(cond, { recursive: true, force: true });
+    renameSync(written, cond);
+    rmSync(tmpRoot, { recursive: true, force: true });
+    return { dir: cond, counts: { images: count }, generated: true, seconds: (Date.now() - t0) / 1000 };
+  }
+  throw new Error(`flowformer data generate --task lra: unknown dataset '${args.dataset as string}'; choose listops or pathfinder (the others are downloaded: 'flowformer data download --task lra')`);
+}
