@@ -18,7 +18,7 @@
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import sharp from 'sharp';
+import sharp, { type OutputInfo } from 'sharp';
 import { Rng } from '@flowformer/core';
 import { DataFormatError, MissingDataError } from './errors.ts';
 
@@ -97,7 +97,7 @@ export function cifarBinaryFiles(dir: string): { train: string[]; test: string[]
 /** Decodes one image file to grayscale tokens of the expected size; errors name the file. */
 export async function decodeGrayImage(file: string, height: number, width: number): Promise<Uint8Array> {
   let data: Buffer;
-  let info: sharp.OutputInfo;
+  let info: OutputInfo;
   try {
     ({ data, info } = await sharp(file).removeAlpha().raw().toBuffer({ resolveWithObject: true }));
   } catch (e) {

@@ -173,7 +173,7 @@ export function parseListOpsTsv(text: string, file: string, format: ListOpsForma
   let rows: { record: string[]; info: { lines: number } }[];
   try {
     // Neither form quotes fields (expressions hold no tabs or quotes), so quotes are data.
-    rows = parse(text, { delimiter: '\t', quote: false, info: true, relax_column_count: true, skip_empty_lines: true });
+    rows = parse(text, { delimiter: '\t', quote: false, info: true, relax_column_count: true, skip_empty_lines: true }) as unknown as typeof rows;
   } catch (e) {
     throw new DataFormatError(file, undefined, `not a tab-separated file: ${(e as Error).message}`);
   }
