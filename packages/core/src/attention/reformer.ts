@@ -170,8 +170,10 @@ export class ReformerAttention extends MultiHeadAttention {
     const keys = lookOneBack(tf.div(sqk, tf.maximum(tf.norm(sqk, 'euclidean', -1, true), 1e-12))); // [N, nC, 2C, D]
     const vals = lookOneBack(sv); // [N, nC, 2C, D]
     const dots = tf.add(tf.mul(tf.matMul(sqk, keys, false, true), D ** -0.5), tf.tensor4d(mask, [N, nC, C, 2 * C]));
-    const lse = tf.logSumExp(dots, -1, true); // [N, nC, C, 1]
-    const bo = tf.matMul(tf.exp(tf.sub(dots, lse)), vals); // [N, nC, C, D]
+    // Weights by softmax (max subtracted first) rather than exp(dots - lse): at scores near the
+    // self value -5e4 a float32 lse is only good to ~4e-3, which would scale rows by up to 0.4%.
+    const lse = tf.logSumExp(dots, -1, true); // [N, nC, C, 1], only used to weigh the rounds
+    const bo = tf.matMul(tf.softmax(dots, -1), vals); // [N, nC, C, D]
 
     // 5. Undo the sort (outputs and their log-normalisers together) and combine the rounds.
     const unsortRow = new Int32Array(N * R * Lp); // row (n, r, l) <- sorted slot
