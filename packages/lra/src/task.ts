@@ -1,0 +1,302 @@
+/**
+ * The `lra` task: the five Long Range Arena benchmarks of the paper's first table (issue 6).
+ *
+ *   listops     10 classes, tokens of the LRA pipeline, generated here (LRA rules)
+ *   text        IMDB, 2 classes, bytes (LRA evaluates on the test split; so do we)
+ *   retrieval   AAN citation pairs, 2 classes, bytes, dual encoder
+ *   image       CIFAR-10 grayscale pixels, 10 classes, 90/10 split of train
+ *   pathfinder  32x32 "hard" (contour length 14), 2 classes, generated here or from the release
+ *
+ * Accuracy selects the best checkpoint. `evaluate` also reports the majority-class rate: the
+ * accuracy of always answering the most frequent training class, the floor to beat.
+ */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import {
+  crossEntropy,
+  FlowAttention,
+  forEachBatch,
+  SoftmaxAttention,
+  tf,
+  type AttentionModule,
+  type Config,
+  type EvalContext,
+  type Rng,
+  type Split,
+  type Task,
+  type TaskContext,
+  type TaskData,
+  type TaskModel,
+} from '@flowformer/core';
+import { BYTE_VOCAB_SIZE } from './data/bytes.ts';
+import { MissingDataError } from './data/errors.ts';
+import { generateLraData, lraDataDir, type LraGenerateArgs, type LraGenerateResult } from './data/generate.ts';
+import { downloadLraData, type LraDownloadArgs } from './data/download.ts';
+import { cifarBinaryFiles, readCifarBinary, readImageFolder, splitTrainVal, type PixelImages } from './data/image.ts';
+import { encodeListOps, LISTOPS_NUM_CLASSES, LISTOPS_VOCAB_SIZE, readListOpsTsv } from './data/listops.ts';
+import { PATHFINDER_CONDITIONS, readPathfinder, splitPathfinder } from './data/pathfinder.ts';
+import { readAanSplit } from './data/retrieval.ts';
+import { classCounts, LraSplit, type LraBatch } from './data/splits.ts';
+import { readImdbSplit } from './data/text.ts';
+import { LraClassifier } from './model.ts';
+import { LRA_DATASETS, LraDataSchema, LraModelSchema, type LraDataConfig, type LraDataset, type LraModelConfig } from './schema.ts';
+
+export type LraConfig = Config & { model: LraModelConfig & { name: string }; data: LraDataConfig & { root?: string } };
+
+/** What `load` learns about the data and `build` needs. */
+export interface LraInfo {
+  dataset: LraDataset;
+  dir: string;
+  vocabSize: number;
+  numClasses: number;
+  maxLength: number;
+  /** Two documents per example (Retrieval). */
+  dual: boolean;
+  /** Token 0 is padding (false for pixels, where 0 is black). */
+  hasPadding: boolean;
+  trainSize: number;
+  validSize: number;
+  testSize: number;
+  /** The most frequent training class and its share of each split. */
+  majorityClass: number;
+  majorityRate: { train: number; valid: number; test: number };
+}
+
+/** Default folder (relative to the data root) of each dataset (data/README.md). */
+export function lraDefaultDir(dataset: LraDataset, data: LraDataConfig): string {
+  switch (dataset) {
+    case 'listops':
+      return lraDataDir('listops', data.size);
+    case 'pathfinder':
+      return lraDataDir('pathfinder', data.size);
+    case 'text':
+      return 'lra/imdb/aclImdb';
+    case 'retrieval':
+      return 'lra/aan';
+    case 'image':
+      return 'lra/cifar10';
+  }
+}
+
+function checkDataset(name: string): LraDataset {
+  if (!(LRA_DATASETS as readonly string[]).includes(name)) {
+    throw new Error(`lra: unknown dataset '${name}'; the LRA datasets are ${LRA_DATASETS.join(', ')}`);
+  }
+  return name as LraDataset;
+}
+
+const u8 = (ids: Int32Array) => Uint8Array.from(ids);
+
+function pixelSplit(x: PixelImages, maxLength: number): LraSplit {
+  return new LraSplit({ seqs: { flat: x.pixels, rowLength: x.height * x.width }, offset: 0 }, x.labels, maxLength);
+}
+
+async function loadSplits(dataset: LraDataset, config: LraConfig, ctx: TaskContext, dir: string): Promise<{ train: LraSplit; valid: LraSplit; test: LraSplit; vocabSize: number; numClasses: number; dual: boolean; hasPadding: boolean }> {
+  const L = config.data.maxLength;
+  const d = config.data;
+  switch (dataset) {
+    case 'listops': {
+      if (!existsSync(path.join(dir, 'basic_train.tsv'))) {
+        if (!d.generate) {
+          throw new MissingDataError('ListOps (basic_train.tsv)', dir, `Generate it with 'flowformer data generate --task lra --dataset listops${d.size === 'mini' ? ' --size mini' : ''}' (or set data.generate: true), or download the LRA release ('flowformer data download --task lra').`);
+        }
+        await generateLraData({ dataset: 'listops', dataRoot: ctx.dataRoot, size: d.size, log: ctx.log });
+      }
+      const mk = (split: string) => {
+        const ex = readListOpsTsv(path.join(dir, `basic_${split}.tsv`), 'lra');
+        return new LraSplit({ seqs: ex.map((e) => u8(encodeListOps(e.source, L, false))), offset: 0 }, Int32Array.from(ex.map((e) => e.target)), L);
+      };
+      return { train: mk('train'), valid: mk('val'), test: mk('test'), vocabSize: LISTOPS_VOCAB_SIZE, numClasses: LISTOPS_NUM_CLASSES, dual: false, hasPadding: true };
+    }
+    case 'text': {
+      const train = readImdbSplit(dir, 'train', L);
+      const test = readImdbSplit(dir, 'test', L);
+      const s = (x: typeof train) => new LraSplit({ seqs: x.docs, offset: 1 }, x.labels, L);
+      // LRA (tfds imdb_reviews) has no validation split and evaluates on test for both.
+      const t = s(test);
+      return { train: s(train), valid: t, test: t, vocabSize: BYTE_VOCAB_SIZE, numClasses: 2, dual: false, hasPadding: true };
+    }
+    case 'retrieval': {
+      const mk = async (split: 'train' | 'eval' | 'test') => {
+        const p = await readAanSplit(dir, split, L);
+        return new LraSplit({ seqs: p.docs1, offset: 1 }, p.labels, L, { seqs: p.docs2, offset: 1 });
+      };
+      return { train: await mk('train'), valid: await mk('eval'), test: await mk('test'), vocabSize: BYTE_VOCAB_SIZE, numClasses: 2, dual: true, hasPadding: true };
+    }
+    case 'image': {
+      if (L !== 1024) throw new Error(`lra/image: data.maxLength must be 1024 (32 x 32 pixels), got ${L}`);
+      const binDir = [dir, path.join(dir, 'cifar-10-batches-bin')].find((p) => existsSync(path.join(p, 'data_batch_1.bin')));
+      let train: PixelImages;
+      let test: PixelImages;
+      let splitSeed: number | undefined;
+      if (binDir) {
+        const f = cifarBinaryFiles(binDir);
+        train = readCifarBinary(f.train);
+        test = readCifarBinary(f.test);
+      } else if (existsSync(path.join(dir, 'train')) && existsSync(path.join(dir, 'test'))) {
+        ctx.log(`lra/image: decoding the image folders in ${dir} with sharp`);
+        train = await readImageFolder(path.join(dir, 'train'));
+        test = await readImageFolder(path.join(dir, 'test'));
+        splitSeed = d.splitSeed; // folders are sorted by class: shuffle before the 90/10 split
+      } else {
+        throw new MissingDataError('CIFAR-10 (binary batches or {train,test}/<class>/ folders)', dir, "Run 'flowformer data download --task lra --dataset image', or point data.dir at image folders such as ../shared/data/cifar10.");
+      }
+      const tv = splitTrainVal(train, 0.9, splitSeed);
+      return { train: pixelSplit(tv.train, L), valid: pixelSplit(tv.val, L), test: pixelSplit(test, L), vocabSize: 256, numClasses: 10, dual: false, hasPadding: false };
+    }
+    case 'pathfinder': {
+      const cond = path.join(dir, PATHFINDER_CONDITIONS[d.difficulty]);
+      if (!existsSync(path.join(cond, 'metadata'))) {
+        if (!d.generate) {
+          throw new MissingDataError('Pathfinder', cond, `Generate it with 'flowformer data generate --task lra --dataset pathfinder${d.size === 'mini' ? ' --size mini' : ''}' (or set data.generate: true), or download the LRA release.`);
+        }
+        await generateLraData({ dataset: 'pathfinder', dataRoot: ctx.dataRoot, size: d.size, difficulty: d.difficulty, log: ctx.log });
+      }
+      const side = Math.round(Math.sqrt(L));
+      if (side * side !== L) throw new Error(`lra/pathfinder: data.maxLength must be a square (32 x 32 = 1024), got ${L}`);
+      const all = await readPathfinder(cond, side);
+      if (all.skipped) ctx.log(`lra/pathfinder: skipped ${all.skipped} empty image files (as LRA does)`);
+      const s = splitPathfinder(all);
+      return { train: pixelSplit(s.train, L), valid: pixelSplit(s.val, L), test: pixelSplit(s.test, L), vocabSize: 256, numClasses: 2, dual: false, hasPadding: false };
+    }
+  }
+}
+
+function lraInfo(data: TaskData<LraBatch>): LraInfo {
+  const info = data.info as unknown as LraInfo;
+  if (typeof info.vocabSize !== 'number' || typeof info.numClasses !== 'number') {
+    throw new Error("lra: build() needs the TaskData returned by the lra task's load() (info.vocabSize, info.numClasses)");
+  }
+  return info;
+}
+
+/** The attention layer a config asks for (`attention.type` flow or softmax; other keys go to the layer). */
+export function lraAttention(config: LraConfig): (rng: Rng) => AttentionModule {
+  const { type, ...options } = config.attention;
+  const m = config.model;
+  const base = { dModel: m.qkvDim ?? m.embDim, nHeads: m.nHeads, dInput: m.embDim, dOutput: m.embDim };
+  switch (type) {
+    case 'flow':
+      return (rng) => new FlowAttention(rng, { ...options, ...base });
+    case 'softmax':
+      return (rng) => new SoftmaxAttention(rng, { ...options, ...base });
+    default:
+      throw new Error(`lra: attention.type '${type}' is not available to this task; use 'flow' (Flowformer) or 'softmax' (Transformer)`);
+  }
+}
+
+/** Accuracy, mean loss and the majority-class rate of a split. */
+export async function evaluateLra(model: TaskModel<LraBatch>, split: Split<LraBatch>, batchSize: number, majorityClass?: number): Promise<{ accuracy: number; loss: number; majorityRate: number }> {
+  let correct = 0;
+  let lossSum = 0;
+  let majority = 0;
+  const clf = model as LraClassifier;
+  await forEachBatch(split, batchSize, (batch) => {
+    const [c, l, m] = tf.tidy(() => {
+      const logits = clf.forward(batch, { training: false });
+      const hits = tf.sum(tf.cast(tf.equal(tf.argMax(logits, -1), batch.labels), 'float32'));
+      const maj = tf.sum(tf.cast(tf.equal(batch.labels, majorityClass ?? -1), 'float32'));
+      return [hits, tf.mul(crossEntropy(logits, batch.labels), batch.size), maj];
+    });
+    correct += c.dataSync()[0]!;
+    lossSum += l.dataSync()[0]!;
+    majority += m.dataSync()[0]!;
+    c.dispose();
+    l.dispose();
+    m.dispose();
+  });
+  return { accuracy: correct / split.size, loss: lossSum / split.size, majorityRate: majority / split.size };
+}
+
+export interface LraTaskExtras {
+  /** The config `flowformer train --task lra` runs when no config is given (relative to the repository root). */
+  defaultConfig: string;
+  /** `flowformer data generate --task lra --dataset listops|pathfinder [--size full|mini|N]`. */
+  generate(args: LraGenerateArgs): Promise<LraGenerateResult>;
+  /** `flowformer data download --task lra [--dataset release|text|image]`. */
+  download(args: LraDownloadArgs): Promise<Record<string, string>>;
+}
+
+export const lraTask: Task<LraConfig, LraBatch> & LraTaskExtras = {
+  name: 'lra',
+  description: 'Long Range Arena: ListOps, Text, Retrieval, Image, Pathfinder (accuracy; paper average 56.48)',
+  datasets: [
+    { name: 'listops', description: 'nested list operations, 10 classes (generated; paper Flowformer 40.70)' },
+    { name: 'text', description: 'IMDB byte-level sentiment, 2 classes (paper 64.32)' },
+    { name: 'retrieval', description: 'AAN byte-level citation matching, dual encoder (paper 62.88)' },
+    { name: 'image', description: 'CIFAR-10 grayscale pixel sequences, 10 classes (paper 42.54)' },
+    { name: 'pathfinder', description: '32x32 path connectivity, hard (generated; paper 71.97)' },
+  ],
+  schema: { model: LraModelSchema, data: LraDataSchema },
+  metric: { name: 'accuracy', mode: 'max' },
+  defaultConfig: 'configs/lra/listops/mini.yaml',
+
+  async load(config: LraConfig, ctx: TaskContext): Promise<TaskData<LraBatch>> {
+    const dataset = checkDataset(config.dataset);
+    const dir = path.resolve(ctx.dataRoot, config.data.dir ?? lraDefaultDir(dataset, config.data));
+    const s = await loadSplits(dataset, config, ctx, dir);
+    const train = s.train.head(config.data.trainLimit);
+    const valid = s.valid.head(config.data.evalLimit);
+    const test = s.test === s.valid ? valid : s.test.head(config.data.evalLimit);
+    const counts = classCounts(train.labels, s.numClasses);
+    const majorityClass = counts.indexOf(Math.max(...counts));
+    const rate = (x: LraSplit) => x.labels.reduce((n, l) => n + (l === majorityClass ? 1 : 0), 0) / Math.max(1, x.size);
+    const info: LraInfo = {
+      dataset,
+      dir,
+      vocabSize: s.vocabSize,
+      numClasses: s.numClasses,
+      maxLength: config.data.maxLength,
+      dual: s.dual,
+      hasPadding: s.hasPadding,
+      trainSize: train.size,
+      validSize: valid.size,
+      testSize: test.size,
+      majorityClass,
+      majorityRate: { train: rate(train), valid: rate(valid), test: rate(test) },
+    };
+    ctx.log(
+      `lra/${dataset}: ${info.trainSize} train / ${info.validSize} valid / ${info.testSize} test examples from ${dir}; ` +
+        `${info.maxLength} tokens, vocabulary ${info.vocabSize}, ${info.numClasses} classes; ` +
+        `majority class ${majorityClass} is ${(100 * info.majorityRate.test).toFixed(2)}% of test`,
+    );
+    return { train, valid, test, info: info as unknown as Record<string, unknown> };
+  },
+
+  build(config: LraConfig, data: TaskData<LraBatch>, rng: Rng): TaskModel<LraBatch> {
+    const info = lraInfo(data);
+    const m = config.model;
+    const model = new LraClassifier(rng, {
+      vocabSize: info.vocabSize,
+      maxLength: info.maxLength,
+      numClasses: info.numClasses,
+      embDim: m.embDim,
+      nLayers: m.nLayers,
+      mlpDim: m.mlpDim,
+      dropout: m.dropout,
+      pool: m.pool,
+      positions: m.positions,
+      maskPadding: m.maskPadding && info.hasPadding,
+      dual: info.dual,
+      attention: lraAttention(config),
+    });
+    model.majorityClass = info.majorityClass;
+    return model;
+  },
+
+  async evaluate(model, split, ctx: EvalContext<LraConfig>) {
+    // The training majority class (set by build); for a model built elsewhere, the split's own.
+    let majorityClass = (model as LraClassifier).majorityClass;
+    if (majorityClass === undefined && split instanceof LraSplit) {
+      const counts = classCounts(split.labels, Math.max(...split.labels) + 1);
+      majorityClass = counts.indexOf(Math.max(...counts));
+    }
+    return evaluateLra(model, split, ctx.batchSize, majorityClass);
+  },
+
+  generate: (args) => generateLraData(args),
+  download: (args) => downloadLraData(args),
+};
+
+export default lraTask;
+export { lraTask as task };
