@@ -93,6 +93,36 @@ export interface Task<Cfg extends Config = any, B extends Batch = Batch> {
   build(config: Cfg, data: TaskData<B>, rng: Rng): TaskModel<B>;
   /** Metrics of the model on a split (no gradient; use `forEachBatch` for the usual loop). */
   evaluate(model: TaskModel<B>, split: Split<B>, ctx: EvalContext<Cfg>): Promise<Metrics>;
+  /** The config `flowformer train --task <name>` runs when no --config is given (relative to the repository root). */
+  defaultConfig?: string;
+  /** `flowformer data download|generate --task <name> ...`: how this task obtains its data. */
+  data?: DataCommands;
+}
+
+/** What `flowformer data download|generate` hands to a task. */
+export interface DataCommandArgs {
+  /** Absolute data root. */
+  dataRoot: string;
+  /** `--dataset`, if given. */
+  dataset?: string;
+  /** The task's own flags from the command line (declared in `DataCommands.options`), e.g. `size`, `env`. */
+  options: Record<string, string | number | boolean | undefined>;
+  log: (msg: string) => void;
+}
+
+export interface DataCommand {
+  /** One line for `--help`. */
+  describe: string;
+  /** Examples for `--help`: [command line, what it does]. */
+  examples?: [string, string][];
+  run(args: DataCommandArgs): Promise<void>;
+}
+
+export interface DataCommands {
+  download?: DataCommand;
+  generate?: DataCommand;
+  /** Extra flags the data commands accept (besides --dataset and --data-root), shown in `--help`. */
+  options?: Record<string, { describe: string; type: 'string' | 'number' | 'boolean'; choices?: string[]; default?: string | number | boolean }>;
 }
 
 /**
