@@ -7,6 +7,11 @@
  * the same axis:
  *   y = cumsum(x, axis, exclusive, reverse)  =>  dx = cumsum(dy, axis, exclusive, !reverse)
  * (inclusive: y_i = sum_{j<=i} x_j, so dx_j = sum_{i>=j} dy_i; exclusive: strict inequalities).
+ *
+ * BatchMatMul: tfjs 4.22's gradient forgets to sum over broadcast batch dimensions, so
+ * matMul([2,1,M,K], [3,K,N]) or matMul([M,K], [B,K,N]) fails in backprop ("gradient of input
+ * 'a' has shape ... which does not match"). Ours computes the same products and then reduces
+ * each gradient to its input's shape.
  */
 import { tf } from '../tf.ts';
 
@@ -21,6 +26,40 @@ const cumsumGradConfig: tf.GradConfig = {
   },
 };
 
+/** Sum `g` over the axes along which `x` was broadcast, and reshape to `x`'s shape. */
+function reduceToShape(g: tf.Tensor, shape: number[]): tf.Tensor {
+  const axes = tf.backend_util.getReductionAxes(shape, g.shape);
+  const r = axes.length > 0 ? tf.sum(g, axes) : g;
+  return r.shape.length === shape.length && r.shape.every((d, i) => d === shape[i]) ? r : tf.reshape(r, shape);
+}
+
+const batchMatMulGradConfig: tf.GradConfig = {
+  kernelName: tf.BatchMatMul,
+  inputsToSave: ['a', 'b'],
+  gradFunc: (dy, saved, attrs) => {
+    const [a, b] = saved as [tf.Tensor, tf.Tensor];
+    const d = dy as tf.Tensor;
+    const { transposeA, transposeB } = attrs as unknown as { transposeA: boolean; transposeB: boolean };
+    // y = op(a) op(b); da, db below have the (broadcast) batch shape of y.
+    let da: () => tf.Tensor;
+    let db: () => tf.Tensor;
+    if (!transposeA && !transposeB) {
+      da = () => tf.matMul(d, b, false, true); //   dy b^T
+      db = () => tf.matMul(a, d, true, false); //   a^T dy
+    } else if (!transposeA && transposeB) {
+      da = () => tf.matMul(d, b, false, false); //  dy b
+      db = () => tf.matMul(d, a, true, false); //   dy^T a
+    } else if (transposeA && !transposeB) {
+      da = () => tf.matMul(b, d, false, true); //   b dy^T
+      db = () => tf.matMul(a, d, false, false); //  a dy
+    } else {
+      da = () => tf.matMul(b, d, true, true); //    b^T dy^T
+      db = () => tf.matMul(d, a, true, true); //    dy^T a^T
+    }
+    return { a: () => reduceToShape(da(), a.shape), b: () => reduceToShape(db(), b.shape) };
+  },
+};
+
 let registered = false;
 
 /** Re-register our gradients (idempotent; runs on import). */
@@ -29,6 +68,8 @@ export function registerGradientFixes(): void {
   // unregister first: registerGradient would otherwise warn about the duplicate.
   if (tf.getGradient(tf.Cumsum) != null) tf.unregisterGradient(tf.Cumsum);
   tf.registerGradient(cumsumGradConfig);
+  if (tf.getGradient(tf.BatchMatMul) != null) tf.unregisterGradient(tf.BatchMatMul);
+  tf.registerGradient(batchMatMulGradConfig);
   registered = true;
 }
 

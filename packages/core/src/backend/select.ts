@@ -307,6 +307,9 @@ async function wasmFactory(): Promise<tf.KernelBackend> {
       const module = await withLogicalCores(2 * threads, createThreadedModule);
       wasmPkg.setThreadsCount(threads);
       const backend = await withLogicalCores(2 * threads, async () => new wasmPkg.BackendWasm(module as never));
+      // XNNPACK's pool threads now live as long as the backend; they must not keep the process
+      // alive once the program is done (shutdownBackend still terminates them explicitly).
+      for (const w of [...(module.PThread?.runningWorkers ?? []), ...(module.PThread?.unusedWorkers ?? [])]) w.unref();
       wasmState.threads = threads;
       return backend;
     } catch (e) {
@@ -356,9 +359,6 @@ async function createThreadedModule(): Promise<EmscriptenModule> {
     disposeData: module.cwrap('dispose_data', null, ['number']),
     dispose: module.cwrap('dispose', null, []),
   };
-  // Idle pool workers must not keep the process alive (the busy ones are released by
-  // shutdownBackend / tf.removeBackend('wasm')).
-  for (const w of module.PThread?.unusedWorkers ?? []) w.unref();
   return module;
 }
 

@@ -6,8 +6,10 @@
  *      Conv2DBackpropFilter                gradient of conv2d w.r.t. its filter
  *      DepthwiseConv2dNativeBackpropFilter gradient of depthwise conv2d (filter)
  *      DepthwiseConv2dNativeBackpropInput  gradient of depthwise conv2d (input)
+ *    and one that is wrong:
+ *      MaxPoolGrad                         (stock drops gradient with asymmetric 'same' padding)
  *    (`test/kernels-wasm.test.ts` checks the gradients of the common ops on wasm, so a
- *    missing kernel shows up there.)
+ *    missing or wrong kernel shows up there.)
  * 2. A fast BatchMatMul. The stock kernel only reaches XNNPACK for one unbatched,
  *    untransposed product; every batched or transposed one (so every matmul gradient) runs
  *    a naive loop at ~1-2 GFLOP/s. Ours transposes explicitly (native Transpose) and then
@@ -390,6 +392,57 @@ function depthwiseBackpropInput(args: { inputs: tf.NamedTensorInfoMap; backend: 
 }
 
 // ---------------------------------------------------------------------------------------------
+// MaxPoolGrad (NHWC). The stock wasm kernel drops gradient at windows that overlap the padding
+// when the 'same' padding is asymmetric (even window, stride 1): a 2x2/1 'same' pool loses
+// part of dy. Routes each dy to the first maximum of its window, as the cpu backend does.
+// ---------------------------------------------------------------------------------------------
+
+function maxPoolGrad(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }): TensorInfo {
+  const backend = args.backend as Backend;
+  const { dy, input } = args.inputs as { dy: TensorInfo; input: TensorInfo };
+  const { filterSize, strides, pad, dimRoundingMode } = args.attrs as unknown as {
+    filterSize: number | [number, number];
+    strides: number | [number, number];
+    pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
+    dimRoundingMode?: 'floor' | 'round' | 'ceil';
+  };
+  const c = tf.backend_util.computePool2DInfo(input.shape as [number, number, number, number], filterSize, strides, 1, pad, dimRoundingMode);
+  const out = backend.makeOutput(input.shape, 'float32');
+  const dx = f32(backend, out);
+  const xs = f32(backend, input);
+  const dys = f32(backend, dy);
+  dx.fill(0);
+  const C = c.inChannels;
+  for (let n = 0; n < c.batchSize; n++) {
+    for (let oy = 0; oy < c.outHeight; oy++) {
+      const y0 = oy * c.strideHeight - c.padInfo.top;
+      for (let ox = 0; ox < c.outWidth; ox++) {
+        const x0 = ox * c.strideWidth - c.padInfo.left;
+        for (let ch = 0; ch < C; ch++) {
+          let best = -Infinity;
+          let at = -1;
+          for (let fy = 0; fy < c.effectiveFilterHeight; fy += c.dilationHeight) {
+            const iy = y0 + fy;
+            if (iy < 0 || iy >= c.inHeight) continue;
+            for (let fx = 0; fx < c.effectiveFilterWidth; fx += c.dilationWidth) {
+              const ix = x0 + fx;
+              if (ix < 0 || ix >= c.inWidth) continue;
+              const i = ((n * c.inHeight + iy) * c.inWidth + ix) * C + ch;
+              if (xs[i]! > best) {
+                best = xs[i]!;
+                at = i;
+              }
+            }
+          }
+          if (at >= 0) dx[at]! += dys[((n * c.outHeight + oy) * c.outWidth + ox) * C + ch]!;
+        }
+      }
+    }
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
 
 /** The kernels we add or replace for 'wasm'. */
 export const WASM_KERNELS: readonly { kernelName: string; kernelFunc: tf.KernelFunc; replaces: boolean }[] = [
@@ -398,6 +451,7 @@ export const WASM_KERNELS: readonly { kernelName: string; kernelFunc: tf.KernelF
   { kernelName: tf.Conv2DBackpropFilter, kernelFunc: conv2DBackpropFilter as tf.KernelFunc, replaces: false },
   { kernelName: tf.DepthwiseConv2dNativeBackpropFilter, kernelFunc: depthwiseBackpropFilter as tf.KernelFunc, replaces: false },
   { kernelName: tf.DepthwiseConv2dNativeBackpropInput, kernelFunc: depthwiseBackpropInput as tf.KernelFunc, replaces: false },
+  { kernelName: tf.MaxPoolGrad, kernelFunc: maxPoolGrad as tf.KernelFunc, replaces: true },
 ];
 
 let registered = false;
