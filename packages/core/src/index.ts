@@ -6,3 +6,4 @@ export * as init from './nn/init.ts';
 export { Dense, type DenseArgs } from './nn/dense.ts';
 export * from './task.ts';
 export * from './io/index.ts';
+export * from './backend/index.ts';

@@ -1,0 +1,16 @@
+/** The backend layer: run-time backend choice, our wasm kernels, gradient fixes. */
+export {
+  initBackend,
+  backendInfo,
+  shutdownBackend,
+  sameEngineAsRequire,
+  parseBackendRequest,
+  BACKEND_NAMES,
+  type BackendName,
+  type BackendRequest,
+  type BackendInfo,
+  type BackendAttempt,
+  type InitBackendOptions,
+} from './select.ts';
+export { registerWasmKernels, useStockBatchMatMul, WASM_KERNELS } from './wasm-kernels.ts';
+export { registerGradientFixes } from './gradients.ts';
