@@ -25,6 +25,14 @@ interface Slot {
   v: tf.Variable;
 }
 
+/** A non-trainable variable of zeros shaped like `like` (the initial value is copied, so it is disposed here). */
+function zeroVariable(like: tf.Tensor): tf.Variable {
+  const z = tf.zerosLike(like);
+  const v = tf.variable(z, false);
+  z.dispose();
+  return v;
+}
+
 /** Adam, AdamW and RAdam: one moment pair per parameter, three ways of using it. */
 export class AdamFamily {
   readonly config: OptimizerConfig;
@@ -39,8 +47,8 @@ export class AdamFamily {
       .map((info) => ({
         info,
         decay: config.decayAll || info.decay,
-        m: tf.variable(tf.zerosLike(info.variable), false),
-        v: tf.variable(tf.zerosLike(info.variable), false),
+        m: zeroVariable(info.variable),
+        v: zeroVariable(info.variable),
       }));
   }
 

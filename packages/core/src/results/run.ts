@@ -1,0 +1,168 @@
+/**
+ * Run records: `<resultsRoot>/runs/<task>/<config-name>/<run-id>/` holding
+ *
+ *   config.yaml     the resolved config the run used (loadable again: `--resume` reads it)
+ *   metrics.jsonl   one JSON object per line: {"type":"train",...} per logged step,
+ *                   {"type":"eval",...} per evaluation, {"type":"test",...} for the best checkpoint on test
+ *   summary.json    what `reproduce` and people read (see RunSummary)
+ *   ckpt/best, ckpt/last
+ *   curves.png      training loss and the evaluation metric against the step
+ */
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { chartsSvg, svgToPng, type Series } from './plot.ts';
+
+export interface MetricsLine {
+  type: 'train' | 'eval' | 'test';
+  step: number;
+  [k: string]: unknown;
+}
+
+export interface RunSummary {
+  task: string;
+  dataset: string;
+  model: string;
+  attention: string;
+  configName: string;
+  configPath: string;
+  runId: string;
+  runDir: string;
+  status: 'completed' | 'interrupted' | 'stopped' | 'diverged';
+  metric: { name: string; mode: 'max' | 'min'; split: string };
+  /** Best evaluation by the task's metric (the `ckpt/best` checkpoint). */
+  best: { value: number; step: number; epoch: number; metrics: Record<string, number> } | null;
+  /** The last evaluation. */
+  final: { step: number; epoch: number; metrics: Record<string, number> } | null;
+  /** The best checkpoint evaluated on the test split (when selection used the validation split). */
+  test: { step: number; metrics: Record<string, number> } | null;
+  steps: number;
+  totalSteps: number;
+  epochs: number;
+  /** Training loss averaged over the last logging window. */
+  lastLoss: number | null;
+  params: number;
+  wallSeconds: number;
+  backend: string;
+  seed: number;
+  command: string;
+  gitCommit: string | null;
+  dataInfo: Record<string, unknown>;
+  startedAt: string;
+  finishedAt: string;
+}
+
+/** The current commit of the repository at `cwd` (with `-dirty` when files are modified), or null outside git. */
+export function gitCommit(cwd = process.cwd()): string | null {
+  try {
+    const head = execFileSync('git', ['rev-parse', 'HEAD'], { cwd, stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { cwd, stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
+    return dirty ? `${head}-dirty` : head;
+  } catch {
+    return null;
+  }
+}
+
+const stamp = (d: Date) => d.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, '').replace('T', '-');
+
+export class RunRecord {
+  readonly dir: string;
+
+  constructor(dir: string) {
+    this.dir = dir;
+  }
+
+  /** A new, unique run folder: `<root>/runs/<task>/<config>/<yyyymmdd-hhmmss>-s<seed>[-n]`. */
+  static create(resultsRoot: string, task: string, configName: string, seed: number, now = new Date()): RunRecord {
+    const parent = path.join(path.resolve(resultsRoot), 'runs', task, configName);
+    fs.mkdirSync(parent, { recursive: true });
+    const base = `${stamp(now)}-s${seed}`;
+    for (let n = 1; ; n++) {
+      const dir = path.join(parent, n === 1 ? base : `${base}-${n}`);
+      try {
+        fs.mkdirSync(dir); // fails if it exists: two runs started in the same second get different ids
+        return new RunRecord(dir);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      }
+    }
+  }
+
+  get runId(): string {
+    return path.basename(this.dir);
+  }
+  get configPath(): string {
+    return path.join(this.dir, 'config.yaml');
+  }
+  get metricsPath(): string {
+    return path.join(this.dir, 'metrics.jsonl');
+  }
+  get summaryPath(): string {
+    return path.join(this.dir, 'summary.json');
+  }
+  get curvesPath(): string {
+    return path.join(this.dir, 'curves.png');
+  }
+  ckpt(which: 'best' | 'last'): string {
+    return path.join(this.dir, 'ckpt', which);
+  }
+
+  writeConfig(yaml: string): void {
+    fs.writeFileSync(this.configPath, yaml);
+  }
+
+  appendMetrics(line: MetricsLine): void {
+    fs.appendFileSync(this.metricsPath, JSON.stringify(line) + '\n');
+  }
+
+  readMetrics(): MetricsLine[] {
+    if (!fs.existsSync(this.metricsPath)) return [];
+    return fs
+      .readFileSync(this.metricsPath, 'utf8')
+      .split('\n')
+      .filter((l) => l.trim())
+      .flatMap((l) => {
+        try {
+          return [JSON.parse(l) as MetricsLine];
+        } catch {
+          return []; // a line cut by a crash
+        }
+      });
+  }
+
+  /** Keeps only lines up to `step` (a resumed run rewrites what came after its checkpoint). */
+  truncateMetrics(step: number): void {
+    const kept = this.readMetrics().filter((l) => l.step <= step && l.type !== 'test');
+    fs.writeFileSync(this.metricsPath, kept.map((l) => JSON.stringify(l) + '\n').join(''));
+  }
+
+  writeSummary(s: RunSummary): void {
+    const tmp = this.summaryPath + '.tmp';
+    fs.writeFileSync(tmp, JSON.stringify(s, null, 2) + '\n');
+    fs.renameSync(tmp, this.summaryPath);
+  }
+
+  readSummary(): RunSummary | null {
+    return fs.existsSync(this.summaryPath) ? (JSON.parse(fs.readFileSync(this.summaryPath, 'utf8')) as RunSummary) : null;
+  }
+
+  /** Draws curves.png from metrics.jsonl: training loss, and the metric on the evaluated split. */
+  async writeCurves(metric: string, title: string): Promise<void> {
+    const lines = this.readMetrics();
+    const loss: Series = { name: 'train loss', points: lines.filter((l) => l.type === 'train' && typeof l.loss === 'number').map((l) => [l.step, l.loss as number]) };
+    const evals = lines.filter((l) => l.type === 'eval');
+    const splits = [...new Set(evals.map((l) => String(l.split)))];
+    const metricSeries: Series[] = splits.map((s) => ({
+      name: `${s} ${metric}`,
+      points: evals.filter((l) => l.split === s && typeof l[metric] === 'number').map((l) => [l.step, l[metric] as number]),
+    }));
+    const evalLoss: Series[] = splits
+      .map((s) => ({ name: `${s} loss`, points: evals.filter((l) => l.split === s && typeof l.loss === 'number').map((l) => [l.step, l.loss as number] as [number, number]) }))
+      .filter((s) => s.points.length > 0);
+    const svg = chartsSvg([
+      { series: [loss, ...evalLoss], opts: { title: `${title}: loss`, xLabel: 'update', yLabel: 'loss' } },
+      { series: metricSeries, opts: { title: `${title}: ${metric}`, xLabel: 'update', yLabel: metric } },
+    ]);
+    await svgToPng(svg, this.curvesPath);
+  }
+}

@@ -1,0 +1,555 @@
+/**
+ * The trainer: one loop for every task.
+ *
+ *   config -> task.load -> task.build -> for each update:
+ *     gradAccum micro-batches (order from the seeded data Rng) -> loss, gradients
+ *     -> NaN check -> clip by global norm -> optimiser step at the scheduled lr
+ *     -> log, progress, evaluate, checkpoint
+ *
+ * Exact resumption: a checkpoint holds the weights, the optimiser moments and step, the data
+ * position (epoch, batch within it, and the data Rng's state at the start of that epoch, from
+ * which the epoch's permutation is redrawn), the dropout Rng's state, the best metric so far
+ * and the wall time. Augmentation randomness is derived from (seed, update, micro-batch), so
+ * it needs no state. A run stopped at update k and resumed gives the losses of one never stopped.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { tf } from '../tf.ts';
+import { getTask, type Batch, type EvalContext, type Metrics, type Split, type Task, type TaskData, type TaskModel } from '../task.ts';
+import { formatConfig, loadConfig, type ResolvedConfig } from '../config/load.ts';
+import type { Config } from '../config/schema.ts';
+import { gitCommit, RunRecord, type RunSummary } from '../results/run.ts';
+import { checkpointExists, disposeCheckpoint, loadCheckpoint, saveCheckpoint } from './checkpoint.ts';
+import { clipByGlobalNorm, makeOptimizer, type Optimizer } from './optim.ts';
+import { Progress, formatDuration, type ProgressOptions } from './progress.ts';
+import { Rng, type RngState } from './rng.ts';
+import { makeSchedule } from './schedule.ts';
+
+export interface TrainOptions {
+  /** Path of a YAML config (`configs/<task>/<dataset>/<model>.yaml`); required unless `config` or `resume`. */
+  configPath?: string;
+  /** `path.to.key=value` overrides (not allowed with `resume`). */
+  sets?: string[];
+  /** An already loaded config (instead of `configPath`). */
+  config?: ResolvedConfig;
+  /** The task to run (name or object); must match the config's `task:`. Default: the config's task from the registry. */
+  task?: string | Task;
+  /** A run directory to continue from its `ckpt/last` with its own config.yaml. */
+  resume?: string;
+  /** Data root; default: config `data.root`, then $FLOWFORMER_DATA_ROOT, then `<cwd>/data`. */
+  dataRoot?: string;
+  /** Where `runs/` is written; default $FLOWFORMER_RESULTS_ROOT or `<cwd>/results`. */
+  resultsRoot?: string;
+  /** Cache folder for tasks; default `<cwd>/.cache`. */
+  cacheDir?: string;
+  /** Backend name to record; default `tf.getBackend()` (the caller initialises the backend). */
+  backend?: string;
+  /** The command line to record in summary.json; default process.argv. */
+  command?: string;
+  /** Progress bar options, or false for none. */
+  progress?: ProgressOptions | false;
+  /** Messages (run folder, evaluations); default: above the progress bar on stderr. */
+  log?: (msg: string) => void;
+  /** Stop after this many updates, saving ckpt/last (status 'stopped'); for tests and time-boxed sessions. */
+  stopAtStep?: number;
+  /** Save and stop cleanly on SIGINT (Ctrl-C). Default true. */
+  handleSigint?: boolean;
+  /** Called after every update with its mean loss (tests, custom monitoring). */
+  onStep?: (info: { step: number; loss: number; lr: number; gradNorm: number | null }) => void;
+}
+
+/** The loss became NaN or infinite; the run folder keeps the last good checkpoint. */
+export class TrainingDivergedError extends Error {
+  readonly summary: RunSummary;
+  constructor(message: string, summary: RunSummary) {
+    super(message);
+    this.name = 'TrainingDivergedError';
+    this.summary = summary;
+  }
+}
+
+interface Best {
+  value: number;
+  step: number;
+  epoch: number;
+  metrics: Record<string, number>;
+}
+
+interface CheckpointMeta {
+  [k: string]: unknown;
+  epoch: number;
+  batchInEpoch: number;
+  epochRngState: RngState;
+  dataRngState: RngState;
+  dropoutRngState: RngState;
+  best: Best | null;
+  final: RunSummary['final'];
+  wallSeconds: number;
+  startedAt: string;
+}
+
+const envOr = (name: string, fallback: string) => process.env[name] || fallback;
+
+/** Seed of the augmentation Rng of one micro-batch: a hash of (run seed, update, micro-batch). */
+function batchSeed(seed: number, step: number, micro: number): number {
+  let h = Math.imul(seed ^ 0x5bd1e995, 0x9e3779b1) >>> 0;
+  h = Math.imul(h ^ (step + 1), 0x85ebca6b) >>> 0;
+  h = Math.imul(h ^ (micro + 1), 0xc2b2ae35) >>> 0;
+  return (h ^ (h >>> 16)) >>> 0;
+}
+
+function better(mode: 'max' | 'min', a: number, b: number) {
+  return mode === 'max' ? a > b : a < b;
+}
+
+/** Evaluates a split with the task's evaluator and checks that its metric is there. */
+async function evaluateWith(task: Task, model: TaskModel, split: Split, ctx: EvalContext): Promise<Metrics> {
+  const metrics = await task.evaluate(model, split, ctx);
+  const v = metrics[task.metric.name];
+  if (typeof v !== 'number') {
+    throw new Error(`task '${task.name}': evaluate() returned no number '${task.metric.name}' (its metric); it returned ${JSON.stringify(metrics)}`);
+  }
+  return metrics;
+}
+
+function resolveTask(config: Config, task?: string | Task): Task {
+  const t = typeof task === 'object' ? task : getTask(task ?? config.task);
+  if (t.name !== config.task) throw new Error(`the config is for task '${config.task}' but task '${t.name}' was asked for`);
+  return t;
+}
+
+function splitOf(data: TaskData, name: 'valid' | 'test', task: Task, config: Config): Split {
+  const s = data[name];
+  if (!s) {
+    const other = name === 'valid' ? 'test' : 'valid';
+    throw new Error(
+      `evaluation.split is '${name}' but task '${task.name}' gives dataset '${config.dataset}' no ${name} split` +
+        (data[other] ? `; set evaluation.split: ${other} (e.g. --set evaluation.split=${other})` : ''),
+    );
+  }
+  return s;
+}
+
+/**
+ * Trains (or resumes) one run and returns its summary. Throws `ConfigError` for an invalid
+ * config before anything runs, and `TrainingDivergedError` on a NaN/infinite loss.
+ */
+export async function train(opts: TrainOptions): Promise<RunSummary> {
+  const t0 = performance.now();
+  // ------------------------------------------------------------------ config and run folder
+  let resolved: ResolvedConfig;
+  let record: RunRecord;
+  const resultsRoot = opts.resultsRoot ?? envOr('FLOWFORMER_RESULTS_ROOT', path.resolve('results'));
+  if (opts.resume) {
+    if (opts.sets?.length) throw new Error('--set cannot be combined with --resume: a resumed run keeps its config (start a new run to change it)');
+    record = new RunRecord(path.resolve(opts.resume));
+    if (!fs.existsSync(record.configPath)) throw new Error(`--resume ${opts.resume}: no config.yaml there; pass a run folder (results/runs/<task>/<config>/<run-id>)`);
+    if (!checkpointExists(record.ckpt('last'))) throw new Error(`--resume ${opts.resume}: no ckpt/last to resume from (the run stopped before its first checkpoint); start it again`);
+    resolved = loadConfig(record.configPath, { task: typeof opts.task === 'object' ? opts.task : undefined });
+    const previous = record.readSummary();
+    if (previous) resolved = { ...resolved, name: previous.configName, path: previous.configPath };
+  } else {
+    if (opts.config) resolved = opts.config;
+    else if (opts.configPath) resolved = loadConfig(opts.configPath, { sets: opts.sets, task: typeof opts.task === 'object' ? opts.task : undefined });
+    else throw new Error('train: give a config (--config configs/<task>/<dataset>/<model>.yaml) or a run to --resume');
+    record = RunRecord.create(resultsRoot, resolved.config.task, resolved.name, resolved.config.seed);
+    record.writeConfig(formatConfig(resolved));
+  }
+  const config = resolved.config;
+  const task = resolveTask(config, opts.task);
+
+  const progress = opts.progress === false ? null : new Progress(opts.progress ?? {});
+  const log = opts.log ?? ((m: string) => (progress ? progress.log(m) : process.stderr.write(m + '\n')));
+  log(`${opts.resume ? 'resuming' : 'run'} ${record.dir}`);
+
+  // ------------------------------------------------------------------ randomness
+  // One seed, forked in a fixed order: weights, data order, dropout, task data preparation, evaluation.
+  const root = new Rng(config.seed);
+  const initRng = root.fork();
+  const dataRng = root.fork();
+  const dropoutRng = root.fork();
+  const taskRng = root.fork();
+  const evalSeed = root.nextUint32();
+  const augSeed = root.nextUint32();
+
+  // ------------------------------------------------------------------ data, model, optimiser
+  const dataRoot = path.resolve(opts.dataRoot ?? config.data.root ?? envOr('FLOWFORMER_DATA_ROOT', path.resolve('data')));
+  const cacheDir = path.resolve(opts.cacheDir ?? path.resolve('.cache'));
+  const data = await task.load(config, { dataRoot, cacheDir, rng: taskRng, log });
+  const evalSplitName = config.evaluation.split;
+  const evalSplit = splitOf(data, evalSplitName, task, config);
+  const model = task.build(config, data, initRng);
+  const params = model.namedParams();
+  const byVarName = new Map(params.map((p) => [p.variable.name, p.name]));
+  const trainable = params.filter((p) => p.trainable).map((p) => p.variable);
+  const optimizer: Optimizer = makeOptimizer(config.optimizer, params);
+
+  const tc = config.training;
+  const N = data.train.size;
+  const microPerEpoch = tc.dropLast ? Math.floor(N / tc.batchSize) : Math.ceil(N / tc.batchSize);
+  const stepsPerEpoch = tc.dropLast ? Math.floor(microPerEpoch / tc.gradAccum) : Math.ceil(microPerEpoch / tc.gradAccum);
+  if (stepsPerEpoch < 1) {
+    throw new Error(`the training split has ${N} examples, fewer than one update of ${tc.batchSize} x ${tc.gradAccum}; lower training.batchSize or training.gradAccum, or set training.dropLast: false`);
+  }
+  const totalSteps = tc.steps ?? tc.epochs! * stepsPerEpoch;
+  const lrAt = makeSchedule(config.schedule, { lr: config.optimizer.lr, totalSteps, stepsPerEpoch });
+  const evalBatch = config.evaluation.batchSize ?? tc.batchSize;
+  const evalCtx = (splitName: string): EvalContext => ({ config, splitName, batchSize: evalBatch, rng: new Rng(evalSeed), log });
+  const throughputUnit = { unit: 'ex/s' as 'ex/s' | 'tok/s' };
+
+  // ------------------------------------------------------------------ state (fresh or resumed)
+  let step = 0;
+  let epoch = 0;
+  let batchInEpoch = 0;
+  let epochRngState: RngState = dataRng.getState();
+  let best: Best | null = null;
+  let final: RunSummary['final'] = null;
+  let wallBefore = 0;
+  let startedAt = new Date().toISOString();
+  if (opts.resume) {
+    const ck = loadCheckpoint(record.ckpt('last'));
+    try {
+      model.loadState(ck.weights);
+      optimizer.setState(ck.optimizer);
+    } finally {
+      disposeCheckpoint(ck);
+    }
+    const meta = ck.meta as CheckpointMeta;
+    step = ck.step;
+    ({ epoch, batchInEpoch, epochRngState, best, final, startedAt } = meta);
+    wallBefore = meta.wallSeconds;
+    dataRng.setState(meta.dataRngState);
+    dropoutRng.setState(meta.dropoutRngState);
+    record.truncateMetrics(step);
+    log(`resumed at update ${step}/${totalSteps} (epoch ${epoch}, batch ${batchInEpoch})`);
+  } else {
+    log(`${task.name}/${config.dataset}: ${config.model.name} with ${config.attention.type} attention, ${model.numParams().toLocaleString('en-US')} parameters, ${N} training examples, ${totalSteps} updates (${stepsPerEpoch} per epoch)`);
+  }
+
+  const summary = (status: RunSummary['status'], lastLoss: number | null): RunSummary => ({
+    task: task.name,
+    dataset: config.dataset,
+    model: config.model.name,
+    attention: config.attention.type,
+    configName: resolved.name,
+    configPath: resolved.path,
+    runId: record.runId,
+    runDir: record.dir,
+    status,
+    metric: { ...task.metric, split: evalSplitName },
+    best,
+    final,
+    test: null,
+    steps: step,
+    totalSteps,
+    epochs: step / stepsPerEpoch,
+    lastLoss,
+    params: model.numParams(),
+    wallSeconds: wallBefore + (performance.now() - t0) / 1000,
+    backend: opts.backend ?? tf.getBackend(),
+    seed: config.seed,
+    command: opts.command ?? process.argv.join(' '),
+    gitCommit: gitCommit(),
+    dataInfo: data.info,
+    startedAt,
+    finishedAt: new Date().toISOString(),
+  });
+
+  const save = (which: 'best' | 'last') => {
+    const meta: CheckpointMeta = {
+      epoch,
+      batchInEpoch,
+      epochRngState,
+      dataRngState: dataRng.getState(),
+      dropoutRngState: dropoutRng.getState(),
+      best,
+      final,
+      wallSeconds: wallBefore + (performance.now() - t0) / 1000,
+      startedAt,
+    };
+    const weights = Object.fromEntries(params.map((p) => [p.name, p.variable as tf.Tensor]));
+    saveCheckpoint(record.ckpt(which), { step, weights, optimizer: optimizer.getState(), meta });
+  };
+
+  const evaluate = async () => {
+    const metrics = await evaluateWith(task, model, evalSplit, evalCtx(evalSplitName));
+    final = { step, epoch: step / stepsPerEpoch, metrics };
+    record.appendMetrics({ type: 'eval', step, epoch: step / stepsPerEpoch, split: evalSplitName, ...metrics, time: (performance.now() - t0) / 1000 });
+    const v = metrics[task.metric.name]!;
+    const improved = best === null || better(task.metric.mode, v, best.value);
+    if (improved) best = { value: v, step, epoch: step / stepsPerEpoch, metrics };
+    const shown = Object.entries(metrics).map(([k, x]) => `${k} ${Number.isInteger(x) ? x : x.toFixed(4)}`).join(', ');
+    log(`eval @ ${step}: ${evalSplitName} ${shown}${improved ? ' (best)' : ` (best ${best!.value.toFixed(4)} @ ${best!.step})`}`);
+    if (improved) save('best');
+    save('last');
+  };
+
+  // ------------------------------------------------------------------ Ctrl-C
+  let interrupted = false;
+  const onSigint = () => {
+    interrupted = true;
+    log('interrupt: finishing this update, saving ckpt/last, then stopping (Ctrl-C again to kill)');
+    process.removeListener('SIGINT', onSigint);
+  };
+  if (opts.handleSigint ?? true) process.on('SIGINT', onSigint);
+
+  // ------------------------------------------------------------------ the loop
+  let perm: Int32Array | null = null;
+  const window: number[] = [];
+  let windowExamples = 0;
+  let windowTokens = 0;
+  let windowSeconds = 0;
+  let emaSecondsPerStep = NaN;
+  let emaRate = 0;
+  let lastLoss: number | null = null;
+  let status: RunSummary['status'] = 'completed';
+  let nextBatch: Promise<Batch> | null = null;
+
+  const drawOrder = () => (tc.shuffle ? dataRng.permutation(N) : Int32Array.from({ length: N }, (_, i) => i));
+  const microIndices = (mb: number): Int32Array | null => {
+    const start = mb * tc.batchSize;
+    if (start >= N) return null;
+    const end = Math.min(N, start + tc.batchSize);
+    if (tc.dropLast && end - start < tc.batchSize) return null;
+    return perm!.subarray(start, end);
+  };
+
+  try {
+    if (step >= totalSteps) log(`nothing to do: the run already did ${step}/${totalSteps} updates`);
+    while (step < totalSteps) {
+      if (perm === null) {
+        // Fresh start or resume: redraw this epoch's order from the state at its start.
+        dataRng.setState(epochRngState);
+        perm = drawOrder();
+      }
+      const tStep = performance.now();
+      // The micro-batches of this update.
+      const micro: Int32Array[] = [];
+      for (let k = 0; k < tc.gradAccum; k++) {
+        const idx = microIndices(batchInEpoch * tc.gradAccum + k);
+        if (idx) micro.push(idx);
+      }
+      const examples = micro.reduce((s, m) => s + m.length, 0);
+      const lr = lrAt(step);
+
+      // Forward/backward over the micro-batches, gradients weighted by their share of the examples.
+      let grads: Record<string, tf.Tensor> = {};
+      let loss = 0;
+      let tokens = 0;
+      for (let k = 0; k < micro.length; k++) {
+        const batch = await (k === 0 && nextBatch
+          ? nextBatch
+          : data.train.batch(micro[k]!, { training: true, rng: new Rng(batchSeed(augSeed, step, k)) }));
+        nextBatch = null;
+        const weight = micro[k]!.length / examples;
+        try {
+          const { value, grads: g } = tf.variableGrads(() => model.loss(batch, { training: true, rng: dropoutRng }), trainable);
+          loss += value.dataSync()[0]! * weight;
+          value.dispose();
+          for (const [vname, gt] of Object.entries(g)) {
+            const name = byVarName.get(vname) ?? vname;
+            const scaled = weight === 1 ? gt : tf.mul(gt, weight);
+            if (scaled !== gt) gt.dispose();
+            const prev = grads[name];
+            grads[name] = prev ? tf.add(prev, scaled) : scaled;
+            if (prev) {
+              prev.dispose();
+              scaled.dispose();
+            }
+          }
+          tokens += batch.tokens ?? 0;
+        } finally {
+          for (const t of batch.tensors) t.dispose();
+        }
+      }
+
+      if (!Number.isFinite(loss)) {
+        tf.dispose(Object.values(grads));
+        status = 'diverged';
+        const last = checkpointExists(record.ckpt('last')) ? `ckpt/last (update ${JSON.parse(fs.readFileSync(path.join(record.ckpt('last'), 'manifest.json'), 'utf8')).step}) is the last good checkpoint` : 'no checkpoint was written before it';
+        const s = summary(status, lastLoss);
+        record.writeSummary(s);
+        throw new TrainingDivergedError(
+          `training diverged: the loss is ${loss} at update ${step + 1} (epoch ${(step / stepsPerEpoch).toFixed(2)}, lr ${lr.toExponential(3)}). ` +
+            `The update was not applied; ${last} in ${record.dir}. ` +
+            `Try a lower optimizer.lr, a longer warm-up, or training.gradClip.`,
+          s,
+        );
+      }
+
+      let gradNorm: number | null = null;
+      if (tc.gradClip !== null) {
+        const clipped = clipByGlobalNorm(grads, tc.gradClip);
+        tf.dispose(Object.values(grads));
+        grads = clipped.grads;
+        gradNorm = clipped.norm;
+      }
+      optimizer.step(grads, lr);
+      tf.dispose(Object.values(grads));
+
+      step += 1;
+      batchInEpoch += 1;
+      let epochEnded = false;
+      if (batchInEpoch >= stepsPerEpoch) {
+        epoch += 1;
+        batchInEpoch = 0;
+        epochRngState = dataRng.getState();
+        perm = drawOrder();
+        epochEnded = true;
+      }
+
+      // Start building the next batch (async readers decode while we log/evaluate).
+      if (step < totalSteps) {
+        const idx = microIndices(batchInEpoch * tc.gradAccum);
+        if (idx) nextBatch = Promise.resolve(data.train.batch(idx, { training: true, rng: new Rng(batchSeed(augSeed, step, 0)) }));
+      }
+
+      // Logging and progress. Throughput counts compute time only (not evaluations).
+      const dt = (performance.now() - tStep) / 1000;
+      const alpha = step === 1 || !Number.isFinite(emaSecondsPerStep) ? 1 : 0.1;
+      emaSecondsPerStep = alpha === 1 ? dt : alpha * dt + (1 - alpha) * emaSecondsPerStep;
+      if (tokens > 0) throughputUnit.unit = 'tok/s';
+      const perStep = throughputUnit.unit === 'tok/s' ? tokens : examples;
+      emaRate = alpha === 1 ? perStep / dt : alpha * (perStep / dt) + (1 - alpha) * emaRate;
+      opts.onStep?.({ step, loss, lr, gradNorm });
+      window.push(loss);
+      windowExamples += examples;
+      windowTokens += tokens;
+      windowSeconds += dt;
+      if (step % tc.logEvery === 0 || step === totalSteps) {
+        const mean = window.reduce((a, b) => a + b, 0) / window.length;
+        record.appendMetrics({
+          type: 'train',
+          step,
+          epoch: step / stepsPerEpoch,
+          loss: mean,
+          lr,
+          ...(gradNorm !== null ? { gradNorm } : {}),
+          examplesPerSec: windowExamples / windowSeconds,
+          ...(windowTokens ? { tokensPerSec: windowTokens / windowSeconds } : {}),
+          time: (performance.now() - t0) / 1000,
+        });
+        lastLoss = mean;
+        window.length = 0;
+        windowExamples = 0;
+        windowTokens = 0;
+        windowSeconds = 0;
+      }
+      progress?.update({
+        step,
+        total: totalSteps,
+        loss: window.length ? window.reduce((a, b) => a + b, 0) / window.length : (lastLoss ?? loss),
+        lr,
+        rate: emaRate,
+        unit: throughputUnit.unit,
+        secondsPerStep: emaSecondsPerStep,
+      });
+
+      // Evaluation (and checkpoints) on schedule, and always at the end.
+      const ev = config.evaluation;
+      const due = ev.unit === 'steps' ? step % ev.every === 0 : epochEnded && epoch % ev.every === 0;
+      if (due || step === totalSteps) {
+        await evaluate();
+      } else if (tc.checkpointEvery !== null && step % tc.checkpointEvery === 0) {
+        save('last');
+      }
+
+      // Let signal handlers run, then honour Ctrl-C and stopAtStep.
+      await new Promise((r) => setImmediate(r));
+      if ((interrupted || (opts.stopAtStep !== undefined && step >= opts.stopAtStep)) && step < totalSteps) {
+        if (nextBatch) {
+          const b = await nextBatch;
+          tf.dispose(b.tensors);
+          nextBatch = null;
+        }
+        save('last');
+        status = interrupted ? 'interrupted' : 'stopped';
+        log(`${status} at update ${step}/${totalSteps}; continue with --resume ${record.dir}`);
+        break;
+      }
+    }
+  } catch (e) {
+    // Divergence or a failing task: release the model, the optimiser and a prefetched batch before reporting.
+    if (nextBatch) await nextBatch.then((b) => tf.dispose(b.tensors)).catch(() => {});
+    optimizer.dispose();
+    model.dispose();
+    throw e;
+  } finally {
+    process.removeListener('SIGINT', onSigint);
+    progress?.done();
+  }
+
+  // ------------------------------------------------------------------ the end
+  const s = summary(status, lastLoss);
+  if (status === 'completed' && config.evaluation.split === 'valid' && config.evaluation.testBest && data.test && best) {
+    // The checkpoint selected on validation, scored on test (the holdout protocol).
+    const ck = loadCheckpoint(record.ckpt('best'));
+    try {
+      model.loadState(ck.weights);
+    } finally {
+      disposeCheckpoint(ck);
+    }
+    const metrics = await evaluateWith(task, model, data.test, evalCtx('test'));
+    s.test = { step: (best as Best).step, metrics };
+    record.appendMetrics({ type: 'test', step: (best as Best).step, split: 'test', checkpoint: 'best', ...metrics });
+    log(`test (best checkpoint, update ${(best as Best).step}): ${Object.entries(metrics).map(([k, v]) => `${k} ${v.toFixed(4)}`).join(', ')}`);
+  }
+  s.wallSeconds = wallBefore + (performance.now() - t0) / 1000;
+  record.writeSummary(s);
+  await record.writeCurves(task.metric.name, `${task.name}/${config.dataset} ${config.model.name} (${config.attention.type})`);
+  optimizer.dispose();
+  model.dispose();
+  log(`${status} in ${formatDuration(s.wallSeconds)}: ${record.summaryPath}`);
+  return s;
+}
+
+export interface EvaluateRunOptions {
+  /** A run folder (results/runs/<task>/<config>/<run-id>). */
+  runDir: string;
+  checkpoint?: 'best' | 'last';
+  split?: 'train' | 'valid' | 'test';
+  dataRoot?: string;
+  cacheDir?: string;
+  log?: (msg: string) => void;
+}
+
+/** Evaluates a saved checkpoint of a run on a split (the `eval` command). The run's task must be registered. */
+export async function evaluateRun(opts: EvaluateRunOptions): Promise<{ metrics: Metrics; step: number; split: string; checkpoint: string; runDir: string }> {
+  const record = new RunRecord(path.resolve(opts.runDir));
+  if (!fs.existsSync(record.configPath)) throw new Error(`${opts.runDir}: no config.yaml; pass a run folder (results/runs/<task>/<config>/<run-id>)`);
+  const which = opts.checkpoint ?? 'best';
+  if (!checkpointExists(record.ckpt(which))) throw new Error(`${opts.runDir}: no ckpt/${which}${which === 'best' ? ' (no evaluation ran yet; try --checkpoint last)' : ''}`);
+  const { config } = loadConfig(record.configPath);
+  const task = getTask(config.task);
+  const log = opts.log ?? ((m: string) => process.stderr.write(m + '\n'));
+  const root = new Rng(config.seed);
+  const initRng = root.fork();
+  root.fork(); // data order
+  root.fork(); // dropout
+  const taskRng = root.fork();
+  const evalSeed = root.nextUint32();
+  const dataRoot = path.resolve(opts.dataRoot ?? config.data.root ?? envOr('FLOWFORMER_DATA_ROOT', path.resolve('data')));
+  const data = await task.load(config, { dataRoot, cacheDir: path.resolve(opts.cacheDir ?? '.cache'), rng: taskRng, log });
+  const splitName = opts.split ?? 'test';
+  const split = data[splitName];
+  if (!split) throw new Error(`task '${task.name}' gives dataset '${config.dataset}' no ${splitName} split`);
+  const model = task.build(config, data, initRng);
+  const ck = loadCheckpoint(record.ckpt(which));
+  try {
+    model.loadState(ck.weights);
+  } finally {
+    disposeCheckpoint(ck);
+  }
+  try {
+    const metrics = await evaluateWith(task, model, split, {
+      config,
+      splitName,
+      batchSize: config.evaluation.batchSize ?? config.training.batchSize,
+      rng: new Rng(evalSeed),
+      log,
+    });
+    return { metrics, step: ck.step, split: splitName, checkpoint: which, runDir: record.dir };
+  } finally {
+    model.dispose();
+  }
+}
