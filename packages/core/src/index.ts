@@ -7,3 +7,5 @@ export { Dense, type DenseArgs } from './nn/dense.ts';
 export * from './task.ts';
 export * from './io/index.ts';
 export * from './backend/index.ts';
+export * from './nn/index.ts';
+export * from './train/index.ts';

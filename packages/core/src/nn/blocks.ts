@@ -1,0 +1,140 @@
+/**
+ * Transformer blocks that take any attention layer of the registry through a factory, so
+ * one model definition runs Flow-Attention and every baseline.
+ *
+ *   post-LN encoder (original Transformer; the time-series code):
+ *       x = LN1(x + drop(attn(x)));  x = LN2(x + mlp(x))
+ *   pre-LN encoder (LRA, vision):
+ *       x = x + dropPath(ls1 * drop(attn(LN1(x))));  x = x + dropPath(ls2 * mlp(LN2(x)))
+ *   pre-LN causal decoder (GPT-2, fairseq transformer_lm with --decoder-normalize-before):
+ *       the pre-LN block with a causal attention and no padding masks.
+ *
+ * `dropout` is the residual dropout: on the attention branch here and on the MLP output
+ * inside the MLP. An attention layer's own `dropout` (after its output projection) is
+ * separate and set through the factory.
+ */
+import { tf } from '../tf.ts';
+import type { Rng } from '../train/rng.ts';
+import type { AttentionCallOptions, AttentionModule } from '../attention/types.ts';
+import type { ActivationName } from './activations.ts';
+import { dropout, dropPath } from './dropout.ts';
+import { LayerNorm } from './layer-norm.ts';
+import { LayerScale } from './layer-scale.ts';
+import { MLP } from './mlp.ts';
+import { Module, type ForwardContext } from './module.ts';
+
+/** Builds the block's attention layer (e.g. from `attention/registry.ts`). */
+export type AttentionFactory = (rng: Rng) => AttentionModule;
+
+export interface BlockArgs {
+  dModel: number;
+  attention: AttentionFactory;
+  /** Hidden width of the MLP (e.g. 4 * dModel). */
+  mlpHidden: number;
+  /** MLP activation. Default 'gelu'. */
+  activation?: ActivationName;
+  /** Residual dropout on both branches (the MLP applies it to its output). Default 0. */
+  dropout?: number;
+  /** Dropout after the MLP activation. Default `dropout`. */
+  activationDropout?: number;
+  /** LayerNorm epsilon. Default 1e-5 (PyTorch); the vision code uses 1e-6. */
+  normEps?: number;
+  /** LayerScale init value (e.g. 1e-5) on the given branches; none when absent. Pre-LN only. */
+  layerScale?: { init: number; branches: 'mlp' | 'both' };
+  /** Stochastic-depth rate of this block (drops whole residual branches per sample). Pre-LN only. */
+  dropPath?: number;
+  /** Optional initialisers of the MLP's Dense layers (e.g. truncated normal 0.02 for timm models). */
+  kernelInit?: (rng: Rng, shape: number[]) => tf.Tensor;
+  biasInit?: (rng: Rng, shape: number[]) => tf.Tensor;
+}
+
+export type BlockNorm = 'pre' | 'post';
+
+export interface EncoderBlockArgs extends BlockArgs {
+  /** Where the LayerNorms sit. */
+  norm: BlockNorm;
+}
+
+function checkAttention(attn: AttentionModule, dModel: number): void {
+  if (attn.dInput !== dModel || attn.dOutput !== dModel) {
+    throw new Error(`block: the attention layer maps ${attn.dInput} -> ${attn.dOutput} features but the block's dModel is ${dModel}`);
+  }
+}
+
+/** A transformer encoder block (pre- or post-LN), self-attention with an optional key padding mask. */
+export class EncoderBlock extends Module {
+  readonly norm: BlockNorm;
+  readonly attn: AttentionModule;
+  readonly mlp: MLP;
+  readonly ln1: LayerNorm;
+  readonly ln2: LayerNorm;
+  readonly ls1: LayerScale | null;
+  readonly ls2: LayerScale | null;
+  readonly dropout: number;
+  readonly dropPath: number;
+
+  constructor(rng: Rng, args: EncoderBlockArgs) {
+    super();
+    const { dModel } = args;
+    this.norm = args.norm;
+    this.dropout = args.dropout ?? 0;
+    this.dropPath = args.dropPath ?? 0;
+    if (this.norm === 'post' && (args.layerScale || this.dropPath > 0)) {
+      throw new Error('EncoderBlock: layerScale and dropPath are supported by pre-LN blocks only (norm: "pre")');
+    }
+    this.ln1 = this.child('ln1', new LayerNorm({ dim: dModel, eps: args.normEps }));
+    this.attn = this.child('attn', args.attention(rng));
+    checkAttention(this.attn, dModel);
+    this.ln2 = this.child('ln2', new LayerNorm({ dim: dModel, eps: args.normEps }));
+    this.mlp = this.child(
+      'mlp',
+      new MLP(rng, {
+        inFeatures: dModel,
+        hiddenFeatures: args.mlpHidden,
+        activation: args.activation,
+        dropout: this.dropout,
+        activationDropout: args.activationDropout,
+        kernelInit: args.kernelInit,
+        biasInit: args.biasInit,
+      }),
+    );
+    const ls = args.layerScale;
+    this.ls1 = ls && ls.branches === 'both' ? this.child('ls1', new LayerScale({ dim: dModel, init: ls.init })) : null;
+    this.ls2 = ls ? this.child('ls2', new LayerScale({ dim: dModel, init: ls.init })) : null;
+  }
+
+  /** `x` `[B, L, dModel]` -> `[B, L, dModel]`; `opts.keyPaddingMask` `[B, L]` (1 = real) goes to the attention. */
+  forward(x: tf.Tensor, ctx: ForwardContext, opts: Pick<AttentionCallOptions, 'keyPaddingMask'> = {}): tf.Tensor {
+    const attnOpts: AttentionCallOptions = opts.keyPaddingMask ? { keyPaddingMask: opts.keyPaddingMask } : {};
+    return tf.tidy(() => {
+      if (this.norm === 'post') {
+        const h = this.ln1.forward(tf.add(x, dropout(this.attn.forward(x, ctx, attnOpts), this.dropout, ctx)));
+        return this.ln2.forward(tf.add(h, this.mlp.forward(h, ctx)));
+      }
+      let a = dropout(this.attn.forward(this.ln1.forward(x), ctx, attnOpts), this.dropout, ctx);
+      if (this.ls1) a = this.ls1.forward(a);
+      const h = tf.add(x, dropPath(a, this.dropPath, ctx));
+      let m = this.mlp.forward(this.ln2.forward(h), ctx);
+      if (this.ls2) m = this.ls2.forward(m);
+      return tf.add(h, dropPath(m, this.dropPath, ctx));
+    });
+  }
+}
+
+/**
+ * A pre-LN causal decoder block (GPT-2; fairseq's `transformer_lm` decoder layer without
+ * encoder attention). The factory must build a causal attention layer.
+ */
+export class DecoderBlock extends EncoderBlock {
+  constructor(rng: Rng, args: BlockArgs) {
+    super(rng, { ...args, norm: 'pre' });
+    if (!this.attn.causal) {
+      throw new Error(`DecoderBlock: the attention factory built a non-causal '${this.attn.kind}' layer; build it with causal: true`);
+    }
+  }
+
+  /** `x` `[B, L, dModel]` -> `[B, L, dModel]`; position t sees positions <= t only. */
+  override forward(x: tf.Tensor, ctx: ForwardContext): tf.Tensor {
+    return super.forward(x, ctx);
+  }
+}
