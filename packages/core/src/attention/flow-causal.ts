@@ -1,0 +1,252 @@
+/**
+ * Causal Flow-Attention: exactly the function of the original `Flow_Attention_Causal`
+ * (thuml/Flowformer), where every sum over sources becomes a prefix sum up to the current
+ * position and the "normal" factor t (the number of positions seen, 1-based) rescales the
+ * flows so that they stay comparable with the non-causal ones.
+ *
+ * The flow quantities (`sinkIncoming`, `conservedSource`, ...) are `[B, H, L, 1]` and their
+ * prefix sums `[B, H, L, D]`: linear in L. Only the final causal dot product
+ * `out_t = q'_t . sum_{s<=t} k_s (x) v'_s` needs a `D x Dv` state per position, and it has
+ * three implementations of the same function:
+ * - `parallel`: the original's `[B, H, L, D, Dv]` prefix sum of outer products (reference),
+ * - `chunked` (default): within a chunk of C positions a masked `(q k^T) v`; across chunks
+ *   the `D x Dv` state carried from all previous chunks (memory linear in L),
+ * - `flowCausalStep`: one token at a time from a per-head recurrent state, O(D * Dv) per token.
+ *
+ * No `tf.einsum` (it has no gradient) and no reliance on tfjs's Cumsum gradient (wrong on
+ * non-last axes): prefix sums go through `prefixSum`, which carries its own gradient.
+ */
+import { tf } from '../tf.ts';
+import { prefixSum } from './prefix-sum.ts';
+import {
+  applyFeatureMap,
+  paddingMask4,
+  resolveFlowOptions,
+  rowDot,
+  type FlowAttentionOptions,
+  type ResolvedFlowOptions,
+} from './flow-options.ts';
+
+/**
+ * Causal Flow-Attention on projected `q` `[B,H,L,D]`, `k` `[B,H,L,D]`, `v` `[B,H,L,Dv]`
+ * -> `[B,H,L,Dv]`. `mask` is an optional `[B, L]` padding mask (1 = real). Callers normally
+ * use `flowAttention(q, k, v, { causal: true, ... })`.
+ */
+export function flowAttentionCausal(
+  q: tf.Tensor,
+  k: tf.Tensor,
+  v: tf.Tensor,
+  opts: ResolvedFlowOptions,
+  mask?: tf.Tensor,
+): tf.Tensor {
+  const [B, H, L] = q.shape as [number, number, number, number];
+  if (k.shape[2] !== L) {
+    throw new Error(`flowAttention: the causal form needs L == S (self-attention); got q [${q.shape}], k [${k.shape}]`);
+  }
+  return tf.tidy(() => {
+    const { eps } = opts;
+    const phiQ = applyFeatureMap(q, opts.featureMap); // [B,H,L,D]
+    const phiK = applyFeatureMap(k, opts.featureMap); // [B,H,L,D]
+    // A padded position is neither a sink nor a source: it adds nothing to any prefix sum
+    // and does not count in `normal`.
+    const m = mask ? paddingMask4(mask, B, L, 'keyPaddingMask') : null; // [B,1,L,1]
+    const phiQm = m ? tf.mul(phiQ, m) : phiQ;
+    const phiKm = m ? tf.mul(phiK, m) : phiK;
+    // normal_t = number of (real) positions <= t, as float: [B,1,L,1] or [1,1,L,1].
+    // At padded positions we add 1 - m so that no division below is by zero; those outputs
+    // are zeroed at the end, so this changes nothing at real positions.
+    const normal = m
+      ? tf.add(prefixSum(m, 2), tf.sub(1, m))
+      : tf.range(1, L + 1, 1, 'float32').reshape([1, 1, L, 1]);
+    const phiQe = tf.add(phiQ, eps);
+    const phiKe = tf.add(phiK, eps);
+
+    // (1) incoming flow of each sink, outgoing flow of each source, over the causal prefix,
+    //     multiplied by `normal` to approximate the non-causal normalisation.
+    const sinkIncoming = tf.div(normal, rowDot(phiQe, tf.add(prefixSum(phiKm, 2), eps))); // [B,H,L,1]
+    const sourceOutgoing = tf.div(normal, rowDot(phiKe, tf.add(prefixSum(phiQm, 2), eps))); // [B,H,L,1]
+    // (2) conservation refine
+    const conservedSink = tf.div(rowDot(phiQe, tf.add(prefixSum(tf.mul(phiKm, sourceOutgoing), 2), eps)), normal); // [B,H,L,1]
+    let conservedSource = tf.div(rowDot(phiKe, tf.add(prefixSum(tf.mul(phiQm, sinkIncoming), 2), eps)), normal); // [B,H,L,1]
+    if (opts.clamp !== null) conservedSource = tf.clipByValue(conservedSource, -opts.clamp, opts.clamp);
+    // (3) competition (a causal softmax over the sources so far, times normal) and allocation
+    let values = v; // [B,H,L,Dv]
+    if (opts.competition) {
+      let expSource = tf.exp(conservedSource); // [B,H,L,1]; conservedSource > 0, so >= 1 at real positions
+      if (m) expSource = tf.mul(expSource, m);
+      let denom = prefixSum(expSource, 2);
+      if (m) denom = tf.add(denom, tf.sub(1, m)); // padded positions: 0 / 1 instead of 0 / 0
+      const sourceCompetition = tf.mul(tf.div(expSource, denom), normal); // [B,H,L,1]
+      values = tf.mul(v, sourceCompetition);
+    } else if (m) {
+      values = tf.mul(v, m);
+    }
+    // (4) causal dot product; queries carry sinkIncoming / normal (value normalisation)
+    const qWeighted = tf.mul(phiQ, tf.div(sinkIncoming, normal)); // [B,H,L,D]
+    let out =
+      opts.causalImpl === 'parallel'
+        ? causalDotProductParallel(qWeighted, phiKm, values)
+        : causalDotProductChunked(qWeighted, phiKm, values, opts.chunkSize); // [B,H,L,Dv]
+    if (opts.allocation) out = tf.mul(out, tf.sigmoid(conservedSink)); // sinkAllocation
+    if (m) out = tf.mul(out, m);
+    return out;
+  });
+}
+
+/**
+ * `out_t = q_t . sum_{s<=t} k_s (x) v_s` as the original: materialise every outer product
+ * `[B,H,L,D,Dv]` and prefix-sum it. Memory B*H*L*D*Dv floats (and as much again for its gradient).
+ */
+export function causalDotProductParallel(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor): tf.Tensor {
+  return tf.tidy(() => {
+    const [B, H, L, D] = q.shape as [number, number, number, number];
+    const Dv = v.shape[3]!;
+    const outer = tf.mul(k.reshape([B, H, L, D, 1]), v.reshape([B, H, L, 1, Dv])); // [B,H,L,D,Dv]
+    const state = prefixSum(outer, 2); // [B,H,L,D,Dv]
+    const out = tf.matMul(q.reshape([B * H * L, 1, D]), state.reshape([B * H * L, D, Dv])); // [BHL,1,Dv]
+    return out.reshape([B, H, L, Dv]);
+  });
+}
+
+/**
+ * The same function in chunks of C positions. Inside chunk n:
+ *   out = tril(Q_n K_n^T) V_n + Q_n state_n,   state_n = sum_{m<n} K_m^T V_m  (`[D, Dv]`),
+ * where the carried states of all chunks are one exclusive prefix sum over the chunk axis,
+ * so every product is a large batched matmul. L need not be a multiple of C (zero padding:
+ * a zero key adds nothing to any state, and padded outputs are dropped).
+ * Memory: B*H*(L*C + (L/C)*D*Dv) floats, linear in L.
+ */
+export function causalDotProductChunked(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, chunkSize: number): tf.Tensor {
+  return tf.tidy(() => {
+    const [B, H, L, D] = q.shape as [number, number, number, number];
+    const Dv = v.shape[3]!;
+    const C = Math.min(chunkSize, L);
+    const N = Math.ceil(L / C);
+    const pad = N * C - L;
+    const padL = (x: tf.Tensor) => (pad > 0 ? tf.pad(x, [[0, 0], [0, 0], [0, pad], [0, 0]]) : x);
+    const BHN = B * H * N;
+    const qc = padL(q).reshape([BHN, C, D]);
+    const kc = padL(k).reshape([BHN, C, D]);
+    const vc = padL(v).reshape([BHN, C, Dv]);
+    // Within the chunk: position i sees positions j <= i of the same chunk.
+    const tril = tf.linalg.bandPart(tf.ones([C, C]), -1, 0); // [C,C] lower triangle incl. diagonal
+    const scores = tf.mul(tf.matMul(qc, kc, false, true), tril); // [BHN,C,C]
+    const intra = tf.matMul(scores, vc); // [BHN,C,Dv]
+    // Across chunks: the D x Dv state accumulated over all earlier chunks.
+    const chunkState = tf.matMul(kc, vc, true, false).reshape([B * H, N, D * Dv]); // [BH,N,D*Dv]
+    const carried = prefixSum(chunkState, 1, { exclusive: true }).reshape([BHN, D, Dv]); // [BHN,D,Dv]
+    const inter = tf.matMul(qc, carried); // [BHN,C,Dv]
+    const out = tf.add(intra, inter).reshape([B, H, N * C, Dv]);
+    return pad > 0 ? tf.slice(out, [0, 0, 0, 0], [B, H, L, Dv]) : out;
+  });
+}
+
+// ---------------------------------------------------------------------------------------
+// Recurrent form for generation
+// ---------------------------------------------------------------------------------------
+
+/**
+ * Per-head state after t tokens. Every field is a tensor owned by the caller.
+ * With a padding mask, `count` is per batch row (padded steps leave the state unchanged).
+ */
+export interface FlowCausalState {
+  /** sum_{s<=t} phi(q_s): `[B,H,D]` (sinks so far, for sourceOutgoing). */
+  qSum: tf.Tensor;
+  /** sum_{s<=t} phi(k_s): `[B,H,D]` (sources so far, for sinkIncoming). */
+  kSum: tf.Tensor;
+  /** sum_{s<=t} phi(q_s) sinkIncoming_s: `[B,H,D]` (for conservedSource). */
+  qIncomingSum: tf.Tensor;
+  /** sum_{s<=t} phi(k_s) sourceOutgoing_s: `[B,H,D]` (for conservedSink). */
+  kOutgoingSum: tf.Tensor;
+  /** sum_{s<=t} exp(conservedSource_s): `[B,H,1]` (denominator of the causal competition softmax). */
+  expSourceSum: tf.Tensor;
+  /** sum_{s<=t} phi(k_s) (x) v_s sourceCompetition_s: `[B,H,D,Dv]`. */
+  kv: tf.Tensor;
+  /** Number of real tokens seen, `normal` of the original: `[B,1,1]`. */
+  count: tf.Tensor;
+}
+
+/** The empty state (no token seen) for `batch` rows, `heads` heads, key size D and value size Dv. */
+export function flowCausalInit(batch: number, heads: number, D: number, Dv: number): FlowCausalState {
+  return {
+    qSum: tf.zeros([batch, heads, D]),
+    kSum: tf.zeros([batch, heads, D]),
+    qIncomingSum: tf.zeros([batch, heads, D]),
+    kOutgoingSum: tf.zeros([batch, heads, D]),
+    expSourceSum: tf.zeros([batch, heads, 1]),
+    kv: tf.zeros([batch, heads, D, Dv]),
+    count: tf.zeros([batch, 1, 1]),
+  };
+}
+
+export function disposeFlowCausalState(s: FlowCausalState): void {
+  for (const t of Object.values(s)) (t as tf.Tensor).dispose();
+}
+
+/**
+ * One step of causal Flow-Attention: the newest token's projected `qT`, `kT` `[B,H,D]` and
+ * `vT` `[B,H,Dv]` and the state after the previous tokens -> its output `[B,H,Dv]` and the
+ * new state. Running it over a sequence gives exactly `flowAttention(..., {causal: true})`.
+ * `real` (`[B]`, 1 = real token) lets rows of a batch skip padded steps: their state stays
+ * as it was and their output is zero. The old state is not disposed.
+ */
+export function flowCausalStep(
+  qT: tf.Tensor,
+  kT: tf.Tensor,
+  vT: tf.Tensor,
+  state: FlowCausalState,
+  options: FlowAttentionOptions = {},
+  real?: tf.Tensor,
+): { output: tf.Tensor; state: FlowCausalState } {
+  const opts = resolveFlowOptions({ ...options, causal: true });
+  const [B, H, D] = qT.shape as [number, number, number];
+  if (qT.rank !== 3 || kT.rank !== 3 || vT.rank !== 3) {
+    throw new Error(`flowCausalStep: qT, kT, vT must be [B,H,D], [B,H,D], [B,H,Dv]; got [${qT.shape}], [${kT.shape}], [${vT.shape}]`);
+  }
+  if (state.qSum.shape[0] !== B || state.qSum.shape[1] !== H || state.qSum.shape[2] !== D) {
+    throw new Error(`flowCausalStep: state is for [B,H,D] = [${state.qSum.shape}] but the token has [${qT.shape}]`);
+  }
+  return tf.tidy(() => {
+    const { eps } = opts;
+    const m = real ? tf.cast(real, 'float32').reshape([B, 1, 1]) : null; // [B,1,1]
+    const phiQ = applyFeatureMap(qT, opts.featureMap); // [B,H,D]
+    const phiK = applyFeatureMap(kT, opts.featureMap); // [B,H,D]
+    const phiQm = m ? tf.mul(phiQ, m) : phiQ;
+    const phiKm = m ? tf.mul(phiK, m) : phiK;
+    const count = m ? tf.add(state.count, m) : tf.add(state.count, 1); // [B,1,1]
+    const normal = m ? tf.add(count, tf.sub(1, m)) : count; // never 0
+    const qSum = tf.add(state.qSum, phiQm);
+    const kSum = tf.add(state.kSum, phiKm);
+    const phiQe = tf.add(phiQ, eps);
+    const phiKe = tf.add(phiK, eps);
+    const sinkIncoming = tf.div(normal, rowDot(phiQe, tf.add(kSum, eps))); // [B,H,1]
+    const sourceOutgoing = tf.div(normal, rowDot(phiKe, tf.add(qSum, eps))); // [B,H,1]
+    const kOutgoingSum = tf.add(state.kOutgoingSum, tf.mul(phiKm, sourceOutgoing));
+    const qIncomingSum = tf.add(state.qIncomingSum, tf.mul(phiQm, sinkIncoming));
+    const conservedSink = tf.div(rowDot(phiQe, tf.add(kOutgoingSum, eps)), normal); // [B,H,1]
+    let conservedSource = tf.div(rowDot(phiKe, tf.add(qIncomingSum, eps)), normal); // [B,H,1]
+    if (opts.clamp !== null) conservedSource = tf.clipByValue(conservedSource, -opts.clamp, opts.clamp);
+    // The new state never aliases the old one (the caller disposes the old state).
+    let expSourceSum: tf.Tensor;
+    let values = vT; // [B,H,Dv]
+    if (opts.competition) {
+      let expSource = tf.exp(conservedSource); // [B,H,1]
+      if (m) expSource = tf.mul(expSource, m);
+      expSourceSum = tf.add(state.expSourceSum, expSource);
+      const denom = m ? tf.add(expSourceSum, tf.sub(1, m)) : expSourceSum;
+      const sourceCompetition = tf.mul(tf.div(expSource, denom), normal); // [B,H,1]
+      values = tf.mul(vT, sourceCompetition);
+    } else {
+      expSourceSum = tf.clone(state.expSourceSum);
+      if (m) values = tf.mul(vT, m);
+    }
+    const Dv = vT.shape[2]!;
+    // kv += phi(k) (x) v'   [B,H,D,Dv]
+    const kv = tf.add(state.kv, tf.mul(phiKm.reshape([B, H, D, 1]), values.reshape([B, H, 1, Dv])));
+    const qWeighted = tf.mul(phiQ, tf.div(sinkIncoming, normal)); // [B,H,D]
+    let output = tf.matMul(qWeighted.reshape([B * H, 1, D]), kv.reshape([B * H, D, Dv])).reshape([B, H, Dv]);
+    if (opts.allocation) output = tf.mul(output, tf.sigmoid(conservedSink)); // sinkAllocation
+    if (m) output = tf.mul(output, m);
+    return { output, state: { qSum, kSum, qIncomingSum, kOutgoingSum, expSourceSum, kv, count } };
+  });
+}

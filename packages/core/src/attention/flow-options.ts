@@ -1,0 +1,145 @@
+/**
+ * Options of Flow-Attention and the small helpers its normal and causal forms share.
+ * Every default is the original core code's (thuml/Flowformer `Flow_Attention.py`).
+ */
+import { tf } from '../tf.ts';
+
+/** Non-negative map applied to queries and keys. */
+export type FeatureMap =
+  /** `sigmoid(x)`: the core code and every experiment except LRA. */
+  | 'sigmoid'
+  /** `relu(x) + 1e-6`: the LRA code (`Flowformer_LRA/.../flow_attention.py`). */
+  | 'relu';
+
+/**
+ * Which axis the source-competition softmax runs over.
+ * - 'keys': the paper's definition and the core code, softmax over the S sources of a head.
+ * - 'heads': the LRA code, whose `[B, S, H]` layout puts the heads last, so its
+ *   `softmax(conserved_source, axis=-1)` competes the H heads of each key; still scaled by S.
+ */
+export type CompetitionAxis = 'keys' | 'heads';
+
+/**
+ * How the causal form is computed (all give the same function):
+ * - 'chunked' (default): masked `(q k^T) v` inside chunks, a carried `D x Dv` state across
+ *   chunks; memory linear in L.
+ * - 'parallel': the original code's `[B, H, L, D, Dv]` prefix sum of outer products;
+ *   memory L * D * Dv per head, kept as the reference and for the benchmark.
+ */
+export type CausalImpl = 'chunked' | 'parallel';
+
+export interface FlowAttentionOptions {
+  /** Output t depends only on positions <= t (requires L == S). Default false. */
+  causal?: boolean;
+  /** Added to queries, keys and the flow sums before every dot product of the flow. Default 1e-6. */
+  eps?: number;
+  /** Default 'sigmoid'. */
+  featureMap?: FeatureMap;
+  /**
+   * Bound of the symmetric clamp on `conservedSource`: 1 in the core code (default), 5 in the
+   * WikiText code, 10 in the offline-RL code, `null` (no clamp) in the time-series and LRA code.
+   */
+  clamp?: number | null;
+  /** `[B, S]`, 1 = real key, 0 = padding. A padded position is neither a source nor a sink. */
+  keyPaddingMask?: tf.Tensor;
+  /**
+   * `[B, L]`, 1 = real query (sink). Default: `keyPaddingMask` when L == S (one sequence, as in
+   * self-attention), none otherwise. Pass `null` to count every query as a sink. Outputs at
+   * padded query positions are zero.
+   */
+  queryPaddingMask?: tf.Tensor | null;
+  /** Source competition (softmax reweighting of values). `false` = the paper's "w/o competition" ablation. Default true. */
+  competition?: boolean;
+  /** Sink allocation (sigmoid gate on outputs). `false` = the paper's "w/o allocation" ablation. Default true. */
+  allocation?: boolean;
+  /** Default 'keys' (the paper); 'heads' reproduces the LRA code. Non-causal only. */
+  competitionAxis?: CompetitionAxis;
+  /** Causal form only. Default 'chunked'. */
+  causalImpl?: CausalImpl;
+  /** Chunk length of the chunked causal form. Default 64. */
+  chunkSize?: number;
+}
+
+export const DEFAULT_CHUNK_SIZE = 64;
+
+export interface ResolvedFlowOptions {
+  causal: boolean;
+  eps: number;
+  featureMap: FeatureMap;
+  clamp: number | null;
+  competition: boolean;
+  allocation: boolean;
+  competitionAxis: CompetitionAxis;
+  causalImpl: CausalImpl;
+  chunkSize: number;
+}
+
+export function resolveFlowOptions(o: FlowAttentionOptions = {}): ResolvedFlowOptions {
+  const r: ResolvedFlowOptions = {
+    causal: o.causal ?? false,
+    eps: o.eps ?? 1e-6,
+    featureMap: o.featureMap ?? 'sigmoid',
+    clamp: o.clamp === undefined ? 1 : o.clamp,
+    competition: o.competition ?? true,
+    allocation: o.allocation ?? true,
+    competitionAxis: o.competitionAxis ?? 'keys',
+    causalImpl: o.causalImpl ?? 'chunked',
+    chunkSize: o.chunkSize ?? DEFAULT_CHUNK_SIZE,
+  };
+  if (r.featureMap !== 'sigmoid' && r.featureMap !== 'relu') {
+    throw new Error(`flowAttention: featureMap must be 'sigmoid' or 'relu', got '${String(r.featureMap)}'`);
+  }
+  if (r.competitionAxis !== 'keys' && r.competitionAxis !== 'heads') {
+    throw new Error(`flowAttention: competitionAxis must be 'keys' or 'heads', got '${String(r.competitionAxis)}'`);
+  }
+  if (r.causal && r.competitionAxis === 'heads') {
+    throw new Error("flowAttention: competitionAxis 'heads' exists only in the LRA code, which is non-causal; use 'keys' with causal: true");
+  }
+  if (r.causalImpl !== 'chunked' && r.causalImpl !== 'parallel') {
+    throw new Error(`flowAttention: causalImpl must be 'chunked' or 'parallel', got '${String(r.causalImpl)}'`);
+  }
+  if (!Number.isInteger(r.chunkSize) || r.chunkSize < 1) {
+    throw new Error(`flowAttention: chunkSize must be a positive integer, got ${r.chunkSize}`);
+  }
+  if (r.clamp !== null && !(r.clamp > 0)) {
+    throw new Error(`flowAttention: clamp must be a positive number or null (no clamp), got ${r.clamp}`);
+  }
+  if (!(r.eps >= 0)) throw new Error(`flowAttention: eps must be >= 0, got ${r.eps}`);
+  return r;
+}
+
+/** The non-negative feature map phi(x), elementwise. */
+export function applyFeatureMap(x: tf.Tensor, featureMap: FeatureMap): tf.Tensor {
+  // The LRA code adds a fixed 1e-6 (not `eps`) so that relu features are strictly positive.
+  return featureMap === 'sigmoid' ? tf.sigmoid(x) : tf.add(tf.relu(x), 1e-6);
+}
+
+/**
+ * A `[B, n]` padding mask (any dtype, 1 = real) as float32 `[B, 1, n, 1]`, ready to broadcast
+ * against `[B, H, n, D]`. `name` is the option's name, for the error message.
+ */
+export function paddingMask4(mask: tf.Tensor, B: number, n: number, name: string): tf.Tensor {
+  if (mask.rank !== 2 || mask.shape[0] !== B || mask.shape[1] !== n) {
+    throw new Error(`flowAttention: ${name} must have shape [B=${B}, ${n}] (1 = real, 0 = padding), got [${mask.shape}]`);
+  }
+  return tf.tidy(() => tf.cast(mask, 'float32').reshape([B, 1, n, 1]));
+}
+
+/** Row-wise dot product over the last axis: `[..., n, D] . [..., m, D] -> [..., n, 1]` (m = 1 or n). */
+export function rowDot(a: tf.Tensor, b: tf.Tensor): tf.Tensor {
+  return tf.sum(tf.mul(a, b), -1, true);
+}
+
+export function checkQkv(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, fn: string): void {
+  if (q.rank !== 4 || k.rank !== 4 || v.rank !== 4) {
+    throw new Error(`${fn}: q, k, v must be rank 4 ([B,H,L,D], [B,H,S,D], [B,H,S,Dv]); got ranks ${q.rank}, ${k.rank}, ${v.rank}`);
+  }
+  const [B, H, , D] = q.shape;
+  const [Bk, Hk, S, Dk] = k.shape;
+  const [Bv, Hv, Sv] = v.shape;
+  if (Bk !== B || Bv !== B || Hk !== H || Hv !== H) {
+    throw new Error(`${fn}: batch and head axes must agree: q [${q.shape}], k [${k.shape}], v [${v.shape}]`);
+  }
+  if (Dk !== D) throw new Error(`${fn}: q and k must have the same feature size D: q [${q.shape}], k [${k.shape}]`);
+  if (Sv !== S) throw new Error(`${fn}: k and v must have the same length S: k [${k.shape}], v [${v.shape}]`);
+}
