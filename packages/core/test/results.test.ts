@@ -1,0 +1,90 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import sharp from 'sharp';
+import { afterAll, describe, expect, it } from 'vitest';
+import { chartsSvg, lineChartSvg, niceTicks, svgToPng } from '../src/results/plot.ts';
+import { gitCommit, RunRecord } from '../src/results/run.ts';
+import { Progress } from '../src/train/progress.ts';
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'flowformer-results-'));
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+describe('plots', () => {
+  it('nice ticks', () => {
+    expect(niceTicks(0, 1)).toEqual([0, 0.2, 0.4, 0.6, 0.8, 1]);
+    expect(niceTicks(3, 97)).toEqual([20, 40, 60, 80]);
+  });
+
+  it('draws series as SVG paths and renders a PNG with sharp', async () => {
+    const svg = lineChartSvg([{ name: 'a<b', points: [[0, 1], [10, 0.5], [20, 0.25]] }, { name: 'one', points: [[5, 0.7]] }], { title: 'T', xLabel: 'x', yLabel: 'y' });
+    expect(svg).toContain('<path d="M');
+    expect(svg).toContain('<circle'); // a lone point is a dot
+    expect(svg).toContain('a&lt;b'); // labels are escaped
+    expect(lineChartSvg([], { title: 'empty', xLabel: '', yLabel: '' })).toContain('no data yet');
+    const file = path.join(tmp, 'c.png');
+    await svgToPng(chartsSvg([{ series: [{ name: 's', points: [[0, 1], [1, 2]] }], opts: { title: 'a', xLabel: 'x', yLabel: 'y', width: 300, height: 200 } }]), file);
+    const m = await sharp(file).metadata();
+    expect([m.format, m.width, m.height]).toEqual(['png', 300, 200]);
+    // Not blank: the line's blue is there.
+    const { data, info } = await sharp(file).raw().toBuffer({ resolveWithObject: true });
+    let blue = 0;
+    for (let i = 0; i < data.length; i += info.channels) if (data[i]! < 100 && data[i + 2]! > 150) blue++;
+    expect(blue).toBeGreaterThan(50);
+  });
+});
+
+describe('run records', () => {
+  it('creates unique run folders and keeps metrics in order', async () => {
+    const now = new Date('2026-01-02T03:04:05Z');
+    const a = RunRecord.create(tmp, 'toy', 'blobs-mlp', 7, now);
+    const b = RunRecord.create(tmp, 'toy', 'blobs-mlp', 7, now);
+    expect(path.relative(tmp, a.dir)).toBe(path.join('runs', 'toy', 'blobs-mlp', '20260102-030405-s7'));
+    expect(b.runId).toBe('20260102-030405-s7-2');
+    for (let s = 1; s <= 4; s++) a.appendMetrics({ type: 'train', step: s, loss: 1 / s });
+    a.appendMetrics({ type: 'eval', step: 4, split: 'valid', accuracy: 0.5, loss: 0.9 });
+    a.appendMetrics({ type: 'test', step: 4, split: 'test', accuracy: 0.4 });
+    fs.appendFileSync(a.metricsPath, '{"type":"train","st'); // a line cut by a crash
+    expect(a.readMetrics()).toHaveLength(6);
+    a.truncateMetrics(2);
+    expect(a.readMetrics().map((l) => l.step)).toEqual([1, 2]);
+    await a.writeCurves('accuracy', 'toy');
+    expect((await sharp(a.curvesPath).metadata()).format).toBe('png');
+  });
+
+  it('records the git commit of the repository', () => {
+    const c = gitCommit(path.dirname(new URL(import.meta.url).pathname));
+    expect(c).toMatch(/^[0-9a-f]{40}(-dirty)?$/);
+    expect(gitCommit(os.tmpdir())).toBeNull();
+  });
+});
+
+describe('progress', () => {
+  const state = { step: 30, total: 120, loss: 1.23456, lr: 3e-4, rate: 812.4, unit: 'ex/s' as const, secondsPerStep: 0.5 };
+  const sink = () => {
+    const out: string[] = [];
+    return { out, stream: { write: (s: string) => out.push(s) > 0, isTTY: false } as unknown as NodeJS.WritableStream };
+  };
+
+  it('redraws one line on a terminal, with bar, loss, lr, throughput and ETA', () => {
+    const { out, stream } = sink();
+    const p = new Progress({ stream, tty: true });
+    p.update(state);
+    p.log('eval @ 30: accuracy 0.5');
+    p.update({ ...state, step: 31 });
+    p.done();
+    expect(out[0]).toBe('\rstep 30/120 [#####...............]  25% | loss 1.2346 | lr 3.00e-4 | 812 ex/s | ETA 45s\x1b[K');
+    expect(out[1]).toBe('\r\x1b[K'); // the bar is cleared before a message
+    expect(out.at(-1)).toBe('\n');
+  });
+
+  it('prints plain periodic lines when stderr is not a terminal (CI logs)', () => {
+    const { out, stream } = sink();
+    const p = new Progress({ stream, plainEverySeconds: 3600 });
+    p.update(state);
+    p.update({ ...state, step: 31 }); // within the period: not printed
+    p.update({ ...state, step: 120, secondsPerStep: 0.5 }); // the last step always is
+    expect(out).toEqual(['step 30/120  25% | loss 1.2346 | lr 3.00e-4 | 812 ex/s | ETA 45s\n', 'step 120/120 100% | loss 1.2346 | lr 3.00e-4 | 812 ex/s | ETA 0s\n']);
+    expect(out.join('')).not.toContain('\r');
+  });
+});
