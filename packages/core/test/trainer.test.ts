@@ -52,7 +52,7 @@ describe('trainer on the example task', () => {
       expect(s).toHaveProperty(k);
     }
     const onDisk = JSON.parse(fs.readFileSync(path.join(s.runDir, 'summary.json'), 'utf8')) as RunSummary;
-    expect(onDisk).toMatchObject({ task: 'toy', dataset: 'blobs', model: 'mlp', attention: 'none', seed: 7, steps: 60, command: 'flowformer train --task toy' });
+    expect(onDisk).toMatchObject({ task: 'toy', dataset: 'blobs', model: 'mlp', attention: 'flow', seed: 7, steps: 60, command: 'flowformer train --task toy' });
     expect(onDisk.backend).toBe(tf.getBackend());
     // The saved config is the resolved one and loads again.
     expect(loadConfig(path.join(s.runDir, 'config.yaml')).config.optimizer).toEqual(loadConfig(configPath).config.optimizer);
