@@ -97,6 +97,37 @@ describe('transformer blocks', () => {
     expect(() => new DecoderBlock(rng, { dModel: D, attention: attn('flow'), mlpHidden: 32 })).toThrow(/causal: true/);
   });
 
+  for (const type of ['flow', 'softmax']) {
+    it(`decoder block step by step (${type}) equals forward on the whole sequence`, () => {
+      const rng = new Rng(11);
+      const block = new DecoderBlock(rng, { dModel: D, attention: attn(type, true), mlpHidden: 32, layerScale: { init: 0.5, branches: 'both' } });
+      const x = randn(rng, [2, 6, D]);
+      const full = block.forward(x, EVAL);
+      let state = block.initState(2);
+      const before = tf.memory().numTensors;
+      const rows: tf.Tensor[] = [];
+      for (let t = 0; t < 6; t++) {
+        const xt = tf.tidy(() => tf.slice(x, [0, t, 0], [2, 1, D]).reshape([2, D]));
+        const r = block.step(xt, state, EVAL);
+        xt.dispose();
+        block.disposeState(state);
+        state = r.state;
+        rows.push(r.output);
+      }
+      const stacked = tf.stack(rows, 1);
+      expect(relError(stacked, full)).toBeLessThan(1e-5);
+      stacked.dispose();
+      block.disposeState(state);
+      tf.dispose(rows);
+      expect(tf.memory().numTensors).toBeLessThanOrEqual(before);
+    });
+  }
+
+  it('decoder step with a baseline lacking a recurrent form says so', () => {
+    const block = new DecoderBlock(new Rng(12), { dModel: D, attention: attn('cosformer', true), mlpHidden: 32 });
+    expect(() => block.initState(1)).toThrow(/no recurrent step/);
+  });
+
   it('pre-LN block gradients match finite differences', () => {
     const rng = new Rng(6);
     const block = new EncoderBlock(rng, { dModel: 8, attention: attentionFactory({ dModel: 8, nHeads: 2 }, { type: 'flow' }), mlpHidden: 16, norm: 'pre' });

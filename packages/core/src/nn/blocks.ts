@@ -15,7 +15,7 @@
  */
 import { tf } from '../tf.ts';
 import type { Rng } from '../train/rng.ts';
-import type { AttentionCallOptions, AttentionModule } from '../attention/types.ts';
+import type { AttentionCallOptions, AttentionModule, RecurrentAttentionLayer } from '../attention/types.ts';
 import type { ActivationName } from './activations.ts';
 import { dropout, dropPath } from './dropout.ts';
 import { LayerNorm } from './layer-norm.ts';
@@ -136,5 +136,44 @@ export class DecoderBlock extends EncoderBlock {
   /** `x` `[B, L, dModel]` -> `[B, L, dModel]`; position t sees positions <= t only. */
   override forward(x: tf.Tensor, ctx: ForwardContext): tf.Tensor {
     return super.forward(x, ctx);
+  }
+
+  private recurrent(who: string): RecurrentAttentionLayer<unknown> {
+    const a = this.attn as unknown as Partial<RecurrentAttentionLayer<unknown>>;
+    if (typeof a.step !== 'function' || typeof a.initState !== 'function' || typeof a.disposeState !== 'function') {
+      throw new Error(`DecoderBlock.${who}: the '${this.attn.kind}' attention has no recurrent step; generate with 'flow' or 'softmax', or re-run forward on the prefix`);
+    }
+    return a as RecurrentAttentionLayer<unknown>;
+  }
+
+  /** The attention's recurrent state for a batch of `batch` sequences (owned by the caller). */
+  initState(batch: number): unknown {
+    return this.recurrent('initState').initState(batch);
+  }
+
+  disposeState(state: unknown): void {
+    this.recurrent('disposeState').disposeState(state);
+  }
+
+  /**
+   * One token of generation: `xT` `[B, dModel]` (the newest position) -> `[B, dModel]`, the
+   * same as row t of `forward` on the whole prefix. LayerNorm and the MLP act per token;
+   * the attention carries the past in `state` (a new state is returned; the old one is
+   * not disposed).
+   */
+  step(xT: tf.Tensor, state: unknown, ctx: ForwardContext): { output: tf.Tensor; state: unknown } {
+    const attn = this.recurrent('step');
+    let next: unknown = null;
+    const output = tf.tidy(() => {
+      const r = attn.step(this.ln1.forward(xT), state, ctx);
+      next = r.state;
+      let a = dropout(r.output, this.dropout, ctx);
+      if (this.ls1) a = this.ls1.forward(a);
+      const h = tf.add(xT, a);
+      let m = this.mlp.forward(this.ln2.forward(h), ctx);
+      if (this.ls2) m = this.ls2.forward(m);
+      return tf.add(h, m);
+    });
+    return { output, state: next };
   }
 }
