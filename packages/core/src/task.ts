@@ -62,7 +62,7 @@ export interface TaskModel<B extends Batch = Batch> extends Module {
 export type Metrics = Record<string, number>;
 
 export interface TaskContext {
-  /** Absolute data root (`--data-root`, `FLOWFORMER_DATA_ROOT`, `config.data.root`, or `<repo>/data`). */
+  /** Absolute data root: `--data-root`, else config `data.root`, else $FLOWFORMER_DATA_ROOT, else `<cwd>/data`. */
   dataRoot: string;
   /** A folder the task may write caches into (inside the project, ignored by git). */
   cacheDir: string;

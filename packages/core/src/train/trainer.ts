@@ -86,6 +86,8 @@ interface CheckpointMeta {
   final: RunSummary['final'];
   wallSeconds: number;
   startedAt: string;
+  /** The training-loss window not yet logged, so that metrics.jsonl of a resumed run matches an uninterrupted one. */
+  logWindow: { losses: number[]; examples: number; tokens: number; seconds: number };
 }
 
 const envOr = (name: string, fallback: string) => process.env[name] || fallback;
@@ -206,6 +208,7 @@ export async function train(opts: TrainOptions): Promise<RunSummary> {
   let final: RunSummary['final'] = null;
   let wallBefore = 0;
   let startedAt = new Date().toISOString();
+  let resumedWindow: CheckpointMeta['logWindow'] | null = null;
   if (opts.resume) {
     const ck = loadCheckpoint(record.ckpt('last'));
     try {
@@ -221,6 +224,7 @@ export async function train(opts: TrainOptions): Promise<RunSummary> {
     dataRng.setState(meta.dataRngState);
     dropoutRng.setState(meta.dropoutRngState);
     record.truncateMetrics(step);
+    resumedWindow = meta.logWindow;
     log(`resumed at update ${step}/${totalSteps} (epoch ${epoch}, batch ${batchInEpoch})`);
   } else {
     log(`${task.name}/${config.dataset}: ${config.model.name} with ${config.attention.type} attention, ${model.numParams().toLocaleString('en-US')} parameters, ${N} training examples, ${totalSteps} updates (${stepsPerEpoch} per epoch)`);
@@ -266,6 +270,7 @@ export async function train(opts: TrainOptions): Promise<RunSummary> {
       final,
       wallSeconds: wallBefore + (performance.now() - t0) / 1000,
       startedAt,
+      logWindow: { losses: [...window], examples: windowExamples, tokens: windowTokens, seconds: windowSeconds },
     };
     const weights = Object.fromEntries(params.map((p) => [p.name, p.variable as tf.Tensor]));
     saveCheckpoint(record.ckpt(which), { step, weights, optimizer: optimizer.getState(), meta });
@@ -295,10 +300,10 @@ export async function train(opts: TrainOptions): Promise<RunSummary> {
 
   // ------------------------------------------------------------------ the loop
   let perm: Int32Array | null = null;
-  const window: number[] = [];
-  let windowExamples = 0;
-  let windowTokens = 0;
-  let windowSeconds = 0;
+  const window: number[] = [...(resumedWindow?.losses ?? [])];
+  let windowExamples = resumedWindow?.examples ?? 0;
+  let windowTokens = resumedWindow?.tokens ?? 0;
+  let windowSeconds = resumedWindow?.seconds ?? 0;
   let emaSecondsPerStep = NaN;
   let emaRate = 0;
   let lastLoss: number | null = null;
