@@ -5,3 +5,8 @@ export * from './data/arff.ts';
 export * from './data/load.ts';
 export * from './data/preprocess.ts';
 export * from './data/download.ts';
+export * from './data/split.ts';
+export * from './datasets.ts';
+export * from './schema.ts';
+export * from './model.ts';
+export * from './task.ts';

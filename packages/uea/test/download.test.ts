@@ -5,6 +5,7 @@ import { strToU8, zipSync } from 'fflate';
 import { afterEach, describe, expect, it } from 'vitest';
 import { downloadUea } from '../src/data/download.ts';
 import { readUeaSplit } from '../src/data/load.ts';
+import { ueaTask } from '../src/task.ts';
 import { scratch } from './helpers.ts';
 
 const TS = (n: number) =>
@@ -84,5 +85,15 @@ describe('downloadUea against a local server', () => {
     server = await startTestServer({ '/Toy.zip': zipSync({ 'Toy_TRAIN.ts': strToU8(bad), 'Toy_TEST.ts': strToU8(TS(2)) }) });
     const dataRoot = root();
     await expect(downloadUea('Toy', dataRoot, { baseUrl: server.url })).rejects.toThrow(/Toy_TRAIN\.ts:12: dimension 2 has 2 values but dimension 1 has 3/);
+  });
+
+  it("is what 'flowformer data download --task uea' runs", async () => {
+    server = await startTestServer({ '/Toy.zip': zipSync({ 'Toy/Toy_TRAIN.ts': strToU8(TS(4)), 'Toy/Toy_TEST.ts': strToU8(TS(2)) }) });
+    const dataRoot = root();
+    const logs: string[] = [];
+    await ueaTask.data!.download!.run({ dataRoot, dataset: 'Toy', options: { 'base-url': server.url }, log: (m) => logs.push(m) });
+    expect(readUeaSplit(dataRoot, 'Toy', 'TRAIN').series.length).toBe(4);
+    expect(logs.at(-1)).toBe(`Toy: Toy_TEST.ts, Toy_TRAIN.ts in ${join(dataRoot, 'uea', 'Toy')}`);
+    await expect(ueaTask.data!.download!.run({ dataRoot, options: {}, log: () => {} })).rejects.toThrow(/name a dataset with --dataset \(one of EthanolConcentration, .*, or 'all'\)/);
   });
 });

@@ -1,0 +1,201 @@
+import { attentionFactory, clipByGlobalNorm, initBackend, makeOptimizer, Rng, shutdownBackend, tf, type OptimizerConfig } from '@flowformer/core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { UeaSplit } from '../src/data/split.ts';
+import { UeaClassifier, type UeaClassifierArgs } from '../src/model.ts';
+import { ueaTask, type UeaConfig } from '../src/task.ts';
+import { dataRoot, missingReason } from './helpers.ts';
+
+// wasm: the backend real runs use on this kind of machine (FLOWFORMER_BACKEND overrides).
+beforeAll(async () => {
+  await initBackend((process.env.FLOWFORMER_BACKEND as 'wasm' | 'cpu' | undefined) ?? 'wasm');
+});
+afterAll(async () => {
+  await shutdownBackend();
+});
+
+function tiny(over: Partial<UeaClassifierArgs> = {}): UeaClassifierArgs {
+  const dModel = over.dModel ?? 16;
+  const nHeads = over.nHeads ?? 2;
+  return {
+    numDims: 3,
+    maxLen: 7,
+    numClasses: 4,
+    dModel,
+    nHeads,
+    nLayers: 2,
+    dFF: 32,
+    dropout: 0.1,
+    activation: 'gelu',
+    posEncoding: 'learnable',
+    maskAttention: false,
+    attention: attentionFactory({ dModel, nHeads }, { type: 'flow', clamp: null }),
+    ...over,
+  };
+}
+
+function randomBatch(rng: Rng, B: number, L: number, D: number, lengths: number[]) {
+  const x = new Float32Array(B * L * D);
+  const mask = new Float32Array(B * L);
+  for (let b = 0; b < B; b++) {
+    for (let t = 0; t < lengths[b]!; t++) {
+      mask[b * L + t] = 1;
+      for (let d = 0; d < D; d++) x[(b * L + t) * D + d] = rng.normal();
+    }
+  }
+  return { x, mask };
+}
+
+describe('UeaClassifier', () => {
+  it('has the parameters of the original FlowformerClassiregressor', () => {
+    // JapaneseVowels at the paper's size: D 12, L 26 (TRAIN max), 9 classes, d 512, 8 heads, 2 layers, d_ff 2048.
+    const d = 512, D = 12, L = 26, C = 9, F = 2048;
+    const m = new UeaClassifier(new Rng(0), tiny({ numDims: D, maxLen: L, numClasses: C, dModel: d, nHeads: 8, dFF: F }));
+    const perBlock = 4 * (d * d + d) + 2 * (2 * d) + (d * F + F) + (F * d + d);
+    const expected = (D * d + d) + L * d + 2 * perBlock + 2 * d + (L * d * C + C);
+    expect(m.numParams()).toBe(expected);
+    const names = m.namedParams().map((p) => p.name);
+    expect(names).toContain('positions.weight');
+    expect(names).toContain('head.kernel');
+    expect(names).toContain('norm.weight');
+    m.dispose();
+  });
+
+  it('maps [B, L, D] to finite logits [B, C], deterministically in eval mode, without leaking tensors', () => {
+    const rng = new Rng(1);
+    const m = new UeaClassifier(rng, tiny());
+    const { x, mask } = randomBatch(rng, 5, 7, 3, [7, 3, 5, 1, 7]);
+    const before = tf.memory().numTensors;
+    const tx = tf.tensor3d(x, [5, 7, 3]);
+    const tm = tf.tensor2d(mask, [5, 7]);
+    const a = m.forward(tx, tm, { training: false });
+    const b = m.forward(tx, tm, { training: false });
+    expect(a.shape).toEqual([5, 4]);
+    expect(Array.from(a.dataSync()).every(Number.isFinite)).toBe(true);
+    expect(Array.from(a.dataSync())).toEqual(Array.from(b.dataSync()));
+    const c = m.forward(tx, tm, { training: true, rng: new Rng(2) }); // dropout on
+    expect(Array.from(c.dataSync())).not.toEqual(Array.from(a.dataSync()));
+    tf.dispose([a, b, c, tx, tm]);
+    expect(tf.memory().numTensors).toBe(before);
+    m.dispose();
+  });
+
+  for (const kind of ['flow', 'softmax'] as const) {
+    it(`with maskAttention, values at padded steps cannot change the logits (${kind})`, () => {
+      const rng = new Rng(3);
+      const attention = attentionFactory({ dModel: 16, nHeads: 2 }, kind === 'flow' ? { type: 'flow', clamp: null } : { type: 'softmax' });
+      const m = new UeaClassifier(rng, tiny({ maskAttention: true, attention }));
+      const lengths = [7, 3, 5];
+      const { x, mask } = randomBatch(rng, 3, 7, 3, lengths);
+      const noisy = x.slice();
+      for (let b = 0; b < 3; b++) for (let t = lengths[b]!; t < 7; t++) for (let d = 0; d < 3; d++) noisy[(b * 7 + t) * 3 + d] = 100 * rng.normal();
+      const tm = tf.tensor2d(mask, [3, 7]);
+      const [a, b] = [x, noisy].map((arr) => tf.tidy(() => m.forward(tf.tensor3d(arr, [3, 7, 3]), tm, { training: false }).arraySync() as number[][]));
+      for (let i = 0; i < 3; i++) for (let c = 0; c < 4; c++) expect(b![i]![c]).toBeCloseTo(a![i]![c]!, 4);
+      tm.dispose();
+      m.dispose();
+    });
+  }
+
+  it('without maskAttention (the original), padded steps still reach the real ones through attention', () => {
+    const rng = new Rng(4);
+    const m = new UeaClassifier(rng, tiny());
+    const { x, mask } = randomBatch(rng, 1, 7, 3, [4]);
+    const noisy = x.slice();
+    for (let t = 4; t < 7; t++) for (let d = 0; d < 3; d++) noisy[t * 3 + d] = 5;
+    const tm = tf.tensor2d(mask, [1, 7]);
+    const [a, b] = [x, noisy].map((arr) => tf.tidy(() => Array.from(m.forward(tf.tensor3d(arr, [1, 7, 3]), tm, { training: false }).dataSync())));
+    expect(Math.max(...a!.map((v, i) => Math.abs(v - b![i]!)))).toBeGreaterThan(1e-4);
+    tm.dispose();
+    m.dispose();
+  });
+});
+
+describe('UeaSplit', () => {
+  it('gathers the requested cases into [B, L, D], [B, L], [B]', () => {
+    const arrays = {
+      size: 3,
+      x: Float32Array.from({ length: 3 * 2 * 2 }, (_, i) => i),
+      mask: Float32Array.from([1, 1, 1, 0, 1, 1]),
+      y: Int32Array.from([2, 0, 1]),
+      lengths: Int32Array.from([2, 1, 2]),
+    };
+    const s = new UeaSplit(arrays, 2, 2);
+    const b = s.batch(Int32Array.from([2, 1]));
+    expect(b.size).toBe(2);
+    expect(b.x.arraySync()).toEqual([
+      [
+        [8, 9],
+        [10, 11],
+      ],
+      [
+        [4, 5],
+        [6, 7],
+      ],
+    ]);
+    expect(b.mask.arraySync()).toEqual([
+      [1, 1],
+      [1, 0],
+    ]);
+    expect(Array.from(b.y.dataSync())).toEqual([1, 0]);
+    expect(b.tensors.length).toBe(3);
+    tf.dispose(b.tensors);
+    expect(() => s.batch(Int32Array.from([3]))).toThrow(/index 3 out of range \[0, 3\)/);
+  });
+});
+
+describe('a short real training run', () => {
+  const reason = missingReason('BasicMotions');
+  it.skipIf(reason !== null)(`BasicMotions, tiny Flowformer: the training loss falls${reason ? ` (${reason})` : ''}`, async () => {
+    const config = {
+      task: 'uea',
+      dataset: 'BasicMotions',
+      seed: 666,
+      model: { name: 'flowformer', dModel: 16, nHeads: 2, nLayers: 1, dFF: 32, dropout: 0.1, activation: 'gelu', posEncoding: 'learnable', maskAttention: false },
+      attention: { type: 'flow', clamp: null },
+      optimizer: { type: 'radam', lr: 0.003, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0, decoupled: false, decayAll: false },
+      schedule: { type: 'constant' },
+      training: { batchSize: 16, epochs: 5, gradAccum: 1, gradClip: 4, logEvery: 10, checkpointEvery: null, shuffle: true, dropLast: false },
+      evaluation: { every: 2, unit: 'epochs', split: 'test', testBest: true },
+      data: { protocol: 'paper', validFraction: 0.2, splitSeed: 1337 },
+    } as unknown as UeaConfig;
+    const rng = new Rng(config.seed);
+    const logs: string[] = [];
+    const data = await ueaTask.load(config, { dataRoot, cacheDir: '/tmp', rng, log: (m) => logs.push(m) });
+    expect(logs[0]).toBe('uea/BasicMotions: 40 train / 40 test cases, 6 dims, length 100, 4 classes');
+    const model = ueaTask.build(config, data, rng);
+    const params = model.namedParams();
+    const opt = makeOptimizer(config.optimizer as OptimizerConfig, params);
+    const evalCtx = { config, splitName: 'train', batchSize: 40, rng, log: () => {} };
+    const start = await ueaTask.evaluate(model, data.train, evalCtx);
+    const tensorsBefore = tf.memory().numTensors;
+    for (let epoch = 0; epoch < config.training.epochs!; epoch++) {
+      const order = rng.permutation(data.train.size);
+      for (let s = 0; s < order.length; s += 16) {
+        const batch = await data.train.batch(order.slice(s, s + 16), { training: true, rng });
+        const { value, grads } = tf.variableGrads(() => model.loss(batch, { training: true, rng }), params.map((p) => p.variable));
+        const byName: Record<string, tf.Tensor> = {};
+        for (const p of params) byName[p.name] = grads[p.variable.name]!;
+        const clipped = clipByGlobalNorm(byName, 4);
+        opt.step(clipped.grads, config.optimizer.lr);
+        tf.dispose([value, ...Object.values(grads), ...Object.values(clipped.grads), ...batch.tensors]);
+      }
+    }
+    expect(tf.memory().numTensors).toBe(tensorsBefore);
+    const end = await ueaTask.evaluate(model, data.train, evalCtx);
+    const test = await ueaTask.evaluate(model, data.test!, { ...evalCtx, splitName: 'test' });
+    console.log(`BasicMotions tiny Flowformer: train loss ${start.loss.toFixed(3)} -> ${end.loss.toFixed(3)}, test accuracy ${test.accuracy.toFixed(3)}`);
+    // ln(4) = 1.386 at chance; after 15 updates the training loss must be clearly lower.
+    expect(start.loss).toBeGreaterThan(1.2);
+    expect(end.loss).toBeLessThan(0.85 * start.loss);
+    expect(test.accuracy).toBeGreaterThan(0.25);
+    model.dispose();
+    opt.dispose?.();
+  });
+
+  it('refuses a protocol/evaluation mismatch with a message that says what to set', async () => {
+    const config = { dataset: 'BasicMotions', evaluation: { split: 'valid' }, data: { protocol: 'paper' } } as unknown as UeaConfig;
+    await expect(ueaTask.load(config, { dataRoot, cacheDir: '/tmp', rng: new Rng(0), log: () => {} })).rejects.toThrow(
+      /data\.protocol 'paper' has no validation split .*: set evaluation\.split: test, or use data\.protocol: holdout/,
+    );
+  });
+});
