@@ -1,0 +1,58 @@
+import type { Argv, CommandModule } from 'yargs';
+import type { DataCommandArgs, Task } from '@flowformer/core';
+import type { DiscoveredTask } from '../discover.ts';
+import { resolveDataRoot } from '../paths.ts';
+
+type Action = 'download' | 'generate';
+
+/**
+ * `flowformer data <download|generate> --task T ...`. Each task declares what it can do
+ * (`task.data.download`, `task.data.generate`) and the extra flags it takes; this command
+ * only routes, so the flags and help text come from the task packages.
+ */
+export function dataCommand(tasks: DiscoveredTask[]): CommandModule {
+  const can = (a: Action) => tasks.filter((t) => t.task.data?.[a]).map((t) => t.task);
+  const sub = (action: Action, verb: string): CommandModule => ({
+    command: action,
+    describe: `${verb} a dataset into the data root (tasks: ${can(action).map((t) => t.name).join(', ') || 'none'})`,
+    builder: (y: Argv) => {
+      let b = y
+        .option('task', { type: 'string', demandOption: true, choices: can(action).map((t) => t.name), describe: 'the task whose data to get' })
+        .option('dataset', { type: 'string', describe: 'which dataset of the task (see `flowformer list`)' });
+      const seen = new Set<string>();
+      for (const t of can(action)) {
+        for (const [name, o] of Object.entries(t.data?.options ?? {})) {
+          if (seen.has(name)) continue;
+          seen.add(name);
+          b = b.option(name, { type: o.type, describe: `${o.describe} [${t.name}]`, choices: o.choices, default: o.default });
+        }
+        for (const [cmd, what] of t.data?.[action]?.examples ?? []) b = b.example(cmd, what);
+      }
+      return b;
+    },
+    handler: async (args: Record<string, unknown>) => {
+      const task = can(action).find((t) => t.name === args.task) as Task;
+      const options: DataCommandArgs['options'] = {};
+      for (const name of Object.keys(task.data?.options ?? {})) options[name] = args[name] as never;
+      const dataRoot = resolveDataRoot(args['data-root'] as string | undefined);
+      await task.data![action]!.run({
+        dataRoot,
+        dataset: args.dataset as string | undefined,
+        options,
+        log: (m) => console.error(m),
+      });
+    },
+  });
+  return {
+    command: 'data <action>',
+    describe: 'Download or generate datasets in their original on-disk formats',
+    builder: (y) =>
+      y
+        .command(sub('download', 'Download and unpack'))
+        .command(sub('generate', 'Generate (synthetic sets, or recordings from simulators)'))
+        .demandCommand(1, 'Say `download` or `generate`.')
+        .example('$0 data generate --task lra --dataset listops --size mini', 'a small ListOps set under data/lra/')
+        .example('$0 data download --task uea --dataset JapaneseVowels', 'a UEA archive into data/uea/JapaneseVowels/'),
+    handler: () => {},
+  };
+}

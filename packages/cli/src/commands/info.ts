@@ -1,0 +1,44 @@
+import type { CommandModule } from 'yargs';
+import { backendInfo, initBackend } from '@flowformer/core';
+
+interface InfoArgs {
+  backend?: string;
+  json?: boolean;
+}
+
+export const infoCommand: CommandModule<object, InfoArgs> = {
+  command: 'info',
+  describe: 'Show the compute backend that would be used, why, its thread count and versions',
+  builder: (y) =>
+    y
+      .option('json', { type: 'boolean', describe: 'print machine-readable JSON' })
+      .example('$0 info', 'which backend runs here, and why')
+      .example('$0 info --backend cpu', 'force the pure-JS backend')
+      .example('FLOWFORMER_BACKEND=wasm $0 info', 'the same through the environment') as never,
+  handler: async (args) => {
+    await initBackend(args.backend as never);
+    const info = backendInfo();
+    if (args.json) {
+      console.log(JSON.stringify(info, null, 2));
+      return;
+    }
+    const rows: [string, string][] = [
+      ['backend', info.backend],
+      ['requested', `${info.requested} (${info.requestedBy})`],
+      ...info.attempts.map(
+        (a) => [`tried ${a.backend}`, a.ok ? 'ok' : `no: ${firstSentence(a.error ?? 'failed')}`] as [string, string],
+      ),
+      ['threads', String(info.threads)],
+      ['simd', String(info.simd)],
+      ...Object.entries(info.versions).map(([k, v]) => [`version ${k}`, String(v)] as [string, string]),
+    ];
+    const w = Math.max(...rows.map((r) => r[0].length));
+    for (const [k, v] of rows) console.log(`${k.padEnd(w)}  ${v}`);
+  },
+};
+
+/** The first sentence of a long error (the full text is in `--json`). */
+function firstSentence(s: string): string {
+  const i = s.search(/\.\s/);
+  return i > 0 ? s.slice(0, i + 1) : s;
+}

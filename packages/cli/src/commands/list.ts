@@ -1,0 +1,46 @@
+import type { CommandModule } from 'yargs';
+import fs from 'node:fs';
+import path from 'node:path';
+import { discoverTasks } from '../discover.ts';
+import { repoRoot } from '../paths.ts';
+
+export const listCommand: CommandModule<object, { what?: string }> = {
+  command: 'list [what]',
+  describe: 'List the registered tasks with their datasets and shipped configs (or: list attentions)',
+  builder: (y) =>
+    y
+      .positional('what', { choices: ['tasks', 'attentions'], default: 'tasks', describe: 'what to list' })
+      .example('$0 list', 'tasks, datasets and configs')
+      .example('$0 list attentions', 'the attention types a config can select') as never,
+  handler: async (args) => {
+    if (args.what === 'attentions') {
+      const core = (await import('@flowformer/core')) as Record<string, unknown>;
+      const list = core.listAttentions as undefined | (() => { type: string; description: string }[]);
+      if (!list) throw new Error('this build of @flowformer/core has no attention registry');
+      for (const a of list()) console.log(`${a.type.padEnd(12)} ${a.description}`);
+      return;
+    }
+    const tasks = await discoverTasks();
+    if (tasks.length === 0) {
+      console.log('No task packages found. A task package declares "flowformer": {"task": "./src/task.ts"} in its package.json.');
+      return;
+    }
+    for (const { task, packageName } of tasks) {
+      console.log(`${task.name}  (${packageName})  ${task.description}`);
+      for (const d of task.datasets) console.log(`  dataset ${d.name.padEnd(22)} ${d.description}`);
+      const dir = path.join(repoRoot(), 'configs', task.name);
+      for (const f of listYaml(dir)) console.log(`  config  ${path.relative(repoRoot(), f)}`);
+    }
+  },
+};
+
+function listYaml(dir: string): string[] {
+  if (!fs.existsSync(dir)) return [];
+  const out: string[] = [];
+  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) out.push(...listYaml(p));
+    else if (/\.ya?ml$/.test(e.name)) out.push(p);
+  }
+  return out.sort();
+}
