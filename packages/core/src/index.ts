@@ -9,3 +9,4 @@ export * from './io/index.ts';
 export * from './backend/index.ts';
 export * from './nn/index.ts';
 export * from './train/index.ts';
+export * from './attention/index.ts';
