@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { ConfigError } from '../src/config/errors.ts';
-import { configName, formatConfig, loadConfig } from '../src/config/load.ts';
+import { configName, formatConfig, listConfigFiles, loadConfig } from '../src/config/load.ts';
 import { registerTask, type Task } from '../src/task.ts';
 
 const dir = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures/config');
@@ -57,6 +57,12 @@ describe('loadConfig', () => {
     expect(configName('/x/configs/toy/blobs/flowformer.yaml', 'toy')).toBe('blobs-flowformer');
     expect(configName('/x/elsewhere/my.yaml', 'toy')).toBe('my');
     expect(configName('/x/configs/toy/blobs/flowformer.yaml', 'toy', 'custom')).toBe('custom');
+  });
+
+  it('lists shipped configs by task and dataset', () => {
+    const root = path.join(dir, '../toy/configs');
+    expect(listConfigFiles(root)).toEqual([{ task: 'toy', dataset: 'blobs', model: 'mlp', path: path.join(root, 'toy/blobs/mlp.yaml') }]);
+    expect(listConfigFiles(root, 'other')).toEqual([]);
   });
 
   it('wrong types: file, line, key path, expected and got', () => {

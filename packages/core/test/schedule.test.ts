@@ -37,12 +37,17 @@ describe('schedules', () => {
     expect(f(60)).toBeCloseTo(1e-5 + 0.5 * (1e-3 - 1e-5), 12); // half-way through the cosine
     expect(f(110)).toBeCloseTo(1e-5, 12);
     expect(f(500)).toBeCloseTo(1e-5, 12);
-    // timm-style per-epoch: 5 warm-up epochs from 1e-6 over a 30-epoch run of 10 updates per epoch.
+    // Per epoch: 5 warm-up epochs from 1e-6 over a 30-epoch run of 10 updates per epoch.
     const e = mk({ type: 'warmup-cosine', warmupSteps: 5, warmupInitLr: 1e-6, minLr: 1e-5, unit: 'epoch' }, 300, 10);
     expect(e(0)).toBe(1e-6);
     expect(e(9)).toBe(1e-6); // constant within an epoch
     expect(e(10)).toBeCloseTo(1e-6 + (1e-3 - 1e-6) / 5, 12);
     expect(e(50)).toBeCloseTo(1e-3, 12);
     expect(e(175)).toBeCloseTo(1e-5 + 0.5 * (1e-3 - 1e-5) * (1 + Math.cos(Math.PI * (12 / 25))), 12);
+    // timm's CosineLRScheduler (warmup_prefix=False), as DeiT runs it: the cosine of epoch / 30 after the warm-up.
+    const timm = mk({ type: 'warmup-cosine', warmupSteps: 5, warmupInitLr: 1e-6, minLr: 1e-5, unit: 'epoch', warmupPrefix: false }, 300, 10);
+    expect(timm(40)).toBeCloseTo(1e-6 + (4 * (1e-3 - 1e-6)) / 5, 12);
+    expect(timm(50)).toBeCloseTo(1e-5 + 0.5 * (1e-3 - 1e-5) * (1 + Math.cos(Math.PI * (5 / 30))), 12);
+    expect(timm(175)).toBeCloseTo(1e-5 + 0.5 * (1e-3 - 1e-5) * (1 + Math.cos(Math.PI * (17 / 30))), 12);
   });
 });

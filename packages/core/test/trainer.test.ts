@@ -88,6 +88,17 @@ describe('trainer on the example task', () => {
     expect(comparable(b2)).toEqual(comparable(a));
   });
 
+  it('gradient accumulation over micro-batches equals one big batch', async () => {
+    const common = ['model.dropout=0', 'training.epochs=1', 'training.gradClip=null'];
+    const big: number[] = [];
+    const acc: number[] = [];
+    const a = await train(base({ sets: [...common, 'training.batchSize=16'], onStep: ({ loss }) => big.push(loss) }));
+    const b = await train(base({ sets: [...common, 'training.batchSize=8', 'training.gradAccum=2'], onStep: ({ loss }) => acc.push(loss) }));
+    expect(acc).toHaveLength(15);
+    acc.forEach((l, i) => expect(l).toBeCloseTo(big[i]!, 5));
+    expect(b.final!.metrics.loss).toBeCloseTo(a.final!.metrics.loss!, 4);
+  });
+
   it('a NaN loss stops the run with a clear message and keeps the last good checkpoint', async () => {
     // Example 200 is NaN: the update whose batch holds it fails; with evaluation every 5
     // updates, some checkpoint was written before (the order is seeded, so this is fixed).

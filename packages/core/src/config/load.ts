@@ -332,3 +332,26 @@ export function formatConfig(resolved: ResolvedConfig | Config): string {
   }
   return (head.length ? head.join('\n') + '\n' : '') + stringify(config, { lineWidth: 0 });
 }
+
+export interface ConfigFileInfo {
+  task: string;
+  dataset: string;
+  /** File name without `.yaml` (usually the model: flowformer, transformer, mini...). */
+  model: string;
+  path: string;
+}
+
+/** The configs shipped under `<configsRoot>/<task>/<dataset>/<model>.yaml` (for `flowformer list`), sorted. */
+export function listConfigFiles(configsRoot: string, task?: string): ConfigFileInfo[] {
+  const out: ConfigFileInfo[] = [];
+  const dirs = (d: string) => (fs.existsSync(d) ? fs.readdirSync(d, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name) : []);
+  for (const t of task ? [task] : dirs(configsRoot)) {
+    for (const dataset of dirs(path.join(configsRoot, t))) {
+      const dir = path.join(configsRoot, t, dataset);
+      for (const f of fs.readdirSync(dir)) {
+        if (/\.ya?ml$/.test(f)) out.push({ task: t, dataset, model: f.replace(/\.ya?ml$/, ''), path: path.join(dir, f) });
+      }
+    }
+  }
+  return out.sort((a, b) => a.path.localeCompare(b.path));
+}

@@ -66,12 +66,18 @@ export const ScheduleSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('warmup-constant'), ...warmup() }),
   /** Linear warm-up, then lr * sqrt(warmupSteps / step) (LRA's linear_warmup * rsqrt_decay, normalised to peak at lr). */
   z.strictObject({ type: z.literal('warmup-rsqrt'), ...warmup() }),
-  /** Linear warm-up, then half-cosine from lr down to minLr over the rest of cycleSteps (default: the whole run). */
+  /** Linear warm-up, then half-cosine from lr down to minLr, reached at cycleSteps (default: the whole run). */
   z.strictObject({
     type: z.literal('warmup-cosine'),
     ...warmup(),
     minLr: z.number().min(0).default(0),
     cycleSteps: posInt().optional(),
+    /**
+     * true (default; nanoGPT, LRA): the cosine starts at the end of the warm-up, lr at t = W.
+     * false (timm's CosineLRScheduler default, DeiT): the cosine is a function of t from 0, so
+     * after the warm-up it continues at minLr + (lr - minLr)(1 + cos(pi t / cycle)) / 2.
+     */
+    warmupPrefix: z.boolean().default(true),
   }),
   /** fairseq's inverse_sqrt: linear from warmupInitLr to lr over warmupSteps updates, then lr * sqrt(warmupSteps / update). */
   z.strictObject({ type: z.literal('inverse-sqrt'), ...warmup() }),

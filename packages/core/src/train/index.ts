@@ -3,7 +3,7 @@
  * line): configs, the trainer and its parts, checkpoints, run records and plots.
  */
 export { ConfigError, formatProblem, type ConfigProblem } from '../config/errors.ts';
-export { loadConfig, formatConfig, configName, type LoadConfigOptions, type ResolvedConfig } from '../config/load.ts';
+export { loadConfig, formatConfig, configName, listConfigFiles, type ConfigFileInfo, type LoadConfigOptions, type ResolvedConfig } from '../config/load.ts';
 export {
   configSchema,
   registerAttentionConfig,

@@ -47,8 +47,9 @@ export function makeSchedule(cfg: ScheduleConfig, ctx: ScheduleContext): Schedul
       return (s) => {
         const t = time(s);
         if (t < W) return warm(t);
-        // Half a cosine from lr at t = W down to minLr at t = C, then minLr.
-        const progress = C > W ? Math.min(1, (t - W) / (C - W)) : 1;
+        // Half a cosine down to minLr at t = C, then minLr; from t = W (warmupPrefix) or from t = 0 (timm).
+        const from = cfg.warmupPrefix ? W : 0;
+        const progress = C > from ? Math.min(1, (t - from) / (C - from)) : 1;
         return min + 0.5 * (lr - min) * (1 + Math.cos(Math.PI * progress));
       };
     }
