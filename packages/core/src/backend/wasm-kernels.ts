@@ -140,6 +140,11 @@ function batchMatMul(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; at
   const batchB = tf.util.sizeFromShape(bBatchShape);
   const batchOut = tf.util.sizeFromShape(outBatchShape);
 
+  if (batchA === 1 && batchB === 1 && !transposeA && !transposeB && K > 0 && M * N > 0) {
+    // The one case the stock kernel sends to XNNPACK itself; it also caches the packed right
+    // operand per tensor id, which helps repeated products with the same weights (eval loops).
+    return stockBatchMatMul!(args as never) as TensorInfo;
+  }
   const out = backend.makeOutput([...outBatchShape, M, N], 'float32');
   if (batchOut * M * N === 0) return out;
   if (K === 0) {

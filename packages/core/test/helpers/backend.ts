@@ -43,6 +43,7 @@ export async function runOn(
 ): Promise<{ values: Float32Array[]; shapes: number[][] }> {
   await initBackend(backend);
   const before = tf.memory().numTensors;
+  const idsBefore = tf.backend().numDataIds();
   const outs = tf.tidy(() => {
     const r = fn();
     return Array.isArray(r) ? r : [r];
@@ -51,6 +52,8 @@ export async function runOn(
   const shapes = outs.map((t) => t.shape);
   tf.dispose(outs);
   expect(tf.memory().numTensors, `tensor leak on ${backend}`).toBe(before);
+  // kernels that allocate backend buffers behind the engine's back would show here
+  expect(tf.backend().numDataIds(), `backend buffer leak on ${backend}`).toBe(idsBefore);
   return { values, shapes };
 }
 
