@@ -8,3 +8,7 @@ export { makePolicy, POLICY_NAMES, type Policy, type PolicyName } from './envs/p
 export { generateDataset, type GenerateArgs, type GenerateResult } from './generate.ts';
 export { downloadD4rl, d4rlUrl, d4rlPath, D4RL_BASE_URL, D4RL_DATASETS, PAPER_DATASETS, type D4rlDatasetName, type DownloadD4rlArgs } from './download.ts';
 export { normalizedScore, meanStd, REF_SCORES } from './score.ts';
+export { DecisionTransformer, type DecisionTransformerArgs } from './model.ts';
+export { rollouts, type RolloutArgs, type RolloutResult } from './evaluate.ts';
+export { D4rlModelSchema, D4rlDataSchema, D4rlRolloutSchema } from './schema.ts';
+export { d4rlTask, DEFAULT_TARGETS, parseDatasetName, type D4rlConfig } from './task.ts';
