@@ -36,8 +36,10 @@ export interface TrainOptions {
   task?: string | Task;
   /** A run directory to continue from its `ckpt/last` with its own config.yaml. */
   resume?: string;
-  /** Data root; default: config `data.root`, then $FLOWFORMER_DATA_ROOT, then `<cwd>/data`. */
+  /** Data root (e.g. --data-root); when absent: config `data.root`, then $FLOWFORMER_DATA_ROOT, then `defaultDataRoot`. */
   dataRoot?: string;
+  /** The last resort for the data root; default `<cwd>/data`. */
+  defaultDataRoot?: string;
   /** Where `runs/` is written; default $FLOWFORMER_RESULTS_ROOT or `<cwd>/results`. */
   resultsRoot?: string;
   /** Cache folder for tasks; default `<cwd>/.cache`. */
@@ -91,6 +93,11 @@ interface CheckpointMeta {
 }
 
 const envOr = (name: string, fallback: string) => process.env[name] || fallback;
+
+/** --data-root, else the config's data.root (relative to the working directory), else $FLOWFORMER_DATA_ROOT, else the default. */
+function resolveDataRoot(opts: { dataRoot?: string; defaultDataRoot?: string }, config: Config): string {
+  return path.resolve(opts.dataRoot ?? config.data.root ?? envOr('FLOWFORMER_DATA_ROOT', opts.defaultDataRoot ?? path.resolve('data')));
+}
 
 /** Seed of the augmentation Rng of one micro-batch: a hash of (run seed, update, micro-batch). */
 function batchSeed(seed: number, step: number, micro: number): number {
@@ -175,7 +182,7 @@ export async function train(opts: TrainOptions): Promise<RunSummary> {
   const augSeed = root.nextUint32();
 
   // ------------------------------------------------------------------ data, model, optimiser
-  const dataRoot = path.resolve(opts.dataRoot ?? config.data.root ?? envOr('FLOWFORMER_DATA_ROOT', path.resolve('data')));
+  const dataRoot = resolveDataRoot(opts, config);
   const cacheDir = path.resolve(opts.cacheDir ?? path.resolve('.cache'));
   const data = await task.load(config, { dataRoot, cacheDir, rng: taskRng, log });
   const evalSplitName = config.evaluation.split;
@@ -513,7 +520,9 @@ export interface EvaluateRunOptions {
   runDir: string;
   checkpoint?: 'best' | 'last';
   split?: 'train' | 'valid' | 'test';
+  /** As in TrainOptions. */
   dataRoot?: string;
+  defaultDataRoot?: string;
   cacheDir?: string;
   log?: (msg: string) => void;
 }
@@ -533,7 +542,7 @@ export async function evaluateRun(opts: EvaluateRunOptions): Promise<{ metrics: 
   root.fork(); // dropout
   const taskRng = root.fork();
   const evalSeed = root.nextUint32();
-  const dataRoot = path.resolve(opts.dataRoot ?? config.data.root ?? envOr('FLOWFORMER_DATA_ROOT', path.resolve('data')));
+  const dataRoot = resolveDataRoot(opts, config);
   const data = await task.load(config, { dataRoot, cacheDir: path.resolve(opts.cacheDir ?? '.cache'), rng: taskRng, log });
   const splitName = opts.split ?? 'test';
   const split = data[splitName];
