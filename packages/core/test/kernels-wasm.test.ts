@@ -8,6 +8,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { tf } from '../src/tf.ts';
 import { WASM_KERNELS } from '../src/backend/wasm-kernels.ts';
+import { stockBatchIndexingIsRight } from '../src/backend/cpu-kernels.ts';
 import { expectClose, randomArray, randomInts, runOn, shutdownBackend } from './helpers/backend.ts';
 
 afterAll(() => shutdownBackend());
@@ -40,11 +41,11 @@ describe('UnsortedSegmentSum', () => {
     await sameOnBoth('float32', () => {
       // ids from -1 to n: both ends are out of range and must be dropped
       const ids = tf.tensor(randomInts(size(ss), 3, -1, n + 1), ss, 'int32');
-      return tf.unsortedSegmentSum(rnd(xs, 1), ids, n);
+      return tf.unsortedSegmentSum(rnd(xs, 1), ids as tf.Tensor1D, n);
     });
     await sameOnBoth('int32', () => {
       const ids = tf.tensor(randomInts(size(ss), 4, 0, n), ss, 'int32');
-      return tf.unsortedSegmentSum(tf.tensor(randomInts(size(xs), 5, -9, 9), xs, 'int32'), ids, n);
+      return tf.unsortedSegmentSum(tf.tensor(randomInts(size(xs), 5, -9, 9), xs, 'int32'), ids as tf.Tensor1D, n);
     });
   });
 
@@ -55,7 +56,7 @@ describe('UnsortedSegmentSum', () => {
     const ids = randomInts(6, 3, -1, 5);
     const ref = new Float32Array(4 * 5);
     for (let i = 0; i < 6; i++) if (ids[i]! >= 0 && ids[i]! < 4) for (let j = 0; j < 5; j++) ref[ids[i]! * 5 + j]! += x[i * 5 + j]!;
-    const { values, shapes: s } = await runOn('wasm', () => tf.unsortedSegmentSum(tf.tensor(x, xs), tf.tensor(ids, [2, 3], 'int32'), 4));
+    const { values, shapes: s } = await runOn('wasm', () => tf.unsortedSegmentSum(tf.tensor(x, xs), tf.tensor(ids, [2, 3], 'int32') as unknown as tf.Tensor1D, 4));
     expect(s[0]).toEqual([4, 5]);
     expectClose(values[0]!, ref, 1e-6, 1e-6, 'segment sums');
   });
@@ -140,9 +141,8 @@ describe('BatchMatMul (fast wasm kernel)', () => {
           const run = (explicitBroadcast: boolean) => () => {
             const a = rnd(tr(as, ta), 41);
             const b = rnd(tr(bs, tb), 42);
-            // tfjs' cpu (and stock wasm) kernels size the output batch as max(batchA, batchB),
-            // which is wrong when both operands broadcast ([2,1] x [3] -> [2,3]); the cpu
-            // reference broadcasts explicitly first (BroadcastTo's gradient sums back).
+            // The cpu reference broadcasts explicitly first (BroadcastTo's gradient sums back),
+            // independently of the BatchMatMul kernels' own broadcasting.
             const bc = (x: tf.Tensor, z: tf.Tensor): [tf.Tensor, tf.Tensor] => {
               if (!explicitBroadcast) return [x, z];
               const batch = tf.backend_util.assertAndGetBroadcastShape(x.shape.slice(0, -2), z.shape.slice(0, -2));
@@ -155,10 +155,22 @@ describe('BatchMatMul (fast wasm kernel)', () => {
             return [y, da!, db!];
           };
           await sameOnBoth('matMul', run(false), 1e-4, 1e-5, run(true));
+          // and the cpu kernel (with our broadcasting fix) agrees with the explicit broadcast
+          const direct = await runOn('cpu', run(false));
+          const ref = await runOn('cpu', run(true));
+          ref.values.forEach((v, i) => expectClose(direct.values[i]!, v, 1e-5, 1e-6, `cpu matMul output ${i}`));
         });
       }
     }
   }
+
+  it('knows when the stock cpu indexing is right', () => {
+    expect(stockBatchIndexingIsRight([2, 3], [3], [2, 3])).toBe(true);
+    expect(stockBatchIndexingIsRight([], [4], [4])).toBe(true);
+    expect(stockBatchIndexingIsRight([2, 1], [3], [2, 3])).toBe(false);
+    expect(stockBatchIndexingIsRight([3, 1], [3], [3, 3])).toBe(false);
+    expect(stockBatchIndexingIsRight([2, 3], [2, 1], [2, 3])).toBe(false);
+  });
 
   it('matches exact products on a case computable by hand', async () => {
     const { values } = await runOn('wasm', () =>

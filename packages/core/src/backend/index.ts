@@ -14,3 +14,4 @@ export {
 } from './select.ts';
 export { registerWasmKernels, useStockBatchMatMul, WASM_KERNELS } from './wasm-kernels.ts';
 export { registerGradientFixes } from './gradients.ts';
+export { registerCpuKernels } from './cpu-kernels.ts';

@@ -24,6 +24,7 @@ import * as wasmPkg from '@tensorflow/tfjs-backend-wasm';
 import { tf } from '../tf.ts';
 import { registerWasmKernels } from './wasm-kernels.ts';
 import './gradients.ts';
+import './cpu-kernels.ts';
 
 const require = createRequire(import.meta.url);
 

@@ -1,0 +1,73 @@
+/**
+ * A fix for the cpu backend, registered when @flowformer/core is imported.
+ *
+ * BatchMatMul: tfjs-backend-cpu 4.22 sizes the output batch as max(batchA, batchB) and picks
+ * operand batches by `i % batch`. That is only right when one operand's batch shape is the
+ * full broadcast batch shape and the other broadcasts along leading dimensions only; for
+ * e.g. [2,1,M,K] x [3,K,N] (output batch [2,3]) it silently returns 3 products instead of 6.
+ * In those cases we tile both operands to the full batch shape first (cpu Reshape + Tile
+ * kernels) and let the stock kernel multiply.
+ */
+import { tf } from '../tf.ts';
+
+type TensorInfo = tf.TensorInfo;
+interface CpuBackendLike {
+  disposeIntermediateTensorInfo(t: TensorInfo): void;
+}
+
+/** True when the stock cpu kernel's `i % batch` indexing is right for these batch shapes. */
+export function stockBatchIndexingIsRight(aBatch: number[], bBatch: number[], outBatch: number[]): boolean {
+  const pad = (s: number[]) => [...new Array(outBatch.length - s.length).fill(1), ...s];
+  const isFull = (s: number[]) => pad(s).every((d, i) => d === outBatch[i]);
+  // leading ones, then exactly the trailing dims of the output batch shape
+  const isLeadingBroadcast = (s: number[]) => {
+    const p = pad(s);
+    let i = 0;
+    while (i < p.length && p[i] === 1 && outBatch[i] !== 1) i++;
+    return p.slice(i).every((d, j) => d === outBatch[i + j]);
+  };
+  return (isFull(aBatch) && isLeadingBroadcast(bBatch)) || (isFull(bBatch) && isLeadingBroadcast(aBatch));
+}
+
+let stockCpuBatchMatMul: tf.KernelConfig | null = null;
+
+function cpuBatchMatMul(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }): TensorInfo {
+  const stock = stockCpuBatchMatMul!.kernelFunc;
+  const { a, b } = args.inputs as { a: TensorInfo; b: TensorInfo };
+  const aBatch = a.shape.slice(0, -2);
+  const bBatch = b.shape.slice(0, -2);
+  const outBatch = tf.backend_util.assertAndGetBroadcastShape(aBatch, bBatch);
+  if (stockBatchIndexingIsRight(aBatch, bBatch, outBatch)) return stock(args as never) as TensorInfo;
+  const backend = args.backend as CpuBackendLike;
+  const reshape = tf.getKernel(tf.Reshape, 'cpu')!.kernelFunc;
+  const tile = tf.getKernel(tf.Tile, 'cpu')!.kernelFunc;
+  const expand = (x: TensorInfo): TensorInfo => {
+    const padded = [...new Array(outBatch.length + 2 - x.shape.length).fill(1), ...x.shape];
+    const r = reshape({ inputs: { x }, backend: backend as never, attrs: { shape: padded } }) as TensorInfo;
+    const reps = [...outBatch.map((d, i) => (padded[i] === 1 ? d : 1)), 1, 1];
+    const t = tile({ inputs: { x: r }, backend: backend as never, attrs: { reps } }) as TensorInfo;
+    backend.disposeIntermediateTensorInfo(r);
+    return t;
+  };
+  const a2 = expand(a);
+  const b2 = expand(b);
+  const out = stock({ inputs: { a: a2, b: b2 }, backend: backend as never, attrs: args.attrs! }) as TensorInfo;
+  backend.disposeIntermediateTensorInfo(a2);
+  backend.disposeIntermediateTensorInfo(b2);
+  return out;
+}
+
+let registered = false;
+
+/** Register our cpu kernel fixes (idempotent; runs on import). */
+export function registerCpuKernels(): void {
+  if (registered) return;
+  const stock = tf.getKernel(tf.BatchMatMul, 'cpu');
+  if (stock == null) return; // no cpu backend in this build of tfjs
+  stockCpuBatchMatMul = { ...stock };
+  tf.unregisterKernel(tf.BatchMatMul, 'cpu');
+  tf.registerKernel({ ...stock, kernelFunc: cpuBatchMatMul as tf.KernelFunc });
+  registered = true;
+}
+
+registerCpuKernels();
