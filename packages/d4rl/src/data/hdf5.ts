@@ -200,6 +200,8 @@ export async function readD4rlFile(path: string): Promise<D4rlData> {
       if (g instanceof h5.Group) {
         for (const k of g.keys()) {
           const name = `infos/${k}`;
+          // infos are optional extras: skip anything that is not a numeric dataset
+          if (!(g.get(k) instanceof h5.Dataset)) continue;
           const ds = get(name);
           if (!ds) continue;
           const s = shapeOf(name, ds);
