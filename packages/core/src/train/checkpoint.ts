@@ -53,9 +53,12 @@ function writeFileSynced(file: string, data: Uint8Array | string) {
   try {
     fs.writeSync(fd, data as Uint8Array);
     fs.fsyncSync(fd);
-  } finally {
+  } catch (e) {
     fs.closeSync(fd);
+    fs.rmSync(tmp, { recursive: true, force: true }); // a failed save leaves the previous checkpoint untouched
+    throw e;
   }
+  fs.closeSync(fd);
 }
 
 function fsyncDir(dir: string) {
@@ -70,20 +73,37 @@ function fsyncDir(dir: string) {
 
 /** Writes a checkpoint to `dir` atomically (see the module comment). */
 export function saveCheckpoint(dir: string, data: CheckpointData): void {
+  const parent = path.dirname(path.resolve(dir));
+  fs.mkdirSync(parent, { recursive: true });
+  const base = path.basename(dir);
+  const tmp = path.join(parent, `.${base}.tmp-${process.pid}-${Date.now()}`);
+  const old = path.join(parent, `.${base}.old-${process.pid}-${Date.now()}`);
+  fs.mkdirSync(tmp);
+
+  // Stream the tensors one by one (a large model's buffers are never all copied at once).
   const entries: TensorEntry[] = [];
-  const chunks: Uint8Array[] = [];
   let offset = 0;
-  const add = (group: TensorEntry['group'], name: string, t: tf.Tensor) => {
-    if (t.dtype !== 'float32' && t.dtype !== 'int32') throw new Error(`saveCheckpoint: '${name}' has dtype ${t.dtype}; only float32 and int32 are stored`);
-    const values = t.dataSync() as Float32Array | Int32Array;
-    const bytes = new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
-    entries.push({ name, group, dtype: t.dtype, shape: [...t.shape], offset, bytes: bytes.byteLength });
-    chunks.push(bytes);
-    offset += bytes.byteLength;
-  };
-  for (const [n, t] of Object.entries(data.weights)) add('weights', n, t);
-  for (const [n, t] of Object.entries(data.optimizer.tensors)) add('optimizer', n, t);
-  const bin = Buffer.concat(chunks);
+  let crc = 0;
+  const fd = fs.openSync(path.join(tmp, 'tensors.bin'), 'w');
+  try {
+    const add = (group: TensorEntry['group'], name: string, t: tf.Tensor) => {
+      if (t.dtype !== 'float32' && t.dtype !== 'int32') throw new Error(`saveCheckpoint: '${name}' has dtype ${t.dtype}; only float32 and int32 are stored`);
+      const values = t.dataSync() as Float32Array | Int32Array;
+      const bytes = new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
+      fs.writeSync(fd, bytes);
+      crc = zlib.crc32(bytes, crc);
+      entries.push({ name, group, dtype: t.dtype, shape: [...t.shape], offset, bytes: bytes.byteLength });
+      offset += bytes.byteLength;
+    };
+    for (const [n, t] of Object.entries(data.weights)) add('weights', n, t);
+    for (const [n, t] of Object.entries(data.optimizer.tensors)) add('optimizer', n, t);
+    fs.fsyncSync(fd);
+  } catch (e) {
+    fs.closeSync(fd);
+    fs.rmSync(tmp, { recursive: true, force: true }); // a failed save leaves the previous checkpoint untouched
+    throw e;
+  }
+  fs.closeSync(fd);
   const manifest: Manifest = {
     format: FORMAT,
     version: VERSION,
@@ -91,19 +111,13 @@ export function saveCheckpoint(dir: string, data: CheckpointData): void {
     optimizerStep: data.optimizer.step,
     meta: data.meta,
     tensors: entries,
-    bytes: bin.byteLength,
-    crc32: zlib.crc32(bin),
+    bytes: offset,
+    crc32: crc,
   };
-
-  const parent = path.dirname(path.resolve(dir));
-  fs.mkdirSync(parent, { recursive: true });
-  const base = path.basename(dir);
-  const tmp = path.join(parent, `.${base}.tmp-${process.pid}-${Date.now()}`);
-  const old = path.join(parent, `.${base}.old-${process.pid}-${Date.now()}`);
-  fs.mkdirSync(tmp);
-  writeFileSynced(path.join(tmp, 'tensors.bin'), bin);
   writeFileSynced(path.join(tmp, 'manifest.json'), JSON.stringify(manifest, null, 1));
   fsyncDir(tmp);
+
+  // Swap: old aside, new in place, old removed. Every intermediate state has a readable checkpoint.
   const hadOld = fs.existsSync(dir);
   if (hadOld) fs.renameSync(dir, old);
   fs.renameSync(tmp, dir);
