@@ -103,8 +103,9 @@ export function causalDotProductParallel(q: tf.Tensor, k: tf.Tensor, v: tf.Tenso
     const Dv = v.shape[3]!;
     const outer = tf.mul(k.reshape([B, H, L, D, 1]), v.reshape([B, H, L, 1, Dv])); // [B,H,L,D,Dv]
     const state = prefixSum(outer, 2); // [B,H,L,D,Dv]
-    const out = tf.matMul(q.reshape([B * H * L, 1, D]), state.reshape([B * H * L, D, Dv])); // [BHL,1,Dv]
-    return out.reshape([B, H, L, Dv]);
+    // q_t . state_t as a broadcast product and a sum over D: a batched matmul of B*H*L
+    // one-row matrices would pay a per-batch overhead on wasm.
+    return tf.sum(tf.mul(q.reshape([B, H, L, D, 1]), state), 3); // [B,H,L,Dv]
   });
 }
 
@@ -244,7 +245,7 @@ export function flowCausalStep(
     // kv += phi(k) (x) v'   [B,H,D,Dv]
     const kv = tf.add(state.kv, tf.mul(phiKm.reshape([B, H, D, 1]), values.reshape([B, H, 1, Dv])));
     const qWeighted = tf.mul(phiQ, tf.div(sinkIncoming, normal)); // [B,H,D]
-    let output = tf.matMul(qWeighted.reshape([B * H, 1, D]), kv.reshape([B * H, D, Dv])).reshape([B, H, Dv]);
+    let output = tf.sum(tf.mul(qWeighted.reshape([B, H, D, 1]), kv), 2); // [B,H,Dv]
     if (opts.allocation) output = tf.mul(output, tf.sigmoid(conservedSink)); // sinkAllocation
     if (m) output = tf.mul(output, m);
     return { output, state: { qSum, kSum, qIncomingSum, kOutgoingSum, expSourceSum, kv, count } };
