@@ -53,12 +53,9 @@ function writeFileSynced(file: string, data: Uint8Array | string) {
   try {
     fs.writeSync(fd, data as Uint8Array);
     fs.fsyncSync(fd);
-  } catch (e) {
+  } finally {
     fs.closeSync(fd);
-    fs.rmSync(tmp, { recursive: true, force: true }); // a failed save leaves the previous checkpoint untouched
-    throw e;
   }
-  fs.closeSync(fd);
 }
 
 function fsyncDir(dir: string) {
