@@ -48,10 +48,15 @@ export interface CheckpointData {
   meta: Record<string, unknown>;
 }
 
+/** fs.writeSync may write less than asked (large buffers); loop until all is written. */
+function writeAll(fd: number, bytes: Uint8Array) {
+  for (let done = 0; done < bytes.byteLength; ) done += fs.writeSync(fd, bytes, done, bytes.byteLength - done);
+}
+
 function writeFileSynced(file: string, data: Uint8Array | string) {
   const fd = fs.openSync(file, 'w');
   try {
-    fs.writeSync(fd, data as Uint8Array);
+    writeAll(fd, typeof data === 'string' ? Buffer.from(data) : data);
     fs.fsyncSync(fd);
   } finally {
     fs.closeSync(fd);
@@ -87,7 +92,7 @@ export function saveCheckpoint(dir: string, data: CheckpointData): void {
       if (t.dtype !== 'float32' && t.dtype !== 'int32') throw new Error(`saveCheckpoint: '${name}' has dtype ${t.dtype}; only float32 and int32 are stored`);
       const values = t.dataSync() as Float32Array | Int32Array;
       const bytes = new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
-      fs.writeSync(fd, bytes);
+      writeAll(fd, bytes);
       crc = zlib.crc32(bytes, crc);
       entries.push({ name, group, dtype: t.dtype, shape: [...t.shape], offset, bytes: bytes.byteLength });
       offset += bytes.byteLength;
