@@ -160,7 +160,7 @@ export const d4rlTask: Task<D4rlConfig, WindowBatch> = {
   data: {
     options: {
       env: { describe: 'environment (or give --dataset <env>-<dataset>)', type: 'string', choices: Object.keys(SPECS) },
-      policy: { describe: "generate: 'random' (any env) or 'gait' (halfcheetah)", type: 'string', choices: [...POLICY_NAMES], default: 'random' },
+      policy: { describe: "generate: 'random' (any env), 'gait' or 'mixed' (halfcheetah: half gait, half random episodes)", type: 'string', choices: [...POLICY_NAMES], default: 'random' },
       steps: { describe: 'generate: environment steps to record', type: 'number', default: 100000 },
       seed: { describe: 'generate: seed of resets and actions', type: 'number', default: 0 },
       noise: { describe: 'generate: std of Gaussian action noise', type: 'number', default: 0 },
@@ -180,6 +180,7 @@ export const d4rlTask: Task<D4rlConfig, WindowBatch> = {
       describe: 'record a dataset in the D4RL layout by rolling out a scripted policy in MuJoCo',
       examples: [
         ['flowformer data generate --task d4rl --dataset halfcheetah-gait --policy gait --steps 100000', 'a competent open-loop gait'],
+        ['flowformer data generate --task d4rl --dataset halfcheetah-mixed --policy mixed --steps 100000', 'half gait, half random episodes'],
         ['flowformer data generate --task d4rl --dataset hopper-random --steps 100000', 'uniform random actions'],
       ],
       async run(args) {

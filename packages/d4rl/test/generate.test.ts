@@ -8,6 +8,9 @@ import { splitTrajectories } from '../src/data/trajectories.ts';
 import { D4rlWindows } from '../src/data/windows.ts';
 import { d4rlUrl, d4rlPath, downloadD4rl } from '../src/download.ts';
 import { normalizedScore, meanStd } from '../src/score.ts';
+import { makePolicy } from '../src/envs/policies.ts';
+import { makeEnv } from '../src/envs/locomotion.ts';
+import { Rng } from '@flowformer/core';
 import { tmp } from './helpers.ts';
 
 describe('generateDataset', () => {
@@ -40,6 +43,29 @@ describe('generateDataset', () => {
     expect(gait.episodeReturns[0]).toBeGreaterThan(900);
     expect(rand.episodeReturns[0]).toBeLessThan(0);
     expect(normalizedScore('halfcheetah', gait.episodeReturns[0]!)).toBeGreaterThan(9);
+  });
+});
+
+describe('policies', () => {
+  it("'mixed' picks the gait or random actions per episode (at t = 0), about half each; gait/mixed refuse other envs", async () => {
+    const env = await makeEnv('halfcheetah');
+    const gait0 = Array.from(makePolicy('gait', env)(new Float64Array(17), 0, new Rng(0)));
+    const mixed = makePolicy('mixed', env);
+    const rng = new Rng(4);
+    let gaits = 0;
+    for (let e = 0; e < 200; e++) {
+      const a0 = Array.from(mixed(new Float64Array(17), 0, rng));
+      const a1 = Array.from(mixed(new Float64Array(17), 1, rng));
+      const isGait = a0.every((v, i) => v === gait0[i]);
+      if (isGait) gaits++;
+      else expect(a1.every((v) => v >= -1 && v <= 1)).toBe(true);
+    }
+    expect(gaits).toBeGreaterThan(70);
+    expect(gaits).toBeLessThan(130);
+    env.dispose();
+    const hopper = await makeEnv('hopper');
+    expect(() => makePolicy('gait', hopper)).toThrow(/halfcheetah gait; for hopper use 'random'/);
+    hopper.dispose();
   });
 });
 
