@@ -13,10 +13,9 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import {
+  attentionFactory,
   crossEntropy,
-  FlowAttention,
   forEachBatch,
-  SoftmaxAttention,
   tf,
   type AttentionModule,
   type Config,
@@ -170,19 +169,13 @@ function lraInfo(data: TaskData<LraBatch>): LraInfo {
   return info;
 }
 
-/** The attention layer a config asks for (`attention.type` flow or softmax; other keys go to the layer). */
+/**
+ * The attention layer a config asks for, from the core's registry (`attention.type`: flow,
+ * softmax or any baseline): qkvDim wide with nHeads heads, mapping embDim -> embDim.
+ */
 export function lraAttention(config: LraConfig): (rng: Rng) => AttentionModule {
-  const { type, ...options } = config.attention;
   const m = config.model;
-  const base = { dModel: m.qkvDim ?? m.embDim, nHeads: m.nHeads, dInput: m.embDim, dOutput: m.embDim };
-  switch (type) {
-    case 'flow':
-      return (rng) => new FlowAttention(rng, { ...options, ...base });
-    case 'softmax':
-      return (rng) => new SoftmaxAttention(rng, { ...options, ...base });
-    default:
-      throw new Error(`lra: attention.type '${type}' is not available to this task; use 'flow' (Flowformer) or 'softmax' (Transformer)`);
-  }
+  return attentionFactory({ dModel: m.qkvDim ?? m.embDim, nHeads: m.nHeads, dInput: m.embDim, dOutput: m.embDim }, config.attention);
 }
 
 /** Accuracy, mean loss and the majority-class rate of a split. */
