@@ -147,7 +147,7 @@ export async function train(opts: TrainOptions): Promise<RunSummary> {
   const t0 = performance.now();
   // ------------------------------------------------------------------ config and run folder
   let resolved: ResolvedConfig;
-  let record: RunRecord;
+  let record: RunRecord | null = null;
   const resultsRoot = opts.resultsRoot ?? envOr('FLOWFORMER_RESULTS_ROOT', path.resolve('results'));
   if (opts.resume) {
     if (opts.sets?.length) throw new Error('--set cannot be combined with --resume: a resumed run keeps its config (start a new run to change it)');
@@ -161,15 +161,13 @@ export async function train(opts: TrainOptions): Promise<RunSummary> {
     if (opts.config) resolved = opts.config;
     else if (opts.configPath) resolved = loadConfig(opts.configPath, { sets: opts.sets, task: typeof opts.task === 'object' ? opts.task : undefined });
     else throw new Error('train: give a config (--config configs/<task>/<dataset>/<model>.yaml) or a run to --resume');
-    record = RunRecord.create(resultsRoot, resolved.config.task, resolved.name, resolved.config.seed);
-    record.writeConfig(formatConfig(resolved));
   }
   const config = resolved.config;
   const task = resolveTask(config, opts.task);
 
   const progress = opts.progress === false ? null : new Progress(opts.progress ?? {});
   const log = opts.log ?? ((m: string) => (progress ? progress.log(m) : process.stderr.write(m + '\n')));
-  log(`${opts.resume ? 'resuming' : 'run'} ${record.dir}`);
+  if (record) log(`resuming ${record.dir}`);
 
   // ------------------------------------------------------------------ randomness
   // One seed, forked in a fixed order: weights, data order, dropout, task data preparation, evaluation.
@@ -187,12 +185,6 @@ export async function train(opts: TrainOptions): Promise<RunSummary> {
   const data = await task.load(config, { dataRoot, cacheDir, rng: taskRng, log });
   const evalSplitName = config.evaluation.split;
   const evalSplit = splitOf(data, evalSplitName, task, config);
-  const model = task.build(config, data, initRng);
-  const params = model.namedParams();
-  const byVarName = new Map(params.map((p) => [p.variable.name, p.name]));
-  const trainable = params.filter((p) => p.trainable).map((p) => p.variable);
-  const optimizer: Optimizer = makeOptimizer(config.optimizer, params);
-
   const tc = config.training;
   const N = data.train.size;
   const microPerEpoch = tc.dropLast ? Math.floor(N / tc.batchSize) : Math.ceil(N / tc.batchSize);
@@ -200,6 +192,19 @@ export async function train(opts: TrainOptions): Promise<RunSummary> {
   if (stepsPerEpoch < 1) {
     throw new Error(`the training split has ${N} examples, fewer than one update of ${tc.batchSize} x ${tc.gradAccum}; lower training.batchSize or training.gradAccum, or set training.dropLast: false`);
   }
+  const model = task.build(config, data, initRng);
+  const params = model.namedParams();
+  const byVarName = new Map(params.map((p) => [p.variable.name, p.name]));
+  const trainable = params.filter((p) => p.trainable).map((p) => p.variable);
+  const optimizer: Optimizer = makeOptimizer(config.optimizer, params);
+  if (!record) {
+    // The run folder appears only once the config, the data and the model are known to be good.
+    record = RunRecord.create(resultsRoot, config.task, resolved.name, config.seed);
+    record.writeConfig(formatConfig(resolved));
+    log(`run ${record.dir}`);
+  }
+  const run: RunRecord = record;
+
   const totalSteps = tc.steps ?? tc.epochs! * stepsPerEpoch;
   const lrAt = makeSchedule(config.schedule, { lr: config.optimizer.lr, totalSteps, stepsPerEpoch });
   const evalBatch = config.evaluation.batchSize ?? tc.batchSize;
@@ -217,7 +222,7 @@ export async function train(opts: TrainOptions): Promise<RunSummary> {
   let startedAt = new Date().toISOString();
   let resumedWindow: CheckpointMeta['logWindow'] | null = null;
   if (opts.resume) {
-    const ck = loadCheckpoint(record.ckpt('last'));
+    const ck = loadCheckpoint(run.ckpt('last'));
     try {
       model.loadState(ck.weights);
       optimizer.setState(ck.optimizer);
@@ -230,7 +235,7 @@ export async function train(opts: TrainOptions): Promise<RunSummary> {
     wallBefore = meta.wallSeconds;
     dataRng.setState(meta.dataRngState);
     dropoutRng.setState(meta.dropoutRngState);
-    record.truncateMetrics(step);
+    run.truncateMetrics(step);
     resumedWindow = meta.logWindow;
     log(`resumed at update ${step}/${totalSteps} (epoch ${epoch}, batch ${batchInEpoch})`);
   } else {
@@ -244,8 +249,8 @@ export async function train(opts: TrainOptions): Promise<RunSummary> {
     attention: config.attention.type,
     configName: resolved.name,
     configPath: resolved.path,
-    runId: record.runId,
-    runDir: record.dir,
+    runId: run.runId,
+    runDir: run.dir,
     status,
     metric: { ...task.metric, split: evalSplitName },
     best,
@@ -280,13 +285,13 @@ export async function train(opts: TrainOptions): Promise<RunSummary> {
       logWindow: { losses: [...window], examples: windowExamples, tokens: windowTokens, seconds: windowSeconds },
     };
     const weights = Object.fromEntries(params.map((p) => [p.name, p.variable as tf.Tensor]));
-    saveCheckpoint(record.ckpt(which), { step, weights, optimizer: optimizer.getState(), meta });
+    saveCheckpoint(run.ckpt(which), { step, weights, optimizer: optimizer.getState(), meta });
   };
 
   const evaluate = async () => {
     const metrics = await evaluateWith(task, model, evalSplit, evalCtx(evalSplitName));
     final = { step, epoch: step / stepsPerEpoch, metrics };
-    record.appendMetrics({ type: 'eval', step, epoch: step / stepsPerEpoch, split: evalSplitName, ...metrics, time: (performance.now() - t0) / 1000 });
+    run.appendMetrics({ type: 'eval', step, epoch: step / stepsPerEpoch, split: evalSplitName, ...metrics, time: (performance.now() - t0) / 1000 });
     const v = metrics[task.metric.name]!;
     const improved = best === null || better(task.metric.mode, v, best.value);
     if (improved) best = { value: v, step, epoch: step / stepsPerEpoch, metrics };
@@ -378,12 +383,12 @@ export async function train(opts: TrainOptions): Promise<RunSummary> {
       if (!Number.isFinite(loss)) {
         tf.dispose(Object.values(grads));
         status = 'diverged';
-        const last = checkpointExists(record.ckpt('last')) ? `ckpt/last (update ${JSON.parse(fs.readFileSync(path.join(record.ckpt('last'), 'manifest.json'), 'utf8')).step}) is the last good checkpoint` : 'no checkpoint was written before it';
+        const last = checkpointExists(run.ckpt('last')) ? `ckpt/last (update ${JSON.parse(fs.readFileSync(path.join(run.ckpt('last'), 'manifest.json'), 'utf8')).step}) is the last good checkpoint` : 'no checkpoint was written before it';
         const s = summary(status, lastLoss);
-        record.writeSummary(s);
+        run.writeSummary(s);
         throw new TrainingDivergedError(
           `training diverged: the loss is ${loss} at update ${step + 1} (epoch ${(step / stepsPerEpoch).toFixed(2)}, lr ${lr.toExponential(3)}). ` +
-            `The update was not applied; ${last} in ${record.dir}. ` +
+            `The update was not applied; ${last} in ${run.dir}. ` +
             `Try a lower optimizer.lr, a longer warm-up, or training.gradClip.`,
           s,
         );
@@ -430,7 +435,7 @@ export async function train(opts: TrainOptions): Promise<RunSummary> {
       windowSeconds += dt;
       if (step % tc.logEvery === 0 || step === totalSteps) {
         const mean = window.reduce((a, b) => a + b, 0) / window.length;
-        record.appendMetrics({
+        run.appendMetrics({
           type: 'train',
           step,
           epoch: step / stepsPerEpoch,
@@ -476,7 +481,7 @@ export async function train(opts: TrainOptions): Promise<RunSummary> {
         }
         save('last');
         status = interrupted ? 'interrupted' : 'stopped';
-        log(`${status} at update ${step}/${totalSteps}; continue with --resume ${record.dir}`);
+        log(`${status} at update ${step}/${totalSteps}; continue with --resume ${run.dir}`);
         break;
       }
     }
@@ -495,7 +500,7 @@ export async function train(opts: TrainOptions): Promise<RunSummary> {
   const s = summary(status, lastLoss);
   if (status === 'completed' && config.evaluation.split === 'valid' && config.evaluation.testBest && data.test && best) {
     // The checkpoint selected on validation, scored on test (the holdout protocol).
-    const ck = loadCheckpoint(record.ckpt('best'));
+    const ck = loadCheckpoint(run.ckpt('best'));
     try {
       model.loadState(ck.weights);
     } finally {
@@ -503,15 +508,15 @@ export async function train(opts: TrainOptions): Promise<RunSummary> {
     }
     const metrics = await evaluateWith(task, model, data.test, evalCtx('test'));
     s.test = { step: (best as Best).step, metrics };
-    record.appendMetrics({ type: 'test', step: (best as Best).step, split: 'test', checkpoint: 'best', ...metrics });
+    run.appendMetrics({ type: 'test', step: (best as Best).step, split: 'test', checkpoint: 'best', ...metrics });
     log(`test (best checkpoint, update ${(best as Best).step}): ${Object.entries(metrics).map(([k, v]) => `${k} ${v.toFixed(4)}`).join(', ')}`);
   }
   s.wallSeconds = wallBefore + (performance.now() - t0) / 1000;
-  record.writeSummary(s);
-  await record.writeCurves(task.metric.name, `${task.name}/${config.dataset} ${config.model.name} (${config.attention.type})`);
+  run.writeSummary(s);
+  await run.writeCurves(task.metric.name, `${task.name}/${config.dataset} ${config.model.name} (${config.attention.type})`);
   optimizer.dispose();
   model.dispose();
-  log(`${status} in ${formatDuration(s.wallSeconds)}: ${record.summaryPath}`);
+  log(`${status} in ${formatDuration(s.wallSeconds)}: ${run.summaryPath}`);
   return s;
 }
 
