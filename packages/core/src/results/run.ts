@@ -28,7 +28,8 @@ export interface RunSummary {
   configPath: string;
   runId: string;
   runDir: string;
-  status: 'completed' | 'interrupted' | 'stopped' | 'diverged';
+  /** 'running' while training (rewritten at every evaluation), then how it ended. */
+  status: 'running' | 'completed' | 'interrupted' | 'stopped' | 'diverged';
   metric: { name: string; mode: 'max' | 'min'; split: string };
   /** Best evaluation by the task's metric (the `ckpt/best` checkpoint). */
   best: { value: number; step: number; epoch: number; metrics: Record<string, number> } | null;

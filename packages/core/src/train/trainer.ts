@@ -299,6 +299,7 @@ export async function train(opts: TrainOptions): Promise<RunSummary> {
     log(`eval @ ${step}: ${evalSplitName} ${shown}${improved ? ' (best)' : ` (best ${best!.value.toFixed(4)} @ ${best!.step})`}`);
     if (improved) save('best');
     save('last');
+    run.writeSummary(summary('running', lastLoss));
   };
 
   // ------------------------------------------------------------------ Ctrl-C
