@@ -60,6 +60,8 @@ export interface LmBatch extends Batch {
   mask: tf.Tensor2D;
   /** Number of real targets (the loss is their mean). */
   ntokens: number;
+  /** Same as `ntokens`: the trainer reports tokens per second from it. */
+  tokens: number;
 }
 
 /** Builds a padded batch from rows of (input, target) pairs of length <= T. */
@@ -81,7 +83,7 @@ export function makeBatch(rows: { input: Int32Array; target: Int32Array }[], pad
     target: tf.tensor2d(target, [B, T], 'int32'),
     mask: tf.tensor2d(mask, [B, T], 'float32'),
   };
-  return { ...t, size: B, ntokens, tensors: [t.input, t.target, t.mask] };
+  return { ...t, size: B, ntokens, tokens: ntokens, tensors: [t.input, t.target, t.mask] };
 }
 
 /**
