@@ -51,6 +51,17 @@ describe('initBackend', () => {
     expect(Array.from(y)).toEqual([4, 4, 4, 4, 4, 4]);
   });
 
+  it('re-creates wasm for another thread count (FLOWFORMER_THREADS / options.threads)', async () => {
+    const one = await initBackend('wasm', { threads: 1 });
+    expect(one.threads).toBe(1);
+    expect(wasmPkg.getThreadsCount()).toBe(1);
+    const y = tf.tidy(() => Array.from(tf.matMul(tf.ones([2, 3, 4]), tf.ones([2, 4, 2]), false, false).dataSync()));
+    expect(y).toEqual(new Array(12).fill(4));
+    const back = await initBackend('wasm', { threads: os.availableParallelism() });
+    expect(back.threads).toBe(os.availableParallelism());
+    await expect(initBackend('wasm', { threads: 0 })).rejects.toThrow(/options.threads: expected a positive integer, got '0'/);
+  });
+
   it('is idempotent for the same name and switches for another', async () => {
     const a = await initBackend('wasm');
     const b = await initBackend('wasm');

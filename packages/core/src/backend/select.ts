@@ -106,7 +106,7 @@ export async function initBackend(name?: BackendRequest, options: InitBackendOpt
     const threads = resolveThreads(options.threads);
     if (
       current != null && current.requested === requested && tf.getBackend() === TFJS_NAME[current.backend] &&
-      (current.backend !== 'wasm' || options.threads == null || current.threads === threads)
+      (current.backend !== 'wasm' || wasmState.requestedThreads === threads)
     ) {
       return current;
     }
@@ -174,8 +174,8 @@ export async function shutdownBackend(): Promise<void> {
     tf.registerBackend('wasm', wasmFactory, WASM_PRIORITY);
   }
   if (current?.backend === 'wasm') current = null;
-  if (!tf.findBackend('cpu')) await tf.setBackend('cpu');
-  else if (tf.getBackend() == null || tf.engine().backendName === 'wasm') await tf.setBackend('cpu');
+  // removeBackend left the engine without a backend if wasm was the active one.
+  if (tf.engine().backendName == null) await tf.setBackend('cpu');
 }
 
 /**
@@ -214,8 +214,8 @@ async function activate(name: BackendName, threads: number): Promise<Activated> 
     wasmThreadsWanted = threads;
     installWasmFactory();
     // A different thread count needs a new module instance.
-    const inst = tf.engine().registry['wasm'] as unknown as wasmPkg.BackendWasm | undefined;
-    if (inst != null && wasmState.threads !== threads) {
+    const inst = tf.engine().registry['wasm'];
+    if (inst != null && wasmState.requestedThreads !== threads) {
       tf.removeBackend('wasm');
       tf.registerBackend('wasm', wasmFactory, WASM_PRIORITY);
     }
@@ -282,12 +282,18 @@ async function setBackendOrThrow(tfjsName: string): Promise<void> {
 
 const WASM_PRIORITY = 2;
 let wasmThreadsWanted = 1;
-const wasmState: { threads: number; simd: boolean | null; note: string } = { threads: 0, simd: null, note: '' };
+/** What the live wasm instance was asked for and got (a failed threaded init falls back to 1). */
+const wasmState: { requestedThreads: number; threads: number; simd: boolean | null; note: string } = {
+  requestedThreads: 0,
+  threads: 0,
+  simd: null,
+  note: '',
+};
 let stockWasmFactory: (() => tf.KernelBackend | Promise<tf.KernelBackend>) | null = null;
 
 type EmscriptenModule = Record<string, unknown> & {
   cwrap: (name: string, ret: string | null, args: string[]) => (...a: unknown[]) => unknown;
-  PThread?: { runningWorkers: { unref(): void }[]; unusedWorkers: { unref(): void }[] };
+  PThread?: { runningWorkers: { unref(): void }[]; unusedWorkers: { unref(): void; terminate(): Promise<number> }[] };
 };
 
 function installWasmFactory(): void {
@@ -300,6 +306,7 @@ function installWasmFactory(): void {
 
 async function wasmFactory(): Promise<tf.KernelBackend> {
   const threads = wasmThreadsWanted;
+  wasmState.requestedThreads = threads;
   const simd = (await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')) as boolean;
   wasmState.simd = simd;
   wasmState.note = '';
@@ -310,7 +317,12 @@ async function wasmFactory(): Promise<tf.KernelBackend> {
       const backend = await withLogicalCores(2 * threads, async () => new wasmPkg.BackendWasm(module as never));
       // XNNPACK's pool threads now live as long as the backend; they must not keep the process
       // alive once the program is done (shutdownBackend still terminates them explicitly).
-      for (const w of [...(module.PThread?.runningWorkers ?? []), ...(module.PThread?.unusedWorkers ?? [])]) w.unref();
+      for (const w of module.PThread?.runningWorkers ?? []) w.unref();
+      // Emscripten pre-spawned 8 workers; XNNPACK's pool took threads-1 of them and never
+      // creates more. The idle ones are whole V8 isolates with a compiled module each: end them
+      // (Emscripten would spawn a new one on demand).
+      const idle = module.PThread?.unusedWorkers ?? [];
+      for (const w of idle.splice(0, idle.length)) void w.terminate();
       wasmState.threads = threads;
       return backend;
     } catch (e) {
