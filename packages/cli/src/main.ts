@@ -7,6 +7,8 @@ import { shutdownBackend } from '@flowformer/core';
 import { infoCommand } from './commands/info.ts';
 import { listCommand } from './commands/list.ts';
 import { dataCommand } from './commands/data.ts';
+import { trainCommand, evalCommand } from './commands/train.ts';
+import { configCommand } from './commands/config.ts';
 import { discoverTasks } from './discover.ts';
 
 export const BACKENDS = ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
@@ -28,7 +30,7 @@ export function withGlobalOptions<T>(y: Argv<T>) {
 
 export async function main(argv: string[]): Promise<void> {
   const tasks = await discoverTasks();
-  const commands: CommandModule<any, any>[] = [infoCommand, listCommand, dataCommand(tasks)];
+  const commands: CommandModule<any, any>[] = [trainCommand(tasks), evalCommand, configCommand, dataCommand(tasks), listCommand, infoCommand];
   const cli = withGlobalOptions(yargs(argv))
     .scriptName('flowformer')
     .usage('$0 <command> [options]\n\nFlowformer (ICML 2022) in TypeScript: train, evaluate, benchmark and reproduce the paper.')

@@ -1,6 +1,6 @@
 import type { CommandModule } from 'yargs';
-import fs from 'node:fs';
 import path from 'node:path';
+import { listConfigFiles } from '@flowformer/core';
 import { discoverTasks } from '../discover.ts';
 import { repoRoot } from '../paths.ts';
 
@@ -28,19 +28,9 @@ export const listCommand: CommandModule<object, { what?: string }> = {
     for (const { task, packageName } of tasks) {
       console.log(`${task.name}  (${packageName})  ${task.description}`);
       for (const d of task.datasets) console.log(`  dataset ${d.name.padEnd(22)} ${d.description}`);
-      const dir = path.join(repoRoot(), 'configs', task.name);
-      for (const f of listYaml(dir)) console.log(`  config  ${path.relative(repoRoot(), f)}`);
+      for (const f of listConfigFiles(path.join(repoRoot(), 'configs'), task.name)) {
+        console.log(`  config  ${path.relative(repoRoot(), f.path)}`);
+      }
     }
   },
 };
-
-function listYaml(dir: string): string[] {
-  if (!fs.existsSync(dir)) return [];
-  const out: string[] = [];
-  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
-    const p = path.join(dir, e.name);
-    if (e.isDirectory()) out.push(...listYaml(p));
-    else if (/\.ya?ml$/.test(e.name)) out.push(p);
-  }
-  return out.sort();
-}

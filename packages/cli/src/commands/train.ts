@@ -1,0 +1,135 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { CommandModule } from 'yargs';
+import { getTask, initBackend, backendInfo, train, evaluateRun, type RunSummary } from '@flowformer/core';
+import type { DiscoveredTask } from '../discover.ts';
+import { repoRoot, resolveDataRoot } from '../paths.ts';
+
+interface TrainArgs {
+  task?: string;
+  config?: string;
+  set?: string[];
+  resume?: string;
+  backend?: string;
+  'data-root'?: string;
+  'results-root'?: string;
+  'stop-at-step'?: number;
+  progress?: boolean;
+}
+
+/** Resolves where a run reads data, writes results and caches, for every command that trains or evaluates. */
+export function runRoots(args: { 'data-root'?: string; 'results-root'?: string }) {
+  const root = repoRoot();
+  return {
+    // The flag or the environment wins over a config's data.root; without either the trainer
+    // uses the config's data.root, else <repo>/data.
+    dataRoot: (args['data-root'] ?? process.env.FLOWFORMER_DATA_ROOT) ? resolveDataRoot(args['data-root']) : undefined,
+    defaultDataRoot: resolveDataRoot(),
+    resultsRoot: path.resolve(args['results-root'] ?? process.env.FLOWFORMER_RESULTS_ROOT ?? path.join(root, 'results')),
+    cacheDir: path.join(root, '.cache'),
+  };
+}
+
+export function trainCommand(tasks: DiscoveredTask[]): CommandModule<object, TrainArgs> {
+  return {
+    command: 'train',
+    describe: 'Train a model on a task from a YAML config; writes results/runs/<task>/<config>/<run-id>/',
+    builder: (y) =>
+      y
+        .option('task', { type: 'string', choices: tasks.map((t) => t.task.name), describe: 'the task (default: the config\'s task:)' })
+        .option('config', { alias: 'c', type: 'string', describe: 'a config file, e.g. configs/lra/listops/mini.yaml (default: the task\'s default config)' })
+        .option('set', { type: 'string', array: true, describe: 'override a config value: --set training.steps=200 --set attention.type=softmax' })
+        .option('resume', { type: 'string', describe: 'continue a run folder from its last checkpoint (exactly, including data order and RNG)' })
+        .option('results-root', { type: 'string', describe: 'where runs/ is written; default $FLOWFORMER_RESULTS_ROOT or <repo>/results' })
+        .option('stop-at-step', { type: 'number', describe: 'stop cleanly after this many updates (saves ckpt/last; resume later with --resume)' })
+        .option('progress', { type: 'boolean', default: true, describe: 'show the progress bar (--no-progress for plain log lines)' })
+        .check((a) => {
+          if (!a.task && !a.config && !a.resume) throw new Error('say what to train: --task T (its default config), --config FILE, or --resume RUN_DIR');
+          return true;
+        })
+        .example('$0 train --task lra', 'ListOps mini on freshly generated data (minutes on a laptop)')
+        .example('$0 train --task uea --config configs/uea/JapaneseVowels/flowformer.yaml --data-root ../shared/data', 'the paper\'s UEA recipe')
+        .example('$0 train -c configs/lra/listops/mini.yaml --set attention.type=softmax', 'the same run with the softmax baseline')
+        .example('$0 train --resume results/runs/lra/listops-mini/<run-id>', 'continue an interrupted run') as never,
+    handler: async (args) => {
+      let configPath = args.config;
+      if (!configPath && !args.resume) {
+        const task = getTask(args.task!);
+        if (!task.defaultConfig) throw new Error(`task '${task.name}' has no default config; pass --config (see 'flowformer list')`);
+        configPath = path.join(repoRoot(), task.defaultConfig);
+      }
+      if (configPath && !fs.existsSync(configPath)) throw new Error(`no config file ${configPath} (see 'flowformer list' for the shipped configs)`);
+      await initBackend(args.backend as never);
+      const roots = runRoots(args);
+      const summary = await train({
+        configPath,
+        sets: args.set,
+        task: args.task,
+        resume: args.resume,
+        dataRoot: roots.dataRoot,
+        defaultDataRoot: roots.defaultDataRoot,
+        resultsRoot: roots.resultsRoot,
+        cacheDir: roots.cacheDir,
+        backend: backendInfo().backend,
+        command: ['flowformer', ...process.argv.slice(2)].join(' '),
+        progress: args.progress ? {} : false,
+        stopAtStep: args['stop-at-step'],
+      });
+      printSummary(summary);
+    },
+  };
+}
+
+function fmt(x: unknown): string {
+  if (typeof x !== 'number') return String(x);
+  if (Number.isInteger(x)) return String(x);
+  return Math.abs(x) < 1e4 ? x.toFixed(4) : x.toExponential(3);
+}
+
+export function printSummary(s: RunSummary): void {
+  const rec = s as unknown as Record<string, unknown>;
+  console.log(`\nrun ${rec.runDir ?? ''}`);
+  for (const k of ['task', 'dataset', 'model', 'attention', 'status', 'steps', 'wallSeconds', 'backend', 'metric', 'best', 'final', 'test']) {
+    if (rec[k] === undefined) continue;
+    const v = rec[k];
+    console.log(`  ${k.padEnd(12)} ${typeof v === 'object' ? JSON.stringify(v, (_, x) => (typeof x === 'number' ? Number(x.toPrecision(6)) : x)) : fmt(v)}`);
+  }
+}
+
+interface EvalArgs {
+  run: string;
+  checkpoint: 'best' | 'last';
+  split: 'train' | 'valid' | 'test';
+  backend?: string;
+  'data-root'?: string;
+  json?: boolean;
+}
+
+export const evalCommand: CommandModule<object, EvalArgs> = {
+  command: 'eval',
+  describe: 'Evaluate a saved checkpoint of a run on a split',
+  builder: (y) =>
+    y
+      .option('run', { type: 'string', demandOption: true, describe: 'a run folder, results/runs/<task>/<config>/<run-id>' })
+      .option('checkpoint', { choices: ['best', 'last'] as const, default: 'best' as const, describe: 'which checkpoint' })
+      .option('split', { choices: ['train', 'valid', 'test'] as const, default: 'test' as const, describe: 'which split' })
+      .option('json', { type: 'boolean', describe: 'print the metrics as JSON' })
+      .example('$0 eval --run results/runs/lra/listops-mini/<run-id>', 'test metrics of the best checkpoint') as never,
+  handler: async (args) => {
+    await initBackend(args.backend as never);
+    const roots = runRoots(args);
+    const r = await evaluateRun({
+      runDir: args.run,
+      checkpoint: args.checkpoint,
+      split: args.split,
+      dataRoot: roots.dataRoot,
+      cacheDir: roots.cacheDir,
+    });
+    if (args.json) {
+      console.log(JSON.stringify(r, null, 2));
+      return;
+    }
+    console.log(`${r.runDir}  ckpt/${r.checkpoint} (step ${r.step})  split ${r.split}`);
+    for (const [k, v] of Object.entries(r.metrics)) console.log(`  ${k.padEnd(16)} ${fmt(v)}`);
+  },
+};
