@@ -28,6 +28,10 @@ describe('schedules', () => {
     expect(r(8)).toBeCloseTo(5e-4, 12);
     expect(r(16)).toBeCloseTo(1e-3, 12);
     expect(r(64)).toBeCloseTo(5e-4, 12); // sqrt(16/64) = 1/2
+    // The LRA code: base * min(1, t / W) / sqrt(max(t, W)) with base = optimizer.lr.
+    const lra = mk({ type: 'warmup-rsqrt', warmupSteps: 1000, lraBase: true }, 5000);
+    const ref = (t: number) => (1e-3 * Math.min(1, t / 1000)) / Math.sqrt(Math.max(t, 1000));
+    for (const t of [0, 1, 500, 999, 1000, 1001, 4999]) expect(lra(t)).toBeCloseTo(ref(t), 15);
   });
 
   it('warmup-cosine with a floor, in steps and in epochs', () => {
@@ -37,6 +41,10 @@ describe('schedules', () => {
     expect(f(60)).toBeCloseTo(1e-5 + 0.5 * (1e-3 - 1e-5), 12); // half-way through the cosine
     expect(f(110)).toBeCloseTo(1e-5, 12);
     expect(f(500)).toBeCloseTo(1e-5, 12);
+    // The LRA code's linear_warmup * cosine_decay with steps_per_cycle S = 5000, W = 175: cycleSteps = W + S.
+    const lraCos = mk({ type: 'warmup-cosine', warmupSteps: 175, cycleSteps: 5175 }, 5000);
+    const lraRef = (t: number) => 1e-3 * Math.min(1, t / 175) * 0.5 * (1 + Math.cos(Math.PI * ((Math.max(0, t - 175) / 5000) % 1)));
+    for (const t of [0, 100, 175, 2000, 4999]) expect(lraCos(t)).toBeCloseTo(lraRef(t), 15);
     // Per epoch: 5 warm-up epochs from 1e-6 over a 30-epoch run of 10 updates per epoch.
     const e = mk({ type: 'warmup-cosine', warmupSteps: 5, warmupInitLr: 1e-6, minLr: 1e-5, unit: 'epoch' }, 300, 10);
     expect(e(0)).toBe(1e-6);

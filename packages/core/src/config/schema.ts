@@ -64,9 +64,21 @@ export const ScheduleSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('constant') }),
   /** Linear warm-up from warmupInitLr to lr, then constant (the Decision Transformer's LambdaLR). */
   z.strictObject({ type: z.literal('warmup-constant'), ...warmup() }),
-  /** Linear warm-up, then lr * sqrt(warmupSteps / step) (LRA's linear_warmup * rsqrt_decay, normalised to peak at lr). */
-  z.strictObject({ type: z.literal('warmup-rsqrt'), ...warmup() }),
-  /** Linear warm-up, then half-cosine from lr down to minLr, reached at cycleSteps (default: the whole run). */
+  /** Linear warm-up, then lr * sqrt(warmupSteps / step): LRA's `constant * linear_warmup * rsqrt_decay`, normalised to peak at lr. */
+  z.strictObject({
+    type: z.literal('warmup-rsqrt'),
+    ...warmup(),
+    /**
+     * true: optimizer.lr is the LRA code's `learning_rate` (base_learning_rate) and the schedule
+     * is exactly its lr * min(1, t / W) / sqrt(max(t, W)), peaking at lr / sqrt(W).
+     */
+    lraBase: z.boolean().default(false),
+  }),
+  /**
+   * Linear warm-up, then half-cosine from lr down to minLr, reached at update cycleSteps (default:
+   * the end of the run). The LRA code's `linear_warmup * cosine_decay` (steps_per_cycle S, no floor)
+   * is warmupPrefix: true, minLr: 0, cycleSteps: W + S.
+   */
   z.strictObject({
     type: z.literal('warmup-cosine'),
     ...warmup(),

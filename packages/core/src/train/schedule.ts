@@ -34,13 +34,16 @@ export function makeSchedule(cfg: ScheduleConfig, ctx: ScheduleContext): Schedul
         return t < W ? warm(t) : lr;
       };
     case 'warmup-rsqrt':
-    case 'inverse-sqrt':
+    case 'inverse-sqrt': {
       // Both decay as lr * sqrt(W / t) after warm-up, equal to lr at t = W
       // (fairseq: decay_factor = lr * sqrt(warmup_updates); lr = decay_factor / sqrt(num_updates)).
+      // LRA's base learning rate is divided by sqrt(W) at the peak.
+      const scale = cfg.type === 'warmup-rsqrt' && cfg.lraBase ? 1 / Math.sqrt(Math.max(W, 1)) : 1;
       return (s) => {
         const t = time(s);
-        return t < W ? warm(t) : lr * Math.sqrt(Math.max(W, 1) / Math.max(t, 1));
+        return scale * (t < W ? warm(t) : lr * Math.sqrt(Math.max(W, 1) / Math.max(t, 1)));
       };
+    }
     case 'warmup-cosine': {
       const C = cfg.cycleSteps ?? total;
       const min = cfg.minLr;
