@@ -83,6 +83,24 @@ describe('Cumsum gradient (re-registered)', () => {
     expectClose(cpu.values[0]!, exact, 1e-5, 1e-6, 'cpu vs exact');
   });
 
+  it('GatherNd has a gradient (ours): scatter back, summing repeated indices, same on cpu and wasm', async () => {
+    const p0 = randomArray(24, 21);
+    const idx = [[0, 1], [2, 3], [0, 1], [1, 0]]; // [0,1] twice
+    const w0 = randomArray(4 * 2, 22);
+    const g = () => {
+      const w = tf.tensor(w0, [4, 2]);
+      return tf.grad((p: tf.Tensor) => tf.sum(tf.mul(tf.gatherND(p, tf.tensor2d(idx, [4, 2], 'int32')), w)))(tf.tensor(p0, [3, 4, 2]));
+    };
+    const exact = new Float32Array(24);
+    idx.forEach(([i, j], r) => {
+      for (let k = 0; k < 2; k++) exact[(i! * 4 + j!) * 2 + k]! += w0[r * 2 + k]!;
+    });
+    for (const b of ['cpu', 'wasm'] as const) {
+      const { values } = await runOn(b, g);
+      expectClose(values[0]!, exact, 1e-6, 1e-6, `gatherND gradient on ${b}`);
+    }
+  });
+
   it('is registered once importing the core', async () => {
     await import('../src/index.ts');
     const g = tf.getGradient(tf.Cumsum);

@@ -12,6 +12,9 @@
  * matMul([2,1,M,K], [3,K,N]) or matMul([M,K], [B,K,N]) fails in backprop ("gradient of input
  * 'a' has shape ... which does not match"). Ours computes the same products and then reduces
  * each gradient to its input's shape.
+ *
+ * GatherNd: tfjs 4.22 has no gradient for it. The adjoint of picking slices is scattering
+ * dy back to where they came from, summing repeated indices: dParams = scatterND(indices, dy).
  */
 import { tf } from '../tf.ts';
 
@@ -60,6 +63,18 @@ const batchMatMulGradConfig: tf.GradConfig = {
   },
 };
 
+const gatherNdGradConfig: tf.GradConfig = {
+  kernelName: tf.GatherNd,
+  inputsToSave: ['params', 'indices'],
+  gradFunc: (dy, saved) => {
+    const [params, indices] = saved as [tf.Tensor, tf.Tensor];
+    return {
+      params: () => tf.scatterND(indices, dy as tf.Tensor, params.shape),
+      indices: () => tf.zerosLike(indices),
+    };
+  },
+};
+
 let registered = false;
 
 /** Re-register our gradients (idempotent; runs on import). */
@@ -70,6 +85,8 @@ export function registerGradientFixes(): void {
   tf.registerGradient(cumsumGradConfig);
   if (tf.getGradient(tf.BatchMatMul) != null) tf.unregisterGradient(tf.BatchMatMul);
   tf.registerGradient(batchMatMulGradConfig);
+  if (tf.getGradient(tf.GatherNd) != null) tf.unregisterGradient(tf.GatherNd);
+  tf.registerGradient(gatherNdGradConfig);
   registered = true;
 }
 
