@@ -24,6 +24,9 @@ describe('schedules', () => {
   it('warmup-constant and warmup-rsqrt', () => {
     const c = mk({ type: 'warmup-constant', warmupSteps: 10 });
     expect([0, 5, 10, 90].map(c)).toEqual([0, 5e-4, 1e-3, 1e-3]);
+    // The Decision Transformer's LambdaLR: lr * min((step + 1) / W, 1).
+    const dt = mk({ type: 'warmup-constant', warmupSteps: 10, clockOffset: 1 });
+    for (const s of [0, 4, 8, 9, 10, 50]) expect(dt(s)).toBeCloseTo(1e-3 * Math.min((s + 1) / 10, 1), 15);
     const r = mk({ type: 'warmup-rsqrt', warmupSteps: 16 });
     expect(r(8)).toBeCloseTo(5e-4, 12);
     expect(r(16)).toBeCloseTo(1e-3, 12);

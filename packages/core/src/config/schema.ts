@@ -58,7 +58,16 @@ export type OptimizerConfig = z.output<typeof OptimizerSchema>;
  * index (timm's default: DeiT's 5 warm-up epochs), with warmupSteps/cycleSteps read as epochs.
  */
 const unit = () => z.enum(['step', 'epoch']).default('step');
-const warmup = () => ({ warmupSteps: nonNegInt(), warmupInitLr: z.number().min(0).default(0), unit: unit() });
+const warmup = () => ({
+  warmupSteps: nonNegInt(),
+  warmupInitLr: z.number().min(0).default(0),
+  unit: unit(),
+  /**
+   * Where the schedule's clock starts: 0 (fairseq, timm, LRA: update 0 runs at warmupInitLr) or
+   * 1 (PyTorch LambdaLR with `min((step + 1) / W, 1)`, the Decision Transformer's warm-up).
+   */
+  clockOffset: z.union([z.literal(0), z.literal(1)]).default(0),
+});
 
 export const ScheduleSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('constant') }),

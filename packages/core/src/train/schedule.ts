@@ -23,7 +23,7 @@ export function makeSchedule(cfg: ScheduleConfig, ctx: ScheduleContext): Schedul
   const init = cfg.warmupInitLr;
   const perEpoch = cfg.unit === 'epoch';
   // In epoch units the schedule moves once per epoch (timm's default for DeiT).
-  const time = (s: number) => (perEpoch ? Math.floor(s / ctx.stepsPerEpoch) : s);
+  const time = (s: number) => (perEpoch ? Math.floor(s / ctx.stepsPerEpoch) : s) + cfg.clockOffset;
   const total = perEpoch ? Math.ceil(ctx.totalSteps / ctx.stepsPerEpoch) : ctx.totalSteps;
   const warm = (t: number) => init + ((lr - init) * t) / W;
 
