@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startTestServer, type TestServer } from '@flowformer/core';
 import { strToU8, zipSync } from 'fflate';
@@ -52,6 +52,8 @@ describe('downloadUea against a local server', () => {
     expect(readUeaSplit(dataRoot, 'Toy', 'TEST').series.length).toBe(6);
     expect(logs).toContain('Toy TRAIN: 4 cases, 2 dimensions, 2 classes');
     expect(server.requests.map((q) => q.path)).toEqual(['/Toy.zip']);
+    expect(existsSync(join(dataRoot, 'uea', '.downloads'))).toBe(false); // the zip is removed once unpacked
+    expect(readdirSync(join(dataRoot, 'uea'))).toEqual(['Toy']); // and so is the scratch folder
     // Present now: a second call fetches nothing.
     const again = await downloadUea('Toy', dataRoot, { baseUrl: server.url });
     expect(again.downloaded).toBe(false);

@@ -8,8 +8,8 @@
  * folder beside the target, and only the split files are moved into `uea/<Name>/`; both
  * splits are parsed before the call returns, so a bad archive fails here, not in training.
  */
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, unlinkSync } from 'node:fs';
-import { basename as base, join, relative } from 'node:path';
+import { existsSync, mkdirSync, readdirSync, renameSync, rmdirSync, rmSync, statSync, unlinkSync } from 'node:fs';
+import { basename as base, dirname, join, relative } from 'node:path';
 import { download, extract, type DownloadProgress } from '@flowformer/core';
 import { hasUeaDataset, readUeaSplit, ueaDatasetDir } from './load.ts';
 
@@ -98,6 +98,7 @@ export async function downloadUea(name: string, dataRoot: string, args: Download
       log(`${name} ${split}: ${s.series.length} cases, ${s.numDims} dimensions, ${new Set(s.labels).size} classes`);
     }
     unlinkSync(archive);
+    if (readdirSync(dirname(archive)).length === 0) rmdirSync(dirname(archive));
     return { dir, files: moved.sort(), downloaded: true };
   } finally {
     rmSync(scratch, { recursive: true, force: true });
