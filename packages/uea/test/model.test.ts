@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { attentionFactory, initBackend, Rng, shutdownBackend, tf, train } from '@flowformer/core';
+import { attentionFactory, checkGradients, initBackend, Rng, shutdownBackend, tf, train } from '@flowformer/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UeaSplit } from '../src/data/split.ts';
 import { UeaClassifier, type UeaClassifierArgs } from '../src/model.ts';
@@ -96,6 +96,18 @@ describe('UeaClassifier', () => {
       m.dispose();
     });
   }
+
+  it('has gradients that match finite differences (whole model, every parameter, dropout off)', () => {
+    const rng = new Rng(5);
+    const m = new UeaClassifier(rng, tiny({ dropout: 0 }));
+    const { x, mask } = randomBatch(rng, 4, 7, 3, [7, 2, 5, 6]);
+    const batch = { size: 4, x: tf.tensor3d(x, [4, 7, 3]), mask: tf.tensor2d(mask, [4, 7]), y: tf.tensor1d([0, 3, 1, 2], 'int32'), tensors: [] };
+    const r = checkGradients(() => m.loss(batch, { training: false }), m.trainableVariables(), { h: 1e-2, directions: 4 });
+    console.log(`UeaClassifier gradient check: max relative error ${r.maxRelError.toExponential(2)}`);
+    expect(r.maxRelError, `analytic ${r.analytic} vs numeric ${r.numeric}`).toBeLessThan(2e-3);
+    tf.dispose([batch.x, batch.mask, batch.y]);
+    m.dispose();
+  });
 
   it('without maskAttention (the original), padded steps still reach the real ones through attention', () => {
     const rng = new Rng(4);
