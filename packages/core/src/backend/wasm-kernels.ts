@@ -8,6 +8,7 @@
  *      DepthwiseConv2dNativeBackpropInput  gradient of depthwise conv2d (input)
  *    and one that is wrong:
  *      MaxPoolGrad                         (stock drops gradient with asymmetric 'same' padding)
+ *    and one that is slow: Conv2DBackpropInput (a direct loop; ours is an XNNPACK product).
  *    (`test/kernels-wasm.test.ts` checks the gradients of the common ops on wasm, so a
  *    missing or wrong kernel shows up there.)
  * 2. A fast BatchMatMul. The stock kernel only reaches XNNPACK for one unbatched,
@@ -256,9 +257,13 @@ function unsortedSegmentSum(args: { inputs: tf.NamedTensorInfoMap; backend: unkn
 }
 
 // ---------------------------------------------------------------------------------------------
-// Conv2DBackpropFilter (NHWC): dW[fh, fw, ci, co] = sum_{n, oh, ow} xPatch[n, oh, ow, fh, fw, ci] dy[n, oh, ow, co]
-// im2col writes the patches already transposed, P^T [fh*fw*ci, n*oh*ow], so that dW is one
-// untransposed XNNPACK product P^T @ dy.
+// conv2d gradients (NHWC) as XNNPACK products over patch matrices. With P = N*oh*ow output
+// positions and R = fh*fw*ci patch entries, the patch matrix X[P, R] (im2col) holds
+//   X[(n, oy, ox), (fy, fx, ci)] = x[n, oy*sh - top + fy, ox*sw - left + fx, ci]   (0 in the padding)
+// and with W[R, co] the filter and dY[P, co] the output gradient:
+//   Conv2DBackpropFilter: dW = X^T dY          (im2col, native transpose, one product)
+//   Conv2DBackpropInput:  dX = col2im(dY W^T)  (native transpose of W, one product, scatter-add)
+// (The stock wasm Conv2DBackpropInput is a direct loop, ~13x slower than the forward conv.)
 // ---------------------------------------------------------------------------------------------
 
 interface ConvAttrs {
@@ -270,53 +275,102 @@ interface ConvAttrs {
   dilations?: number | [number, number];
 }
 
-function conv2DBackpropFilter(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }): TensorInfo {
-  const backend = args.backend as Backend;
-  const { x, dy } = args.inputs as { x: TensorInfo; dy: TensorInfo };
-  const { strides, pad, dataFormat, dimRoundingMode, filterShape } = args.attrs as unknown as ConvAttrs;
-  if (dataFormat !== 'NHWC') {
-    throw new Error(`Conv2DBackpropFilter on wasm supports dataFormat 'NHWC' only (got '${dataFormat}'); transpose to NHWC.`);
+function convInfo(kernel: string, xShape: number[], filterShape: number[], attrs: ConvAttrs) {
+  if (attrs.dataFormat !== 'NHWC') {
+    throw new Error(`${kernel} on wasm supports dataFormat 'NHWC' only (got '${attrs.dataFormat}'); transpose to NHWC.`);
   }
-  const info = tf.backend_util.computeConv2DInfo(
-    x.shape as [number, number, number, number], filterShape, strides, 1, pad, dimRoundingMode, false, 'channelsLast',
+  return tf.backend_util.computeConv2DInfo(
+    xShape as [number, number, number, number], filterShape as [number, number, number, number], attrs.strides, 1,
+    attrs.pad, attrs.dimRoundingMode, false, 'channelsLast',
   );
-  const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, outChannels, strideHeight, strideWidth, filterHeight, filterWidth } = info;
-  const top = info.padInfo.top;
-  const left = info.padInfo.left;
-  const rows = filterHeight * filterWidth * inChannels; // M
-  const cols = batchSize * outHeight * outWidth; // K
-  const out = backend.makeOutput([filterHeight, filterWidth, inChannels, outChannels], 'float32');
-  if (rows * outChannels === 0) return out;
-  if (cols === 0) {
-    f32(backend, out).fill(0);
-    return out;
-  }
-  const pt = backend.wasm._malloc(rows * cols * 4) >>> 0;
-  // Views after the allocation (it may have grown the heap).
-  const heap = new Float32Array(backend.wasm.HEAPU8.buffer);
-  const ptBase = pt >>> 2;
-  const xs = f32(backend, x);
-  for (let fy = 0; fy < filterHeight; fy++) {
-    for (let fx = 0; fx < filterWidth; fx++) {
-      for (let ci = 0; ci < inChannels; ci++) {
-        const row = ptBase + ((fy * filterWidth + fx) * inChannels + ci) * cols;
-        let col = 0;
-        for (let n = 0; n < batchSize; n++) {
-          for (let oy = 0; oy < outHeight; oy++) {
-            const iy = oy * strideHeight - top + fy;
-            const inY = iy >= 0 && iy < inHeight;
-            for (let ox = 0; ox < outWidth; ox++, col++) {
-              const ix = ox * strideWidth - left + fx;
-              heap[row + col] = inY && ix >= 0 && ix < inWidth ? xs[((n * inHeight + iy) * inWidth + ix) * inChannels + ci]! : 0;
-            }
+}
+
+/** Walk every (output position p, filter tap t) pair whose input pixel is inside the image. */
+function forEachTap(
+  c: tf.backend_util.Conv2DInfo,
+  fn: (p: number, tap: number, xPixel: number) => void,
+): void {
+  let p = 0;
+  for (let n = 0; n < c.batchSize; n++) {
+    for (let oy = 0; oy < c.outHeight; oy++) {
+      for (let ox = 0; ox < c.outWidth; ox++, p++) {
+        for (let fy = 0; fy < c.filterHeight; fy++) {
+          const iy = oy * c.strideHeight - c.padInfo.top + fy;
+          if (iy < 0 || iy >= c.inHeight) continue;
+          for (let fx = 0; fx < c.filterWidth; fx++) {
+            const ix = ox * c.strideWidth - c.padInfo.left + fx;
+            if (ix < 0 || ix >= c.inWidth) continue;
+            fn(p, fy * c.filterWidth + fx, (n * c.inHeight + iy) * c.inWidth + ix);
           }
         }
       }
     }
   }
-  // dy is [n, oh, ow, co] = [cols, outChannels] row-major already.
-  matmul2d(backend, pt, offsetOf(backend, dy), offsetOf(backend, out), rows, cols, outChannels);
-  backend.wasm._free(pt);
+}
+
+function conv2DBackpropFilter(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }): TensorInfo {
+  const backend = args.backend as Backend;
+  const { x, dy } = args.inputs as { x: TensorInfo; dy: TensorInfo };
+  const attrs = args.attrs as unknown as ConvAttrs;
+  const c = convInfo('Conv2DBackpropFilter', x.shape, attrs.filterShape, attrs);
+  const ci = c.inChannels;
+  const R = c.filterHeight * c.filterWidth * ci;
+  const P = c.batchSize * c.outHeight * c.outWidth;
+  const out = backend.makeOutput(attrs.filterShape, 'float32');
+  if (R * c.outChannels === 0) return out;
+  if (P === 0) {
+    f32(backend, out).fill(0);
+    return out;
+  }
+  const cols = backend.wasm._malloc(P * R * 4) >>> 0; // X[P, R]
+  const colsT = backend.wasm._malloc(P * R * 4) >>> 0; // X^T[R, P]
+  // Views after the allocations (they may have grown the heap).
+  const heap = new Float32Array(backend.wasm.HEAPU8.buffer);
+  const base = cols >>> 2;
+  heap.fill(0, base, base + P * R);
+  const xs = f32(backend, x);
+  forEachTap(c, (p, tap, pixel) => {
+    const dst = base + p * R + tap * ci;
+    const src = pixel * ci;
+    for (let k = 0; k < ci; k++) heap[dst + k] = xs[src + k]!;
+  });
+  transposeLast2(backend, cols, colsT, 1, P, R);
+  // dy is [n, oh, ow, co] = [P, co] row-major already.
+  matmul2d(backend, colsT, offsetOf(backend, dy), offsetOf(backend, out), R, P, c.outChannels);
+  backend.wasm._free(cols);
+  backend.wasm._free(colsT);
+  return out;
+}
+
+function conv2DBackpropInput(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }): TensorInfo {
+  const backend = args.backend as Backend;
+  const { dy, filter } = args.inputs as { dy: TensorInfo; filter: TensorInfo };
+  const attrs = args.attrs as unknown as ConvAttrs & { inputShape: [number, number, number, number] };
+  const c = convInfo('Conv2DBackpropInput', attrs.inputShape, filter.shape, attrs);
+  const ci = c.inChannels;
+  const co = c.outChannels;
+  const R = c.filterHeight * c.filterWidth * ci;
+  const P = c.batchSize * c.outHeight * c.outWidth;
+  const out = backend.makeOutput(attrs.inputShape, 'float32');
+  if (P * R * co === 0) {
+    f32(backend, out).fill(0);
+    return out;
+  }
+  const wT = backend.wasm._malloc(R * co * 4) >>> 0; // W^T[co, R]
+  const cols = backend.wasm._malloc(P * R * 4) >>> 0; // dY W^T [P, R]
+  transposeLast2(backend, offsetOf(backend, filter), wT, 1, R, co);
+  matmul2d(backend, offsetOf(backend, dy), wT, cols, P, co, R);
+  const heap = new Float32Array(backend.wasm.HEAPU8.buffer);
+  const base = cols >>> 2;
+  const dx = f32(backend, out);
+  dx.fill(0);
+  forEachTap(c, (p, tap, pixel) => {
+    const src = base + p * R + tap * ci;
+    const dst = pixel * ci;
+    for (let k = 0; k < ci; k++) dx[dst + k]! += heap[src + k]!;
+  });
+  backend.wasm._free(wT);
+  backend.wasm._free(cols);
   return out;
 }
 
@@ -454,6 +508,7 @@ export const WASM_KERNELS: readonly { kernelName: string; kernelFunc: tf.KernelF
   { kernelName: tf.BatchMatMul, kernelFunc: batchMatMul as tf.KernelFunc, replaces: true },
   { kernelName: tf.UnsortedSegmentSum, kernelFunc: unsortedSegmentSum as tf.KernelFunc, replaces: false },
   { kernelName: tf.Conv2DBackpropFilter, kernelFunc: conv2DBackpropFilter as tf.KernelFunc, replaces: false },
+  { kernelName: tf.Conv2DBackpropInput, kernelFunc: conv2DBackpropInput as tf.KernelFunc, replaces: true },
   { kernelName: tf.DepthwiseConv2dNativeBackpropFilter, kernelFunc: depthwiseBackpropFilter as tf.KernelFunc, replaces: false },
   { kernelName: tf.DepthwiseConv2dNativeBackpropInput, kernelFunc: depthwiseBackpropInput as tf.KernelFunc, replaces: false },
   { kernelName: tf.MaxPoolGrad, kernelFunc: maxPoolGrad as tf.KernelFunc, replaces: true },
