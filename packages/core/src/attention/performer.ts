@@ -22,6 +22,7 @@ import { tf } from '../tf.ts';
 import { Rng } from '../train/rng.ts';
 import type { ForwardContext } from '../nn/module.ts';
 import { MultiHeadAttention, type Projected } from '../nn/multihead.ts';
+import { detachedMax } from '../nn/ops.ts';
 import { linearAttentionCore, maskKeys } from './linear.ts';
 import type { AttentionLayerArgs } from './types.ts';
 
@@ -75,12 +76,6 @@ export function orthogonalRandomFeatures(rng: Rng, m: number, d: number): Float3
   return out;
 }
 
-/** Identity whose gradient is zero (PyTorch's `.detach()`). */
-const stopGradient = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
-  const x = args[0] as tf.Tensor;
-  return { value: tf.clone(x), gradFunc: (dy: tf.Tensor) => tf.zerosLike(dy) };
-}) as (x: tf.Tensor) => tf.Tensor;
-
 /**
  * FAVOR+ features. `x` `[B, H, N, d]`, `projection` `[m, d]` -> `[B, H, N, m]`.
  * `isQuery` picks the stabiliser (see the file comment).
@@ -92,7 +87,7 @@ export function softmaxKernelFeatures(x: tf.Tensor, projection: tf.Tensor, isQue
     const xs = tf.mul(x, d ** -0.25);
     const dash = tf.matMul(xs.reshape([B * H * N, d]), projection, false, true).reshape([B, H, N, m]); // W x'
     const diag = tf.mul(tf.sum(tf.square(xs), -1, true), 0.5); // |x'|^2 / 2 [B, H, N, 1]
-    const stab = stopGradient(isQuery ? tf.max(dash, -1, true) : tf.max(dash, [2, 3], true));
+    const stab = detachedMax(dash, isQuery ? -1 : [2, 3]); // [B, H, N, 1] or [B, H, 1, 1]
     return tf.mul(tf.add(tf.exp(tf.sub(tf.sub(dash, diag), stab)), eps), m ** -0.5);
   });
 }

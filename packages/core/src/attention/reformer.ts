@@ -25,6 +25,7 @@ import { tf } from '../tf.ts';
 import { Rng } from '../train/rng.ts';
 import type { ForwardContext } from '../nn/module.ts';
 import { MultiHeadAttention, type Projected } from '../nn/multihead.ts';
+import { logSumExp } from '../nn/ops.ts';
 import type { AttentionLayerArgs } from './types.ts';
 
 export interface ReformerOptions {
@@ -167,12 +168,12 @@ export class ReformerAttention extends MultiHeadAttention {
     // 4. Chunked attention in sorted order.
     const sqk = gatherRows(qk, sortRow, bwdSort, R).reshape([N, nC, C, D]);
     const sv = gatherRows(v, sortRow, bwdSort, R).reshape([N, nC, C, D]);
-    const keys = lookOneBack(tf.div(sqk, tf.maximum(tf.norm(sqk, 'euclidean', -1, true), 1e-12))); // [N, nC, 2C, D]
+    const keys = lookOneBack(tf.div(sqk, tf.maximum(tf.sqrt(tf.sum(tf.square(sqk), -1, true)), 1e-12))); // [N, nC, 2C, D], F.normalize
     const vals = lookOneBack(sv); // [N, nC, 2C, D]
     const dots = tf.add(tf.mul(tf.matMul(sqk, keys, false, true), D ** -0.5), tf.tensor4d(mask, [N, nC, C, 2 * C]));
     // Weights by softmax (max subtracted first) rather than exp(dots - lse): at scores near the
     // self value -5e4 a float32 lse is only good to ~4e-3, which would scale rows by up to 0.4%.
-    const lse = tf.logSumExp(dots, -1, true); // [N, nC, C, 1], only used to weigh the rounds
+    const lse = logSumExp(dots, -1, true); // [N, nC, C, 1], only used to weigh the rounds
     const bo = tf.matMul(tf.softmax(dots, -1), vals); // [N, nC, C, D]
 
     // 5. Undo the sort (outputs and their log-normalisers together) and combine the rounds.

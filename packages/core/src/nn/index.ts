@@ -46,3 +46,4 @@ export {
   type AttentionInfo,
   type AttentionOptionInfo,
 } from '../attention/registry.ts';
+export { detachedMax, logSumExp } from './ops.ts';

@@ -1,0 +1,29 @@
+/** Small tensor ops that tfjs lacks or computes slowly on some backend. */
+import { tf } from '../tf.ts';
+
+/**
+ * max(x) along `axes` (dims kept) as a constant for the gradient, like PyTorch's
+ * `x.amax(dim, keepdim=True).detach()`. The max runs inside the custom gradient, so it is
+ * not recorded on the tape: backprop neither differentiates it (tfjs would, even for a zero
+ * upstream gradient) nor runs its broadcast `Equal`, which is ~20x slower than an
+ * elementwise op on the wasm backend.
+ */
+export function detachedMax(x: tf.Tensor, axes: number | number[]): tf.Tensor {
+  const f = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+    const input = args[0] as tf.Tensor;
+    return { value: tf.max(input, axes, true), gradFunc: () => tf.zerosLike(input) };
+  });
+  return f(x);
+}
+
+/**
+ * log(sum(exp(x))) along `axis`, stabilised by the maximum. Same value and gradient
+ * (softmax(x)) as tf.logSumExp, whose backward pass also differentiates its tf.max.
+ */
+export function logSumExp(x: tf.Tensor, axis: number, keepDims = false): tf.Tensor {
+  return tf.tidy(() => {
+    const m = detachedMax(x, axis);
+    const y = tf.add(tf.log(tf.sum(tf.exp(tf.sub(x, m)), axis, true)), m);
+    return keepDims ? y : tf.squeeze(y, [axis < 0 ? axis + x.rank : axis]);
+  });
+}
