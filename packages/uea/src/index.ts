@@ -10,3 +10,4 @@ export * from './datasets.ts';
 export * from './schema.ts';
 export * from './model.ts';
 export * from './task.ts';
+export * from './report.ts';
