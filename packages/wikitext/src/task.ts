@@ -22,6 +22,7 @@ import { Dictionary } from './data/dictionary.ts';
 import { loadWordCorpus } from './data/wikitext.ts';
 import { downloadCommand } from './download.ts';
 import { evaluatePerplexity } from './eval.ts';
+import { generateFromRun, type GenerateFromRunArgs } from './run-generate.ts';
 import { TransformerLM } from './model.ts';
 import { LmDataSchema, LmModelSchema, type LmDataConfig, type LmModelConfig } from './schema.ts';
 
@@ -145,7 +146,12 @@ export function buildLm(config: LmConfig, info: Pick<LmInfo, 'vocabSize' | 'padI
   });
 }
 
-export const wikitextTask: Task<LmConfig, LmBatch> = {
+/**
+ * The task, plus `generate` for `flowformer generate --run RUN_DIR --prompt ... --tokens N
+ * [--temperature --top-k]` (the Task interface has no generation hook yet; a CLI can test
+ * for this property).
+ */
+export const wikitextTask: Task<LmConfig, LmBatch> & { generate: (args: GenerateFromRunArgs) => Promise<{ text: string; ids: Int32Array }> } = {
   name: 'wikitext',
   description: 'language modelling: WikiText-103 perplexity as fairseq computes it (paper: Flowformer 30.8, Transformer 33.0); character-level text (tiny Shakespeare)',
   datasets: [
@@ -163,6 +169,8 @@ export const wikitextTask: Task<LmConfig, LmBatch> = {
       force: { describe: 'download again even if the files are present', type: 'boolean', default: false },
     },
   },
+
+  generate: (args) => generateFromRun(args),
 
   async load(config: LmConfig, ctx: TaskContext): Promise<TaskData<LmBatch>> {
     const { vocab: _vocab, ...data } = loadLmData(config, ctx);

@@ -12,7 +12,8 @@ import { initBackend, loadConfig, Rng, shutdownBackend, startTestServer, tf, tra
 import { zipSync } from 'fflate';
 import { downloadWikitext } from '../src/download.ts';
 import { generateFromRun } from '../src/run-generate.ts';
-import { wikitextTask, type LmConfig } from '../src/task.ts';
+import { LmEvalSplit, loadLmData, wikitextTask, type LmConfig } from '../src/task.ts';
+import { WindowSplit } from '../src/data/blocks.ts';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const cfg = (p: string) => path.join(repoRoot, 'configs/wikitext', p);
@@ -59,6 +60,19 @@ describe('configs/wikitext', () => {
       expect(c.schedule).toMatchObject({ type: 'warmup-cosine', minLr: 1e-4, cycleSteps: 2000 });
       expect(c.data).toMatchObject({ format: 'char', tokensPerSample: 64, trainFraction: 0.9 });
     }
+  });
+});
+
+describe('load', () => {
+  const shared = path.resolve(repoRoot, '../shared/data');
+  it.skipIf(!fs.existsSync(path.join(shared, 'tiny-shakespeare/input.txt')))('shakespeare-char: 65 characters, windows of 64 for training, 64-character blocks for validation', () => {
+    const c = loadConfig<LmConfig>(cfg('shakespeare-char/flowformer.yaml'), { task: wikitextTask }).config;
+    const d = loadLmData(c, { dataRoot: shared, cacheDir: path.join(tmp, 'cache'), log: () => {} });
+    expect(d.info).toMatchObject({ format: 'char', vocabSize: 65, trainTokens: 1003854, validTokens: 111540, padId: null });
+    expect(d.train).toBeInstanceOf(WindowSplit);
+    expect(d.train.size).toBe(1003854 - 64);
+    expect(d.valid).toBeInstanceOf(LmEvalSplit);
+    expect(d.valid!.size).toBe(Math.ceil(111539 / 64));
   });
 });
 
