@@ -30,6 +30,14 @@ afterEach(() => {
 afterAll(() => shutdownBackend());
 
 describe('initBackend', () => {
+  it('importing the core leaves tfjs on cpu until initBackend is called (wasm registered below cpu)', () => {
+    // tfjs' implicit choice must stay synchronous: an async-only highest-priority backend
+    // makes every op before initBackend throw.
+    expect(tf.engine().registryFactory['wasm']?.priority).toBe(0);
+    expect(tf.tidy(() => tf.add(tf.scalar(1), tf.scalar(2)).dataSync()[0])).toBe(3);
+    expect(tf.getBackend()).toBe('cpu');
+  });
+
   it('uses one tfjs engine for ESM imports and CommonJS requires (what tfjs-node loads)', () => {
     expect(sameEngineAsRequire()).toBe(true);
     expect(require('@tensorflow/tfjs').Tensor).toBe(tf.Tensor);

@@ -280,7 +280,13 @@ async function setBackendOrThrow(tfjsName: string): Promise<void> {
 // default, used when the count is unset, is).
 // ---------------------------------------------------------------------------------------------
 
-const WASM_PRIORITY = 2;
+/**
+ * Below cpu's 1. The stock package registers wasm at 2, which makes tfjs' implicit backend
+ * choice (any op before `initBackend`/`setBackend`) throw "The highest priority backend 'wasm'
+ * has not yet been initialized" because wasm initialises asynchronously. At 0, code that never
+ * calls initBackend keeps computing on cpu as with plain @tensorflow/tfjs.
+ */
+const WASM_PRIORITY = 0;
 let wasmThreadsWanted = 1;
 /** What the live wasm instance was asked for and got (a failed threaded init falls back to 1). */
 const wasmState: { requestedThreads: number; threads: number; simd: boolean | null; note: string } = {
@@ -400,3 +406,7 @@ function hash(s: string): string {
   for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 16777619);
   return (h >>> 0).toString(16);
 }
+
+// Replace the stock wasm factory now (see WASM_PRIORITY), so that importing the core never
+// changes what tfjs picks implicitly.
+installWasmFactory();
