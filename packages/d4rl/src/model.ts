@@ -16,8 +16,22 @@
  * for the DT's own embeddings and head. The causal attention is unmasked: windows are
  * right-padded, so padding comes after every real token and cannot reach it.
  */
-import { Dense, Module, init, tf, type ForwardContext, type Rng, type TaskModel } from '@flowformer/core';
-import { DecoderBlock, Embedding, LayerNorm, attentionFactory, dropout, maskedMse, type AttentionConfig } from './core-extra.ts';
+import {
+  attentionFactory,
+  DecoderBlock,
+  Dense,
+  dropout,
+  Embedding,
+  init,
+  LayerNorm,
+  maskedMse,
+  Module,
+  tf,
+  type AttentionConfig,
+  type ForwardContext,
+  type Rng,
+  type TaskModel,
+} from '@flowformer/core';
 import type { WindowBatch } from './data/windows.ts';
 
 export interface DecisionTransformerArgs {

@@ -13,8 +13,7 @@
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { Rng, registerTask, type BatchContext, type EvalContext, type Split, type Task, type TaskContext, type TaskData, type TaskModel } from '@flowformer/core';
-import type { Config } from './core-extra.ts';
+import { Rng, registerTask, type BatchContext, type Config, type EvalContext, type Split, type Task, type TaskContext, type TaskData, type TaskModel } from '@flowformer/core';
 import { readD4rlFile } from './data/hdf5.ts';
 import { splitTrajectories } from './data/trajectories.ts';
 import { D4rlWindows, sampleWindows, type WindowBatch } from './data/windows.ts';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { readdirSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { loadConfig } from '../../core/src/config/load.ts';
+import { loadConfig } from '@flowformer/core';
 import { d4rlTask, type D4rlConfig } from '../src/task.ts';
 
 const dir = resolve(import.meta.dirname, '../../../configs/d4rl');
@@ -27,7 +27,7 @@ describe('configs/d4rl', () => {
     expect(c.model).toMatchObject({ hiddenSize: 256, nLayers: 3, nHeads: 4, dropout: 0.1, activation: 'relu', maxEpisodeLength: 1000 });
     expect(c.attention).toMatchObject({ type: 'flow', clamp: 10 });
     expect(c.optimizer).toMatchObject({ type: 'adamw', lr: 0.001, weightDecay: 0.0001, decayAll: true, betas: [0.9, 0.999] });
-    expect(c.schedule).toMatchObject({ type: 'warmup-constant', warmupSteps: 10000 });
+    expect(c.schedule).toMatchObject({ type: 'warmup-constant', warmupSteps: 10000, warmupInitLr: 0, clockOffset: 1 });
     expect(c.training).toMatchObject({ batchSize: 64, steps: 100000, gradClip: 0.25 });
     expect(c.data).toMatchObject({ contextLength: 20, returnScale: 1000, sampling: 'replacement' });
     expect(c.rollout.targets).toEqual([5000, 2500]);

@@ -1,9 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { EVAL, initBackend, Rng, shutdownBackend, tf } from '@flowformer/core';
-import { train } from '../../core/src/train/trainer.ts';
-import { makeOptimizer } from '../../core/src/train/optim.ts';
+import { EVAL, initBackend, makeOptimizer, Rng, shutdownBackend, tf, train } from '@flowformer/core';
 import { DecisionTransformer } from '../src/model.ts';
 import { D4rlWindows } from '../src/data/windows.ts';
 import { splitTrajectories } from '../src/data/trajectories.ts';
