@@ -12,4 +12,4 @@ export * from './data/download.ts';
 export * from './data/splits.ts';
 export * from './schema.ts';
 export * from './model.ts';
-export { lraTask, lraAttention, evaluateLra, lraDefaultDir, type LraConfig, type LraInfo, type LraTaskExtras } from './task.ts';
+export { lraTask, lraAttention, evaluateLra, lraDefaultDir, type LraConfig, type LraInfo } from './task.ts';

@@ -29,8 +29,8 @@ import {
 } from '@flowformer/core';
 import { BYTE_VOCAB_SIZE } from './data/bytes.ts';
 import { MissingDataError } from './data/errors.ts';
-import { generateLraData, lraDataDir, type LraGenerateArgs, type LraGenerateResult } from './data/generate.ts';
-import { downloadLraData, type LraDownloadArgs } from './data/download.ts';
+import { generateLraData, lraDataDir } from './data/generate.ts';
+import { downloadLraData, type LraDownloadable } from './data/download.ts';
 import { cifarBinaryFiles, readCifarBinary, readImageFolder, splitTrainVal, type PixelImages } from './data/image.ts';
 import { encodeListOps, LISTOPS_NUM_CLASSES, LISTOPS_VOCAB_SIZE, readListOpsTsv } from './data/listops.ts';
 import { PATHFINDER_CONDITIONS, readPathfinder, splitPathfinder } from './data/pathfinder.ts';
@@ -201,16 +201,19 @@ export async function evaluateLra(model: TaskModel<LraBatch>, split: Split<LraBa
   return { accuracy: correct / split.size, loss: lossSum / split.size, majorityRate: majority / split.size };
 }
 
-export interface LraTaskExtras {
-  /** The config `flowformer train --task lra` runs when no config is given (relative to the repository root). */
-  defaultConfig: string;
-  /** `flowformer data generate --task lra --dataset listops|pathfinder [--size full|mini|N]`. */
-  generate(args: LraGenerateArgs): Promise<LraGenerateResult>;
-  /** `flowformer data download --task lra [--dataset release|text|image]`. */
-  download(args: LraDownloadArgs): Promise<Record<string, string>>;
+/** `--size full|mini|N` as given on the command line. */
+function parseSize(v: unknown): 'full' | 'mini' | number {
+  if (v === undefined || v === 'full') return 'full';
+  if (v === 'mini') return 'mini';
+  const n = typeof v === 'number' ? v : Number(v);
+  if (!Number.isInteger(n) || n <= 0) throw new Error(`--size must be 'full', 'mini' or a positive integer (examples), got '${String(v)}'`);
+  return n;
 }
 
-export const lraTask: Task<LraConfig, LraBatch> & LraTaskExtras = {
+/** Which download brings a dataset: ListOps, Retrieval and Pathfinder come with the LRA release. */
+const DOWNLOAD_OF: Record<string, LraDownloadable> = { release: 'release', listops: 'release', retrieval: 'release', pathfinder: 'release', text: 'text', image: 'image' };
+
+export const lraTask: Task<LraConfig, LraBatch> = {
   name: 'lra',
   description: 'Long Range Arena: ListOps, Text, Retrieval, Image, Pathfinder (accuracy; paper average 56.48)',
   datasets: [
@@ -287,8 +290,53 @@ export const lraTask: Task<LraConfig, LraBatch> & LraTaskExtras = {
     return evaluateLra(model, split, ctx.batchSize, majorityClass);
   },
 
-  generate: (args) => generateLraData(args),
-  download: (args) => downloadLraData(args),
+  data: {
+    generate: {
+      describe: 'generate ListOps (LRA rules) or Pathfinder-32 (published rules) in the LRA release formats',
+      examples: [
+        ['flowformer data generate --task lra --dataset listops', "LRA's ListOps: 96k/2k/2k trees of 500-2000 tokens into data/lra/listops/"],
+        ['flowformer data generate --task lra --dataset listops --size mini', 'the short trees of the mini config into data/lra/listops-mini/'],
+        ['flowformer data generate --task lra --dataset pathfinder --size 20000', '20,000 hard 32x32 images into data/lra/pathfinder32/'],
+      ],
+      async run({ dataRoot, dataset, options, log }) {
+        if (dataset !== 'listops' && dataset !== 'pathfinder') {
+          throw new Error(`--dataset must be listops or pathfinder (the other LRA datasets are downloaded: 'flowformer data download --task lra'), got '${dataset ?? ''}'`);
+        }
+        const r = await generateLraData({
+          dataset,
+          dataRoot,
+          size: parseSize(options.size),
+          seed: options.seed === undefined ? undefined : Number(options.seed),
+          difficulty: (options.difficulty as 'easy' | 'intermediate' | 'hard' | undefined) ?? 'hard',
+          force: options.force === true,
+          log,
+        });
+        if (r.generated) log(`wrote ${Object.entries(r.counts).map(([k, v]) => `${v} ${k}`).join(', ')} to ${r.dir} in ${r.seconds.toFixed(1)} s`);
+      },
+    },
+    download: {
+      describe: 'download the LRA release (ListOps, AAN, Pathfinder), IMDB and CIFAR-10 (binary) and unpack them under data/lra/',
+      examples: [
+        ['flowformer data download --task lra', 'everything (about 8 GB)'],
+        ['flowformer data download --task lra --dataset image', 'CIFAR-10 binary batches only (163 MB)'],
+      ],
+      async run({ dataRoot, dataset, log }) {
+        let which: LraDownloadable[] | undefined;
+        if (dataset !== undefined) {
+          const d = DOWNLOAD_OF[dataset];
+          if (!d) throw new Error(`--dataset must be one of ${Object.keys(DOWNLOAD_OF).join(', ')}, got '${dataset}'`);
+          which = [d];
+        }
+        await downloadLraData({ dataRoot, datasets: which, log });
+      },
+    },
+    options: {
+      size: { type: 'string', describe: "generate: 'full' (LRA's sizes), 'mini' (the mini configs' sets) or a number of examples", default: 'full' },
+      seed: { type: 'number', describe: 'generate: random seed (default 0 for full and N, 1 for mini)' },
+      difficulty: { type: 'string', describe: 'generate pathfinder: contour length 6 / 9 / 14', choices: ['easy', 'intermediate', 'hard'], default: 'hard' },
+      force: { type: 'boolean', describe: 'generate: overwrite existing files', default: false },
+    },
+  },
 };
 
 export default lraTask;

@@ -43,7 +43,7 @@ describe('configs/lra', () => {
     expect(v.model.maskPadding).toBe(false);
     // The default run: ListOps mini on generated data.
     expect(lraTask.defaultConfig).toBe('configs/lra/listops/mini.yaml');
-    const mini = loadConfig<LraConfig>(path.join(repoRoot, lraTask.defaultConfig), { task: lraTask }).config;
+    const mini = loadConfig<LraConfig>(path.join(repoRoot, lraTask.defaultConfig!), { task: lraTask }).config;
     expect([mini.data.size, mini.data.generate, mini.data.maxLength]).toEqual(['mini', true, 64]);
   });
 });

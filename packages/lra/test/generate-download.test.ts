@@ -104,3 +104,17 @@ describe('flowformer data download --task lra (local HTTP server, small archives
     }
   });
 });
+
+describe('the data commands the CLI routes to (task.data)', () => {
+  it('generate: --dataset listops --size 48 writes basic_*.tsv; a bad dataset or size says what to pass', async () => {
+    const { lraTask } = await import('../src/task.ts');
+    const root = path.join(tmp.dir, 'root4');
+    const logs: string[] = [];
+    await lraTask.data!.generate!.run({ dataRoot: root, dataset: 'listops', options: { size: '48' }, log: (m) => logs.push(m) });
+    expect(readListOpsTsv(path.join(root, 'lra/listops/basic_val.tsv')).length).toBe(1);
+    expect(logs.at(-1)).toMatch(/wrote 48 train, 1 val, 1 test/);
+    await expect(lraTask.data!.generate!.run({ dataRoot: root, dataset: 'text', options: {}, log: () => {} })).rejects.toThrow(/listops or pathfinder/);
+    await expect(lraTask.data!.generate!.run({ dataRoot: root, dataset: 'listops', options: { size: 'huge' }, log: () => {} })).rejects.toThrow(/--size must be/);
+    await expect(lraTask.data!.download!.run({ dataRoot: root, dataset: 'mnist', options: {}, log: () => {} })).rejects.toThrow(/--dataset must be one of/);
+  });
+});

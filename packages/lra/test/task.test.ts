@@ -19,7 +19,7 @@ describe('the lra task through the core trainer', () => {
     const before = tf.memory().numTensors;
     try {
       const summary = await train({
-        configPath: path.join(repoRoot, lraTask.defaultConfig),
+        configPath: path.join(repoRoot, lraTask.defaultConfig!),
         // The mini recipe at toy size, so that the test takes seconds.
         sets: ['model.embDim=32', 'model.qkvDim=32', 'model.mlpDim=64', 'training.steps=80', 'training.logEvery=1', 'evaluation.every=80', 'data.evalLimit=500', 'optimizer.lr=0.003', 'schedule.warmupSteps=10'],
         task: lraTask,

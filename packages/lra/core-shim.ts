@@ -1,0 +1,16 @@
+export { tf } from '../core/src/tf.ts';
+export { Rng } from '../core/src/train/rng.ts';
+export { Module, type ForwardContext } from '../core/src/nn/module.ts';
+export * as init from '../core/src/nn/init.ts';
+export { Dense } from '../core/src/nn/dense.ts';
+export { crossEntropy } from '../core/src/train/loss.ts';
+export { dropout } from '../core/src/nn/dropout.ts';
+export { EncoderBlock } from '../core/src/nn/blocks.ts';
+export { Embedding, LearnedPositions, SinusoidalPositions } from '../core/src/nn/embedding.ts';
+export { LayerNorm } from '../core/src/nn/layer-norm.ts';
+export type { AttentionModule } from '../core/src/attention/types.ts';
+export type { TaskModel } from '../core/src/task.ts';
+export type { Rng as RngT } from '../core/src/train/rng.ts';
+export { FlowAttention, SoftmaxAttention } from '../core/src/attention/layer.ts';
+export { makeOptimizer } from '../core/src/train/optim.ts';
+export { initBackend } from '../core/src/backend/select.ts';
