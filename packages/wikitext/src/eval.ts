@@ -90,6 +90,7 @@ function scoreBatch(model: LogitsFn, stream: TokenStream, windows: ScoreWindow[]
     }
     const scored = logits.shape[1] === T && from > 0 ? tf.slice(logits, [0, from, 0], [B, Ts, -1]) : logits; // [B,Ts,V]
     const V = scored.shape[2]!;
+    if (B * Ts * V >= 2 ** 31) throw new Error(`evaluatePerplexity: ${B} x ${Ts} x ${V} logits exceed int32 indexing; lower the evaluation batch size (evaluation.batchSize)`);
     const flatLogits = scored.reshape([B * Ts, V]);
     // -log p(y) = logsumexp(logits) - logits[y]; the logit of y is gathered from the flat table
     // (cheaper than a full log-softmax or a one-hot as large as the logits).

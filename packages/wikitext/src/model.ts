@@ -151,6 +151,9 @@ export class TransformerLM extends Module implements TaskModel<LmBatch> {
     return tf.tidy(() => {
       const logits = this.logits(batch.input, ctx); // [B,T,V]
       const [B, T, V] = logits.shape;
+      if (B * T * V >= 2 ** 31) {
+        throw new Error(`TransformerLM.loss: ${B} x ${T} x ${V} logits exceed int32 indexing; lower training.batchSize and raise training.gradAccum (same tokens per update)`);
+      }
       const flat = logits.reshape([B * T, V]);
       const lse = tf.logSumExp(flat, -1); // [B*T]
       // Gather each target's logit from the flat table; its gradient is a sparse scatter.
