@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { attentionFactory, checkGradients, initBackend, Rng, shutdownBackend, tf, train } from '@flowformer/core';
+import { attentionFactory, checkGradients, initBackend, loadConfig, Rng, shutdownBackend, tf, train, type TaskData } from '@flowformer/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UeaSplit } from '../src/data/split.ts';
 import { UeaClassifier, type UeaClassifierArgs } from '../src/model.ts';
@@ -121,6 +121,31 @@ describe('UeaClassifier', () => {
     tm.dispose();
     m.dispose();
   });
+});
+
+describe('ueaTask.build from the configs', () => {
+  for (const [file, kind, extra] of [
+    ['flowformer.yaml', 'flow', { clamp: null }],
+    ['transformer.yaml', 'softmax', { attentionDropout: 0.1 }],
+  ] as const) {
+    it(`${file}: ${kind} attention in every block, with the time-series options`, () => {
+      const { config } = loadConfig<UeaConfig>(join(repoRoot, 'configs/uea/JapaneseVowels', file), { task: ueaTask, sets: ['model.dModel=16', 'model.nHeads=2', 'model.dFF=32'] });
+      const data = { train: new UeaSplit({ size: 0, x: new Float32Array(), mask: new Float32Array(), y: new Int32Array(), lengths: new Int32Array() }, 26, 12), info: { numDims: 12, maxLen: 26, classes: ['1', '2', '3'] } };
+      const m = ueaTask.build(config, data as unknown as TaskData<never>, new Rng(0)) as UeaClassifier;
+      expect(m.blocks.length).toBe(2);
+      for (const b of m.blocks) {
+        expect(b.norm).toBe('post');
+        expect(b.attn.kind).toBe(kind);
+        const a = b.attn as unknown as { flowOptions?: { clamp: number | null }; attentionDropout?: number; dropoutRate: number };
+        if (kind === 'flow') expect(a.flowOptions!.clamp).toBe(extra.clamp);
+        else expect(a.attentionDropout).toBe(0.1);
+        expect(a.dropoutRate).toBe(0); // the block applies the residual dropout, as the original
+      }
+      expect(m.head.inFeatures).toBe(16 * 26);
+      expect(m.head.outFeatures).toBe(3);
+      m.dispose();
+    });
+  }
 });
 
 describe('UeaSplit', () => {
