@@ -86,8 +86,9 @@ export const d4rlTask: Task<D4rlConfig, WindowBatch> = {
     const file = config.data.file ? path.resolve(ctx.dataRoot, config.data.file) : d4rlPath(ctx.dataRoot, env, dataset);
     if (!existsSync(file)) {
       throw new Error(
-        `d4rl: ${file} does not exist. Download it with 'flowformer data download --task d4rl --dataset ${env}-${dataset}' ` +
-          `or record one with 'flowformer data generate --task d4rl --dataset ${env}-${dataset} --policy random', or set data.file`,
+        `d4rl: ${file} does not exist. Download it with 'flowformer data download --task d4rl --env ${env} --dataset ${dataset}', ` +
+          `or record a stand-in with 'flowformer data generate --task d4rl --dataset ${env}-random' and train on it with ` +
+          `--set data.file=d4rl/${env}-random-v2.hdf5 (its scores are not the paper's)`,
       );
     }
     const data = await readD4rlFile(file);
