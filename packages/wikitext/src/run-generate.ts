@@ -37,11 +37,16 @@ export async function generateFromRun(args: GenerateFromRunArgs): Promise<{ text
   const data = loadLmData(config, { dataRoot, cacheDir: path.resolve(args.cacheDir ?? '.cache'), log });
   const info = data.info as unknown as LmInfo;
   const model = buildLm(config, info, new Rng(0));
-  const ckpt = loadCheckpoint(record.ckpt(args.checkpoint ?? 'best'));
   try {
-    model.loadState(ckpt.weights);
-  } finally {
-    disposeCheckpoint(ckpt);
+    const ckpt = loadCheckpoint(record.ckpt(args.checkpoint ?? 'best'));
+    try {
+      model.loadState(ckpt.weights);
+    } finally {
+      disposeCheckpoint(ckpt);
+    }
+  } catch (e) {
+    model.dispose();
+    throw e;
   }
   const vocab = data.vocab;
   let prompt: number[];
@@ -60,14 +65,18 @@ export async function generateFromRun(args: GenerateFromRunArgs): Promise<{ text
     prompt = Array.from(chars.encode(args.prompt));
     decode = (id) => chars.decode([id]);
   }
-  const ids = generate(model, prompt, {
-    tokens: args.tokens,
-    temperature: args.temperature,
-    topK: args.topK,
-    rng: new Rng(args.seed ?? 0),
-    forbidden,
-    onToken: (id) => args.onText?.(decode(id)),
-  });
-  model.dispose();
+  let ids: Int32Array;
+  try {
+    ids = generate(model, prompt, {
+      tokens: args.tokens,
+      temperature: args.temperature,
+      topK: args.topK,
+      rng: new Rng(args.seed ?? 0),
+      forbidden,
+      onToken: (id) => args.onText?.(decode(id)),
+    });
+  } finally {
+    model.dispose();
+  }
   return { text: Array.from(ids, decode).join(''), ids };
 }

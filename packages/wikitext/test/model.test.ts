@@ -52,11 +52,15 @@ describe('TransformerLM', () => {
       let state = model.initState(1);
       let maxErr = 0;
       let maxAbs = 0;
+      const stateSize = (s: typeof state) =>
+        s.layers.reduce<number>((n, l) => n + Object.values(l as Record<string, tf.Tensor | null>).reduce((m, x) => m + (x ? x.size : 0), 0), 0);
+      const sizes: number[] = [];
       for (let t = 0; t < L; t++) {
         const x = tf.tensor1d([ids[t]!], 'int32');
         const r = model.step(x, state);
         x.dispose();
         state = r.state;
+        sizes.push(stateSize(state));
         const got = r.logits.arraySync()[0]!;
         r.logits.dispose();
         for (let v = 0; v < V; v++) {
@@ -65,6 +69,9 @@ describe('TransformerLM', () => {
         }
       }
       model.disposeState(state);
+      // Flow-Attention's recurrent state has a fixed size (O(1) per token); softmax's cache grows with t.
+      if (type === 'flow') expect(new Set(sizes).size).toBe(1);
+      else expect(sizes[L - 1]).toBeGreaterThan(sizes[0]!);
       expect(maxAbs).toBeGreaterThan(0.1);
       expect(maxErr).toBeLessThan(2e-4 * Math.max(1, maxAbs));
       expect(state.position).toBe(L);
