@@ -12,6 +12,7 @@ import { makePolicy } from '../src/envs/policies.ts';
 import { makeEnv } from '../src/envs/locomotion.ts';
 import { Rng } from '@flowformer/core';
 import { tmp } from './helpers.ts';
+import { d4rlTask } from '../src/task.ts';
 
 describe('generateDataset', () => {
   it('records hopper random rollouts in the D4RL layout; the reader splits them at the recorded terminals', async () => {
@@ -43,6 +44,25 @@ describe('generateDataset', () => {
     expect(gait.episodeReturns[0]).toBeGreaterThan(900);
     expect(rand.episodeReturns[0]).toBeLessThan(0);
     expect(normalizedScore('halfcheetah', gait.episodeReturns[0]!)).toBeGreaterThan(9);
+  });
+});
+
+describe('task data', () => {
+  it("training batches draw windows with replacement from the step's seeded stream (the original sampler); evaluation batches are not random", async () => {
+    const dataRoot = tmp();
+    await generateDataset({ env: 'hopper', policy: 'random', steps: 200, seed: 3, out: join(dataRoot, 'd4rl', 'hopper-random-v2.hdf5') });
+    const config: any = { dataset: 'hopper-random', data: { contextLength: 4, returnScale: 1000, mode: 'normal', sampling: 'replacement' }, model: { maxEpisodeLength: 1000 }, rollout: { episodes: 3 } };
+    const data = await d4rlTask.load(config, { dataRoot, cacheDir: dataRoot, rng: new Rng(0), log: () => {} });
+    expect(data.info).toMatchObject({ env: 'hopper', obsDim: 11, actDim: 3 });
+    const idx = new Int32Array([0, 1, 2, 3, 4, 5, 6, 7]);
+    const b1 = await data.train.batch(idx, { training: true, rng: new Rng(11) });
+    const b2 = await data.train.batch(idx, { training: true, rng: new Rng(11) });
+    const fixed = await data.train.batch(idx, { training: false, rng: new Rng(11) });
+    expect(Array.from(b1.timesteps.dataSync())).toEqual(Array.from(b2.timesteps.dataSync()));
+    expect(Array.from(b1.states.dataSync())).not.toEqual(Array.from(fixed.states.dataSync()));
+    expect(Array.from(fixed.timesteps.dataSync()).slice(0, 4)).toEqual([0, 1, 2, 3]); // window 0 as asked
+    for (const b of [b1, b2, fixed]) for (const t of b.tensors) t.dispose();
+    expect(data.valid!.size).toBe(3);
   });
 });
 
