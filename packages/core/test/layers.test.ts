@@ -10,6 +10,7 @@ import { Conv2d } from '../src/nn/conv2d.ts';
 import { MLP } from '../src/nn/mlp.ts';
 import { gelu, geluTanh } from '../src/nn/activations.ts';
 import { checkGradients, relError } from '../src/nn/gradcheck.ts';
+import { applyTimmInit } from '../src/nn/reinit.ts';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -261,5 +262,23 @@ describe('MLP and GELU', () => {
     const w = randn(rng, [2, 3, 4]);
     const r = checkGradients(() => tf.sum(tf.mul(mlp.forward(x, EVAL), w)) as tf.Scalar, [x, ...mlp.trainableVariables()]);
     expect(r.maxRelError).toBeLessThan(2e-2);
+  });
+});
+
+describe('re-initialisation', () => {
+  it('timm init: Dense kernels truncated normal 0.02 and zero biases; Conv2d and LayerNorm untouched', () => {
+    const rng = new Rng(21);
+    const mlp = new MLP(rng, { inFeatures: 64, hiddenFeatures: 256 });
+    const conv = new Conv2d(rng, { inChannels: 3, outChannels: 4, kernelSize: 2, stride: 2 });
+    const convBefore = Array.from(conv.bias!.dataSync());
+    applyTimmInit(mlp, new Rng(22));
+    applyTimmInit(conv, new Rng(22));
+    const k = Array.from(mlp.fc1.kernel.dataSync());
+    const std = Math.sqrt(k.reduce((s, v) => s + v * v, 0) / k.length);
+    expect(Math.max(...k.map(Math.abs))).toBeLessThanOrEqual(0.04 + 1e-7);
+    expect(std).toBeGreaterThan(0.0165); // std of N(0, 0.02) truncated at 2 std = 0.0176
+    expect(std).toBeLessThan(0.0185);
+    expect(Array.from(mlp.fc2.bias!.dataSync()).every((v) => v === 0)).toBe(true);
+    expect(Array.from(conv.bias!.dataSync())).toEqual(convBefore);
   });
 });

@@ -47,3 +47,4 @@ export {
   type AttentionOptionInfo,
 } from '../attention/registry.ts';
 export { detachedMax, logSumExp } from './ops.ts';
+export { reinitialize, applyTimmInit } from './reinit.ts';
