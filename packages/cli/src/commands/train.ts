@@ -76,6 +76,8 @@ export function trainCommand(tasks: DiscoveredTask[]): CommandModule<object, Tra
         stopAtStep: args['stop-at-step'],
       });
       printSummary(summary);
+      // 130 = terminated by Ctrl-C, as shells report it; the checkpoint is saved.
+      if (summary.status === 'interrupted') process.exitCode = 130;
     },
   };
 }

@@ -1,0 +1,99 @@
+/**
+ * The CLI end to end, as a user runs it: a separate process per command, the example task
+ * (core's test fixture) discovered through FLOWFORMER_TASKS, results in a temporary folder.
+ */
+import { describe, expect, it, beforeAll } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const bin = path.resolve(here, '../bin/flowformer.js');
+const coreTest = path.resolve(here, '../../core/test');
+const toyTask = path.join(coreTest, 'fixtures/toy-task.ts');
+const toyConfig = path.join(coreTest, 'fixtures/toy/configs/toy/blobs/mlp.yaml');
+
+let tmp: string;
+
+function run(args: string[], env: Record<string, string> = {}) {
+  const r = spawnSync(process.execPath, [bin, ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, FLOWFORMER_TASKS: toyTask, FLOWFORMER_BACKEND: 'cpu', ...env },
+    timeout: 120_000,
+  });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+beforeAll(() => {
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ff-cli-'));
+});
+
+describe('flowformer CLI', () => {
+  it('--help lists the commands', () => {
+    const r = run(['--help']);
+    expect(r.code).toBe(0);
+    for (const c of ['train', 'eval', 'config', 'data', 'list', 'info']) expect(r.out).toContain(c);
+  });
+
+  it('info names the backend and why', () => {
+    const r = run(['info', '--json', '--backend', 'cpu']);
+    expect(r.code).toBe(0);
+    const info = JSON.parse(r.out);
+    expect(info.backend).toBe('cpu');
+    expect(info.requestedBy).toBe('argument');
+  });
+
+  it('asking for a backend that is not installed is an error that says how to get it', () => {
+    const r = run(['info'], { FLOWFORMER_BACKEND: 'tensorflow' });
+    expect(r.code).not.toBe(0);
+    expect(r.err).toMatch(/npm install @tensorflow\/tfjs-node/);
+  });
+
+  it('list shows the discovered example task', () => {
+    const r = run(['list']);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/^toy\b/m);
+  });
+
+  it('config show prints the resolved config; a broken override names key and value', () => {
+    const ok = run(['config', 'show', toyConfig, '--set', 'training.epochs=2']);
+    expect(ok.code).toBe(0);
+    expect(ok.out).toMatch(/epochs: 2/);
+    const bad = run(['config', 'show', toyConfig, '--set', 'training.epochs=many']);
+    expect(bad.code).toBe(1);
+    expect(bad.err).toMatch(/--set training\.epochs=many/);
+    expect(bad.err).toMatch(/training\.epochs/);
+  });
+
+  it('trains the example task end to end, then evaluates the run', () => {
+    const r = run(['train', '--config', toyConfig, '--results-root', tmp, '--no-progress']);
+    expect(r.code, r.err).toBe(0);
+    const runs = path.join(tmp, 'runs', 'toy');
+    const [configDir] = fs.readdirSync(runs);
+    const [runId] = fs.readdirSync(path.join(runs, configDir!));
+    const runDir = path.join(runs, configDir!, runId!);
+    const summary = JSON.parse(fs.readFileSync(path.join(runDir, 'summary.json'), 'utf8'));
+    expect(summary.status).toBe('completed');
+    expect(summary.task).toBe('toy');
+    expect(summary.backend).toBe('cpu');
+    expect(summary.command).toMatch(/^flowformer train --config/);
+    const lines = fs.readFileSync(path.join(runDir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const losses = lines.filter((l) => typeof l.loss === 'number').map((l) => l.loss as number);
+    expect(losses.length).toBeGreaterThan(3);
+    expect(losses.at(-1)!).toBeLessThan(losses[0]!);
+    expect(fs.existsSync(path.join(runDir, 'curves.png'))).toBe(true);
+
+    const ev = run(['eval', '--run', runDir, '--split', 'valid', '--json']);
+    expect(ev.code, ev.err).toBe(0);
+    const metrics = JSON.parse(ev.out).metrics;
+    expect(metrics.accuracy).toBeGreaterThan(0.5);
+  });
+
+  it('train without a config or task explains what to pass', () => {
+    const r = run(['train']);
+    expect(r.code).not.toBe(0);
+    expect(r.err).toMatch(/--task T .*--config FILE.*--resume RUN_DIR/);
+  });
+});
