@@ -76,6 +76,33 @@ for (const backend of ['wasm', 'cpu'] as const) {
       expect(tf.memory().numTensors, 'tensor leak').toBe(before);
     });
 
+    it('hand-written gradient == autodiff gradient (plain, causal, padding), with less peak memory', async () => {
+      await initBackend(backend);
+      const before = tf.memory().numTensors;
+      const [B, H, L, D, Dv] = [2, 2, 24, 4, 3];
+      const mask = tf.tensor([Array.from({ length: L }, (_, i) => (i % 5 === 2 ? 0 : 1)), Array.from({ length: L }, (_, i) => (i < 17 ? 1 : 0))]);
+      const q = tf.tensor(rand(B * H * L * D, 4, 2), [B, H, L, D]);
+      const k = tf.tensor(rand(B * H * L * D, 5, 2), [B, H, L, D]);
+      const v = tf.tensor(rand(B * H * L * Dv, 6, 2), [B, H, L, Dv]);
+      const w = tf.tensor(rand(B * H * L * Dv, 7), [B, H, L, Dv]);
+      for (const o of [{}, { causal: true }, { keyPaddingMask: mask }, { causal: true, keyPaddingMask: mask }]) {
+        const grads = (customGradient: boolean) => {
+          const g = tf.tidy(() => tf.grads((a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) => tf.sum(tf.mul(softmaxAttention(a, b, c, { ...o, customGradient }), w)))([q, k, v]));
+          const vals = g.map((t) => t.dataSync());
+          tf.dispose(g);
+          return { vals };
+        };
+        const custom = grads(true);
+        const auto = grads(false);
+        ['q', 'k', 'v'].forEach((n, i) => expect(relErr(custom.vals[i]!, auto.vals[i]!), `grad ${n} ${JSON.stringify(Object.keys(o))}`).toBeLessThan(1e-5));
+      }
+      const peakOf = async (customGradient: boolean) =>
+        (await tf.profile(() => tf.dispose(tf.grads((a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) => softmaxAttention(a, b, c, { causal: true, customGradient }))([q, k, v])))).peakBytes;
+      expect(await peakOf(true)).toBeLessThan(await peakOf(false));
+      tf.dispose([mask, q, k, v, w]);
+      expect(tf.memory().numTensors, 'tensor leak').toBe(before);
+    });
+
     it('layer: heads are contiguous column slices, cross-attention works, generation cache == forward', async () => {
       await initBackend(backend);
       const before = tf.memory().numTensors;

@@ -111,34 +111,92 @@ export function causalDotProductParallel(q: tf.Tensor, k: tf.Tensor, v: tf.Tenso
 
 /**
  * The same function in chunks of C positions. Inside chunk n:
- *   out = tril(Q_n K_n^T) V_n + Q_n state_n,   state_n = sum_{m<n} K_m^T V_m  (`[D, Dv]`),
+ *   out_n = tril(Q_n K_n^T) V_n + Q_n P_n,   P_n = sum_{m<n} K_m^T V_m  (the carried `D x Dv` state),
  * where the carried states of all chunks are one exclusive prefix sum over the chunk axis,
  * so every product is a large batched matmul. L need not be a multiple of C (zero padding:
  * a zero key adds nothing to any state, and padded outputs are dropped).
- * Memory: B*H*(L*C + (L/C)*D*Dv) floats, linear in L.
+ *
+ * The gradient is written by hand (see `chunkedBackward`): tfjs's autodiff would keep every
+ * intermediate and its gradient alive until the end of the backward pass, which tripled the
+ * memory of this step. Memory: B*H*(L*C + (L/C)*D*Dv) floats per live tensor, linear in L.
  */
 export function causalDotProductChunked(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, chunkSize: number): tf.Tensor {
+  const f = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+    const [qs, ks, vs] = args as [tf.Tensor, tf.Tensor, tf.Tensor];
+    const save = args[3] as tf.GradSaveFunc;
+    save([qs, ks, vs]);
+    return {
+      value: chunkedForward(qs, ks, vs, chunkSize),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => chunkedBackward(saved[0]!, saved[1]!, saved[2]!, dy, chunkSize),
+    };
+  });
+  return f(q, k, v);
+}
+
+/** Chunk bookkeeping: `[B,H,L,x]` <-> `[B*H*N, C, x]` with zero padding to N*C positions. */
+function chunking(q: tf.Tensor, chunkSize: number) {
+  const [B, H, L] = q.shape as [number, number, number, number];
+  const C = Math.min(chunkSize, L);
+  const N = Math.ceil(L / C);
+  const pad = N * C - L;
+  const toChunks = (x: tf.Tensor) => {
+    const padded = pad > 0 ? tf.pad(x, [[0, 0], [0, 0], [0, pad], [0, 0]]) : x;
+    return padded.reshape([B * H * N, C, x.shape[3]!]);
+  };
+  const fromChunks = (x: tf.Tensor) => {
+    const out = x.reshape([B, H, N * C, x.shape[2]!]);
+    return pad > 0 ? tf.slice(out, [0, 0, 0, 0], [B, H, L, x.shape[2]!]) : out;
+  };
+  return { B, H, L, C, N, toChunks, fromChunks };
+}
+
+function chunkedForward(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, chunkSize: number): tf.Tensor {
   return tf.tidy(() => {
-    const [B, H, L, D] = q.shape as [number, number, number, number];
+    const { B, H, C, N, toChunks, fromChunks } = chunking(q, chunkSize);
+    const D = q.shape[3]!;
     const Dv = v.shape[3]!;
-    const C = Math.min(chunkSize, L);
-    const N = Math.ceil(L / C);
-    const pad = N * C - L;
-    const padL = (x: tf.Tensor) => (pad > 0 ? tf.pad(x, [[0, 0], [0, 0], [0, pad], [0, 0]]) : x);
-    const BHN = B * H * N;
-    const qc = padL(q).reshape([BHN, C, D]);
-    const kc = padL(k).reshape([BHN, C, D]);
-    const vc = padL(v).reshape([BHN, C, Dv]);
+    const [qc, kc, vc] = [toChunks(q), toChunks(k), toChunks(v)]; // [BHN,C,D], [BHN,C,D], [BHN,C,Dv]
     // Within the chunk: position i sees positions j <= i of the same chunk.
     const tril = tf.linalg.bandPart(tf.ones([C, C]), -1, 0); // [C,C] lower triangle incl. diagonal
     const scores = tf.mul(tf.matMul(qc, kc, false, true), tril); // [BHN,C,C]
     const intra = tf.matMul(scores, vc); // [BHN,C,Dv]
     // Across chunks: the D x Dv state accumulated over all earlier chunks.
     const chunkState = tf.matMul(kc, vc, true, false).reshape([B * H, N, D * Dv]); // [BH,N,D*Dv]
-    const carried = prefixSum(chunkState, 1, { exclusive: true }).reshape([BHN, D, Dv]); // [BHN,D,Dv]
+    const carried = tf.cumsum(chunkState, 1, true).reshape([B * H * N, D, Dv]); // exclusive: [BHN,D,Dv]
     const inter = tf.matMul(qc, carried); // [BHN,C,Dv]
-    const out = tf.add(intra, inter).reshape([B, H, N * C, Dv]);
-    return pad > 0 ? tf.slice(out, [0, 0, 0, 0], [B, H, L, Dv]) : out;
+    return fromChunks(tf.add(intra, inter)); // [B,H,L,Dv]
+  });
+}
+
+/**
+ * Gradients of `chunkedForward` w.r.t. q, k, v given dy `[B,H,L,Dv]`. With M = tril (Q K^T),
+ * P_n the carried state and G_n = sum_{m>n} Q_m^T dO_m (what chunk n's state receives):
+ *   dQ = (tril (dO V^T)) K + dO P^T
+ *   dK = (tril (dO V^T))^T Q + V G^T
+ *   dV = M^T dO + K G
+ */
+function chunkedBackward(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, dy: tf.Tensor, chunkSize: number): tf.Tensor[] {
+  return tf.tidy(() => {
+    const { B, H, C, N, toChunks, fromChunks } = chunking(q, chunkSize);
+    const D = q.shape[3]!;
+    const Dv = v.shape[3]!;
+    const [qc, kc, vc, dO] = [toChunks(q), toChunks(k), toChunks(v), toChunks(dy)];
+    const tril = tf.linalg.bandPart(tf.ones([C, C]), -1, 0);
+    // intra-chunk part
+    const scores = tf.mul(tf.matMul(qc, kc, false, true), tril); // [BHN,C,C]
+    const dScores = tf.mul(tf.matMul(dO, vc, false, true), tril); // [BHN,C,C]
+    let dq = tf.matMul(dScores, kc); // [BHN,C,D]
+    let dk = tf.matMul(dScores, qc, true, false); // [BHN,C,D]
+    let dv = tf.matMul(scores, dO, true, false); // [BHN,C,Dv]
+    // carried-state part
+    const chunkState = tf.matMul(kc, vc, true, false).reshape([B * H, N, D * Dv]);
+    const carried = tf.cumsum(chunkState, 1, true).reshape([B * H * N, D, Dv]); // P_n
+    dq = tf.add(dq, tf.matMul(dO, carried, false, true)); // dO P^T
+    const received = tf.matMul(qc, dO, true, false).reshape([B * H, N, D * Dv]); // Q_n^T dO_n
+    const G = tf.cumsum(received, 1, true, true).reshape([B * H * N, D, Dv]); // sum over later chunks
+    dk = tf.add(dk, tf.matMul(vc, G, false, true)); // V G^T: [BHN,C,D]
+    dv = tf.add(dv, tf.matMul(kc, G)); // K G: [BHN,C,Dv]
+    return [fromChunks(dq), fromChunks(dk), fromChunks(dv)];
   });
 }
 

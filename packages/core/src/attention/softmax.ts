@@ -16,6 +16,11 @@ export interface SoftmaxAttentionOptions {
   scale?: number;
   /** Dropout on the attention weights (rate, and the context that turns it on). Default none. */
   attentionDropout?: { rate: number; ctx: ForwardContext };
+  /**
+   * Use the memory-saving hand-written gradient (default true); false = tfjs autodiff of the
+   * same ops. Attention dropout during training always uses autodiff.
+   */
+  customGradient?: boolean;
 }
 
 /** A logit offset that makes a masked weight exactly 0 after the softmax in float32. */
@@ -39,18 +44,78 @@ export function softmaxAttention(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, optio
   }
   const scale = options.scale ?? 1 / Math.sqrt(D);
   return tf.tidy(() => {
-    let logits = tf.mul(tf.matMul(q.reshape([B * H, L, D]), k.reshape([B * H, S, D]), false, true), scale).reshape([B, H, L, S]);
+    // Additive mask [1|B, 1, L, S] (0 = allowed, MASKED = not), or null.
+    let bias: tf.Tensor | null = null;
     if (options.causal) {
-      // 0 on and below the diagonal, MASKED above it: [L,S]
-      const future = tf.sub(1, tf.linalg.bandPart(tf.ones([L, S]), -1, 0));
-      logits = tf.add(logits, tf.mul(future, MASKED));
+      // MASKED strictly above the diagonal: position i sees j <= i
+      bias = tf.mul(tf.sub(1, tf.linalg.bandPart(tf.ones([L, S]), -1, 0)), MASKED).reshape([1, 1, L, S]);
     }
     if (mask) {
-      const padded = tf.sub(1, tf.cast(mask, 'float32')).reshape([B, 1, 1, S]);
-      logits = tf.add(logits, tf.mul(padded, MASKED));
+      const padded = tf.mul(tf.sub(1, tf.cast(mask, 'float32')), MASKED).reshape([B, 1, 1, S]);
+      bias = bias ? tf.add(bias, padded) : padded;
     }
-    let weights = tf.softmax(logits); // [B,H,L,S]
-    if (options.attentionDropout) weights = dropout(weights, options.attentionDropout.rate, options.attentionDropout.ctx);
-    return tf.matMul(weights.reshape([B * H, L, S]), v.reshape([B * H, S, Dv])).reshape([B, H, L, Dv]);
+    const q3 = q.reshape([B * H, L, D]);
+    const k3 = k.reshape([B * H, S, D]);
+    const v3 = v.reshape([B * H, S, Dv]);
+    const dropping = options.attentionDropout && options.attentionDropout.ctx.training && options.attentionDropout.rate > 0;
+    const out =
+      (options.customGradient ?? true) && !dropping
+        ? attendWithCustomGrad(q3, k3, v3, bias, scale, [B, H, L, S])
+        : attendAutodiff(q3, k3, v3, bias, scale, [B, H, L, S], options.attentionDropout);
+    return out.reshape([B, H, L, Dv]);
   });
+}
+
+/** `[B*H, L, S]` weights = softmax(scale q k^T + bias). */
+function attentionWeights(q3: tf.Tensor, k3: tf.Tensor, bias: tf.Tensor | null, scale: number, [B, H, L, S]: number[]): tf.Tensor {
+  return tf.tidy(() => {
+    // Scale the queries ([L, D]) rather than the logits ([L, S]): one fewer quadratic tensor.
+    let logits = tf.matMul(tf.mul(q3, scale), k3, false, true); // [BH,L,S]
+    if (bias) logits = tf.add(logits.reshape([B!, H!, L!, S!]), bias).reshape([B! * H!, L!, S!]);
+    return tf.softmax(logits);
+  });
+}
+
+function attendAutodiff(
+  q3: tf.Tensor,
+  k3: tf.Tensor,
+  v3: tf.Tensor,
+  bias: tf.Tensor | null,
+  scale: number,
+  dims: number[],
+  attentionDropout?: { rate: number; ctx: ForwardContext },
+): tf.Tensor {
+  let weights = attentionWeights(q3, k3, bias, scale, dims); // [BH,L,S]
+  if (attentionDropout) weights = dropout(weights, attentionDropout.rate, attentionDropout.ctx);
+  return tf.matMul(weights, v3); // [BH,L,Dv]
+}
+
+/**
+ * The same function with a hand-written gradient that keeps only the `[BH,L,S]` weights from
+ * the forward pass. tfjs's autodiff keeps every intermediate and its gradient until the end of
+ * the backward pass (about 10 quadratic tensors); this keeps about 4, so longer sequences fit.
+ *   dv = w^T dy,  dw = dy v^T,  dz = w * (dw - rowsum(dw * w)),  dq = scale dz k,  dk = scale dz^T q
+ * Masked weights are exactly 0, so their dz is 0 too.
+ */
+function attendWithCustomGrad(q3: tf.Tensor, k3: tf.Tensor, v3: tf.Tensor, bias: tf.Tensor | null, scale: number, dims: number[]): tf.Tensor {
+  const f = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+    const [q, k, v] = args as [tf.Tensor, tf.Tensor, tf.Tensor];
+    const save = args[3] as tf.GradSaveFunc;
+    const weights = attentionWeights(q, k, bias, scale, dims); // [BH,L,S]
+    save([q, k, v, weights]);
+    return {
+      value: tf.matMul(weights, v), // [BH,L,Dv]
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) =>
+        tf.tidy(() => {
+          const [qs, ks, vs, w] = saved as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor];
+          const dv = tf.matMul(w, dy, true, false); // [BH,S,Dv]
+          const dw = tf.matMul(dy, vs, false, true); // [BH,L,S]
+          const dz = tf.mul(w, tf.sub(dw, tf.sum(tf.mul(dw, w), -1, true))); // [BH,L,S]
+          const dq = tf.mul(tf.matMul(dz, ks), scale); // [BH,L,D]
+          const dk = tf.mul(tf.matMul(dz, qs, true, false), scale); // [BH,S,D]
+          return [dq, dk, dv];
+        }),
+    };
+  });
+  return f(q3, k3, v3);
 }
