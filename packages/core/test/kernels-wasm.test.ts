@@ -38,27 +38,45 @@ describe('UnsortedSegmentSum', () => {
     [[7, 1, 3], [7], 9],
   ];
   it.each(cases)('x %j, segmentIds %j, numSegments %d (ids out of range dropped)', async (xs, ss, n) => {
-    await sameOnBoth('float32', () => {
-      // ids from -1 to n: both ends are out of range and must be dropped
-      const ids = tf.tensor(randomInts(size(ss), 3, -1, n + 1), ss, 'int32');
-      return tf.unsortedSegmentSum(rnd(xs, 1), ids as tf.Tensor1D, n);
-    });
+    // ids from -1 to n: both ends are out of range and must be dropped
+    const ids = () => tf.tensor(randomInts(size(ss), 3, -1, n + 1), ss, 'int32') as unknown as tf.Tensor1D;
+    const ours = () => tf.unsortedSegmentSum(rnd(xs, 1), ids(), n);
+    // independent reference: oneHot(ids)^T x (oneHot of an out-of-range id is a zero row)
+    const reference = () =>
+      tf.matMul(tf.oneHot(ids(), n), rnd(xs, 1).reshape([xs[0]!, -1]), true, false).reshape([n, ...xs.slice(1)]);
+    await sameOnBoth('float32 vs oneHot reference', ours, 1e-5, 1e-6, reference);
+    const cpuOurs = await runOn('cpu', ours);
+    const cpuRef = await runOn('cpu', reference);
+    expectClose(cpuOurs.values[0]!, cpuRef.values[0]!, 1e-5, 1e-6, 'cpu kernel vs oneHot reference');
     await sameOnBoth('int32', () => {
       const ids = tf.tensor(randomInts(size(ss), 4, 0, n), ss, 'int32');
       return tf.unsortedSegmentSum(tf.tensor(randomInts(size(xs), 5, -9, 9), xs, 'int32'), ids as tf.Tensor1D, n);
     });
   });
 
-  it('takes multi-dimensional segmentIds (a prefix of x.shape) like TensorFlow', async () => {
-    // (tfjs' cpu kernel fails on these, so the reference is computed here.)
+  it('takes multi-dimensional segmentIds (a prefix of x.shape) like TensorFlow, on wasm and cpu', async () => {
+    // (tfjs' stock cpu kernel fails on these, so the reference is computed here.)
     const xs = [2, 3, 5];
     const x = randomArray(30, 1);
     const ids = randomInts(6, 3, -1, 5);
     const ref = new Float32Array(4 * 5);
     for (let i = 0; i < 6; i++) if (ids[i]! >= 0 && ids[i]! < 4) for (let j = 0; j < 5; j++) ref[ids[i]! * 5 + j]! += x[i * 5 + j]!;
-    const { values, shapes: s } = await runOn('wasm', () => tf.unsortedSegmentSum(tf.tensor(x, xs), tf.tensor(ids, [2, 3], 'int32') as unknown as tf.Tensor1D, 4));
-    expect(s[0]).toEqual([4, 5]);
-    expectClose(values[0]!, ref, 1e-6, 1e-6, 'segment sums');
+    for (const b of ['wasm', 'cpu'] as const) {
+      const { values, shapes: s } = await runOn(b, () => tf.unsortedSegmentSum(tf.tensor(x, xs), tf.tensor(ids, [2, 3], 'int32') as unknown as tf.Tensor1D, 4));
+      expect(s[0]).toEqual([4, 5]);
+      expectClose(values[0]!, ref, 1e-6, 1e-6, `segment sums on ${b}`);
+    }
+  });
+
+  it('is O(tokens x dim) on cpu too: an embedding gradient at vocabulary 16k is quick', async () => {
+    const t0 = performance.now();
+    const { values } = await runOn('cpu', () => {
+      const idx = tf.tensor(randomInts(512, 14, 0, 16000), [4, 128], 'int32');
+      return tf.grad((table: tf.Tensor) => tf.sum(tf.gather(table, idx)))(tf.zeros([16000, 64]));
+    });
+    // every looked-up row gets one 1 per occurrence
+    expect(values[0]!.reduce((a, v) => a + v, 0)).toBe(512 * 64);
+    expect(performance.now() - t0).toBeLessThan(10_000); // the stock cpu kernel takes about a minute
   });
 
   it('is the gradient of gather (embedding lookup), for axis 0 and 1', async () => {
