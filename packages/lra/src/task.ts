@@ -33,7 +33,7 @@ import { generateLraData, lraDataDir } from './data/generate.ts';
 import { downloadLraData, type LraDownloadable } from './data/download.ts';
 import { cifarBinaryFiles, readCifarBinary, readImageFolder, splitTrainVal, type PixelImages } from './data/image.ts';
 import { encodeListOps, LISTOPS_NUM_CLASSES, LISTOPS_VOCAB_SIZE, readListOpsTsv } from './data/listops.ts';
-import { PATHFINDER_CONDITIONS, readPathfinder, splitPathfinder } from './data/pathfinder.ts';
+import { PATHFINDER_CONDITIONS, readPathfinderCached, splitPathfinder } from './data/pathfinder.ts';
 import { readAanSplit } from './data/retrieval.ts';
 import { classCounts, LraSplit, type LraBatch } from './data/splits.ts';
 import { readImdbSplit } from './data/text.ts';
@@ -153,7 +153,7 @@ async function loadSplits(dataset: LraDataset, config: LraConfig, ctx: TaskConte
       }
       const side = Math.round(Math.sqrt(L));
       if (side * side !== L) throw new Error(`lra/pathfinder: data.maxLength must be a square (32 x 32 = 1024), got ${L}`);
-      const all = await readPathfinder(cond, side);
+      const all = await readPathfinderCached(cond, side, ctx.cacheDir, ctx.log);
       if (all.skipped) ctx.log(`lra/pathfinder: skipped ${all.skipped} empty image files (as LRA does)`);
       const s = splitPathfinder(all);
       return { train: pixelSplit(s.train, L), valid: pixelSplit(s.val, L), test: pixelSplit(s.test, L), vocabSize: 256, numClasses: 2, dual: false, hasPadding: false };

@@ -1,9 +1,9 @@
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Rng } from '@flowformer/core';
 import { drawPathfinder, writePathfinder } from '../src/data/pathfinder-gen.ts';
-import { readPathfinder, readPathfinderMetadata, splitPathfinder } from '../src/data/pathfinder.ts';
+import { readPathfinder, readPathfinderCached, readPathfinderMetadata, splitPathfinder } from '../src/data/pathfinder.ts';
 import { tempDir } from './helpers.ts';
 
 const tmp = tempDir();
@@ -93,7 +93,17 @@ describe('Pathfinder generator (published rules, LRA 32x32 hard)', () => {
     expect(x.labels[0]).toBe(first.label);
     const s = splitPathfinder(x);
     expect([s.train.count, s.val.count, s.test.count]).toEqual([24, 3, 3]);
+    // The decode cache returns the same images, and serves them without the PNGs.
+    const cache = path.join(tmp.dir, 'cache');
+    const c1 = await readPathfinderCached(cond, 32, cache);
+    rmSync(path.join(cond, 'imgs', '0', 'sample_3.png'));
+    const c2 = await readPathfinderCached(cond, 32, cache);
+    expect(Array.from(c2.labels)).toEqual(Array.from(x.labels));
+    expect(Buffer.from(c2.pixels).equals(Buffer.from(x.pixels))).toBe(true);
+    expect(c1.count).toBe(30);
+    await expect(readPathfinder(cond, 32)).rejects.toThrow(/0\.npy:4: image .*sample_3\.png does not exist/);
     // Empty images are skipped as LRA does; bad rows name the metadata file and line.
+    writeFileSync(path.join(cond, 'imgs', '0', 'sample_3.png'), readFileSync(path.join(cond, 'imgs', '0', 'sample_2.png')));
     writeFileSync(path.join(cond, 'imgs', '2', 'sample_1.png'), '');
     expect((await readPathfinder(cond, 32)).skipped).toBe(1);
     mkdirSync(path.join(tmp.dir, 'bad', 'metadata'), { recursive: true });

@@ -13,7 +13,8 @@
  * Conditions: easy = `curv_baseline`, intermediate = `curv_contour_length_9`,
  * hard = `curv_contour_length_14` (the Flowformer paper's Pathfinder).
  */
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { DataFormatError, MissingDataError } from './errors.ts';
 import { decodeGrayImage, mapLimit, type PixelImages, subsetImages } from './image.ts';
@@ -92,4 +93,47 @@ export function splitPathfinder(x: PixelImages): { train: PixelImages; val: Pixe
   const b = Math.round(x.count * 0.9);
   const range = (s: number, e: number) => Int32Array.from({ length: e - s }, (_, i) => s + i);
   return { train: subsetImages(x, range(0, a)), val: subsetImages(x, range(a, b)), test: subsetImages(x, range(b, x.count)) };
+}
+
+const CACHE_MAGIC = 0x4c524150; // 'LRAP'
+
+/** Cache key: the condition folder, the resolution, and every metadata file's name, size and time. */
+function cacheKey(conditionDir: string, resolution: number): string {
+  const metaDir = path.join(conditionDir, 'metadata');
+  const h = createHash('sha256').update(`${path.resolve(conditionDir)}|${resolution}`);
+  for (const n of readdirSync(metaDir).sort()) {
+    const st = statSync(path.join(metaDir, n));
+    h.update(`|${n}:${st.size}:${st.mtimeMs}`);
+  }
+  return h.digest('hex').slice(0, 16);
+}
+
+/**
+ * `readPathfinder` with the decoded pixels cached in `cacheDir` (200,000 PNGs take minutes
+ * to decode; the cache loads in about a second). The cache is keyed by the metadata files,
+ * so regenerated data is decoded again; it is written atomically.
+ */
+export async function readPathfinderCached(conditionDir: string, resolution: number, cacheDir: string, log: (m: string) => void = () => {}): Promise<PixelImages & { skipped: number }> {
+  const key = cacheKey(conditionDir, resolution);
+  const file = path.join(cacheDir, 'lra', `pathfinder-${key}.bin`);
+  const n = resolution * resolution;
+  if (existsSync(file)) {
+    const b = readFileSync(file);
+    const head = new Uint32Array(b.buffer, b.byteOffset, 4);
+    if (head[0] === CACHE_MAGIC && head[3] === resolution && b.length === 16 + head[1]! * (4 + n)) {
+      const count = head[1]!;
+      const labels = new Int32Array(count);
+      labels.set(new Int32Array(b.buffer.slice(b.byteOffset + 16, b.byteOffset + 16 + 4 * count)));
+      const pixels = new Uint8Array(b.buffer.slice(b.byteOffset + 16 + 4 * count, b.byteOffset + b.length));
+      log(`lra/pathfinder: ${count} decoded images from the cache ${file}`);
+      return { pixels, labels, height: resolution, width: resolution, count, skipped: head[2]! };
+    }
+  }
+  log(`lra/pathfinder: decoding the images of ${conditionDir} (cached afterwards in ${file})`);
+  const x = await readPathfinder(conditionDir, resolution);
+  mkdirSync(path.dirname(file), { recursive: true });
+  const head = Buffer.from(new Uint32Array([CACHE_MAGIC, x.count, x.skipped, resolution]).buffer);
+  writeFileSync(`${file}.tmp`, Buffer.concat([head, Buffer.from(x.labels.buffer, x.labels.byteOffset, x.labels.byteLength), Buffer.from(x.pixels)]));
+  renameSync(`${file}.tmp`, file);
+  return x;
 }
