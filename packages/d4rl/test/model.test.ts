@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { EVAL, initBackend, makeOptimizer, Rng, shutdownBackend, tf, train } from '@flowformer/core';
+import { checkGradients, EVAL, initBackend, makeOptimizer, Rng, shutdownBackend, tf, train } from '@flowformer/core';
 import { DecisionTransformer } from '../src/model.ts';
 import { D4rlWindows } from '../src/data/windows.ts';
 import { splitTrajectories } from '../src/data/trajectories.ts';
@@ -10,7 +10,7 @@ import { generateDataset } from '../src/generate.ts';
 import { rollouts } from '../src/evaluate.ts';
 import { makeEnv } from '../src/envs/locomotion.ts';
 import { d4rlTask } from '../src/task.ts';
-import { tmp } from './helpers.ts';
+import { tmp, toyData } from './helpers.ts';
 
 beforeAll(async () => {
   await initBackend((process.env.FLOWFORMER_BACKEND as 'wasm' | 'cpu' | undefined) ?? 'wasm');
@@ -56,6 +56,17 @@ describe('Decision Transformer', () => {
       model.dispose();
     });
   }
+
+  it('finite-difference gradient check of the whole loss on right-padded windows (flow attention, clamp 10)', () => {
+    const data = toyData([{ length: 3, end: 'terminal' }, { length: 6, end: 'timeout' }]);
+    const win = new D4rlWindows(data, splitTrajectories(data).trajectories, { contextLength: 4 });
+    const model = new DecisionTransformer(new Rng(2), { stateDim: 2, actDim: 1, hiddenSize: 8, nLayers: 1, nHeads: 2, dropout: 0.1, maxEpisodeLength: 1000, activation: 'relu', attention: { type: 'flow', clamp: 10 } });
+    const batch = win.batch(new Int32Array([1, 3, 6])); // a cut window, a full one, a padded one
+    const r = checkGradients(() => model.loss(batch, EVAL), model.trainableVariables(), { h: 1e-2, directions: 4 });
+    expect(r.maxRelError, `analytic ${r.analytic} vs numeric ${r.numeric}`).toBeLessThan(5e-3);
+    for (const t of batch.tensors) t.dispose();
+    model.dispose();
+  });
 
   it('GPT-2 initialisation inside the transformer (kernels N(0, 0.02), biases 0); PyTorch defaults outside', () => {
     const model = tiny({ type: 'flow', clamp: 10 });
