@@ -117,6 +117,15 @@ describe('FAVOR+', () => {
     layer.forward(x, ctx);
     expect(snap()).not.toEqual(p0);
     layer.forward(x, EVAL);
+    expect(layer.callsSinceRedraw.dataSync()[0]).toBe(1);
+    // The count and the features are parameters: restoring them resumes the redraw schedule.
+    const state = Object.fromEntries(layer.namedParams().map((p) => [p.name, tf.clone(p.variable)]));
+    const twin = new PerformerAttention(new Rng(99), { dModel: 8, nHeads: 2 }, { nbFeatures: 6, redrawInterval: 2 });
+    twin.loadState(state);
+    const ctxA = { training: true, rng: new Rng(5) };
+    const ctxB = { training: true, rng: new Rng(5) };
+    for (let i = 0; i < 3; i++) expect(relError(twin.forward(x, ctxB), layer.forward(x, ctxA))).toBe(0);
+    expect(Array.from(twin.projection.dataSync())).toEqual(snap());
     expect(layer.options.nbFeatures).toBe(6);
     expect(new PerformerAttention(rng, { dModel: 16, nHeads: 2 }).options.nbFeatures).toBe(Math.round(8 * Math.log(8)));
   });

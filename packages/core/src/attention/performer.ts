@@ -16,7 +16,8 @@
  *
  * The random features are drawn in JavaScript (float64 Gram-Schmidt) from our seeded Rng,
  * kept as a non-trainable parameter `projection` (so checkpoints hold them), shared by
- * all heads, and redrawn every `redrawInterval` training calls from `ctx.rng`.
+ * all heads, and redrawn every `redrawInterval` training calls from `ctx.rng` (the call
+ * count is a non-trainable parameter too, so a resumed run redraws at the same steps).
  */
 import { tf } from '../tf.ts';
 import { Rng } from '../train/rng.ts';
@@ -96,8 +97,12 @@ export class PerformerAttention extends MultiHeadAttention {
   readonly kind = 'performer';
   readonly options: Required<PerformerOptions>;
   readonly projection: tf.Variable; // [m, headDim]
+  /**
+   * Training calls since the last redraw, a non-trainable scalar parameter so that a
+   * checkpoint restores it and a resumed run redraws at the same steps.
+   */
+  readonly callsSinceRedraw: tf.Variable; // []
   private readonly ownRng: Rng;
-  private callsSinceRedraw = 0;
 
   constructor(rng: Rng, args: AttentionLayerArgs, options: PerformerOptions = {}) {
     super(rng, args);
@@ -113,6 +118,7 @@ export class PerformerAttention extends MultiHeadAttention {
       trainable: false,
       decay: false,
     });
+    this.callsSinceRedraw = this.param('callsSinceRedraw', tf.scalar(0), { trainable: false, decay: false });
   }
 
   /** Draws new random features (from `rng`, else the layer's own stream). */
@@ -122,13 +128,20 @@ export class PerformerAttention extends MultiHeadAttention {
     const w = tf.tensor2d(orthogonalRandomFeatures(rng ?? this.ownRng, m, d), [m, d]);
     this.projection.assign(w);
     w.dispose();
-    this.callsSinceRedraw = 0;
+    this.setCalls(0);
+  }
+
+  private setCalls(n: number): void {
+    const t = tf.scalar(n);
+    this.callsSinceRedraw.assign(t);
+    t.dispose();
   }
 
   override forward(x: tf.Tensor, ctx: ForwardContext, opts = {}): tf.Tensor {
     if (ctx.training && this.options.redrawInterval > 0) {
-      if (this.callsSinceRedraw >= this.options.redrawInterval) this.redrawFeatures(ctx.rng?.fork());
-      this.callsSinceRedraw++;
+      // As performer-pytorch: redraw once `redrawInterval` calls have used the current features.
+      if (this.callsSinceRedraw.dataSync()[0]! >= this.options.redrawInterval) this.redrawFeatures(ctx.rng?.fork());
+      this.setCalls(this.callsSinceRedraw.dataSync()[0]! + 1);
     }
     return super.forward(x, ctx, opts);
   }
