@@ -97,7 +97,7 @@ describe('transformer blocks', () => {
     expect(() => new DecoderBlock(rng, { dModel: D, attention: attn('flow'), mlpHidden: 32 })).toThrow(/causal: true/);
   });
 
-  for (const type of ['flow', 'softmax']) {
+  for (const type of ['flow', 'softmax', 'linear']) {
     it(`decoder block step by step (${type}) equals forward on the whole sequence`, () => {
       const rng = new Rng(11);
       const block = new DecoderBlock(rng, { dModel: D, attention: attn(type, true), mlpHidden: 32, layerScale: { init: 0.5, branches: 'both' } });

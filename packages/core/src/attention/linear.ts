@@ -18,7 +18,8 @@ import { tf } from '../tf.ts';
 import type { Rng } from '../train/rng.ts';
 import type { ForwardContext } from '../nn/module.ts';
 import { MultiHeadAttention, type Projected } from '../nn/multihead.ts';
-import type { AttentionLayerArgs } from './types.ts';
+import type { AttentionLayerArgs, RecurrentAttentionLayer } from './types.ts';
+import { dropout } from '../nn/dropout.ts';
 
 export interface LinearCoreOptions {
   causal: boolean;
@@ -94,8 +95,17 @@ export interface LinearAttentionOptions {
   eps?: number;
 }
 
-/** The Linear Transformer's attention layer (feature map elu(x) + 1). */
-export class LinearAttention extends MultiHeadAttention {
+/** Recurrent state of a causal linear attention: the running sums over past tokens. */
+export interface LinearAttentionState {
+  kv: tf.Tensor; // sum phi(k) v^T [B, H, M, Dv]
+  kSum: tf.Tensor; // sum phi(k) [B, H, M, 1]
+}
+
+/**
+ * The Linear Transformer's attention layer (feature map elu(x) + 1). Causal layers also
+ * generate one token at a time in O(M Dv) per head ("Transformers are RNNs").
+ */
+export class LinearAttention extends MultiHeadAttention implements RecurrentAttentionLayer<LinearAttentionState> {
   readonly kind = 'linear';
   readonly options: Required<LinearAttentionOptions>;
 
@@ -104,8 +114,40 @@ export class LinearAttention extends MultiHeadAttention {
     this.options = { chunkSize: options.chunkSize ?? 64, eps: options.eps ?? 1e-6 };
   }
 
+  private static phi(x: tf.Tensor): tf.Tensor {
+    return tf.add(tf.elu(x), 1);
+  }
+
+  initState(batch: number): LinearAttentionState {
+    if (!this.causal) throw new Error('LinearAttention.initState: only a causal layer (causal: true) generates step by step');
+    return { kv: tf.zeros([batch, this.nHeads, this.headDim, this.headDim]), kSum: tf.zeros([batch, this.nHeads, this.headDim, 1]) };
+  }
+
+  /** `xT` `[B, dInput]` -> `[B, dOutput]`, equal to the last row of `forward` on the prefix. */
+  step(xT: tf.Tensor, state: LinearAttentionState, ctx: ForwardContext): { output: tf.Tensor; state: LinearAttentionState } {
+    if (!this.causal) throw new Error('LinearAttention.step: only a causal layer (causal: true) generates step by step');
+    const B = xT.shape[0]!;
+    let next: LinearAttentionState | null = null;
+    const output = tf.tidy(() => {
+      const heads = (t: tf.Tensor) => t.reshape([B, this.nHeads, 1, this.headDim]); // [B, H, 1, Dh]
+      const q = LinearAttention.phi(heads(this.query.forward(xT)));
+      const k = LinearAttention.phi(heads(this.key!.forward(xT)));
+      const v = heads(this.value.forward(xT));
+      const kv = tf.keep(tf.add(state.kv, tf.matMul(k, v, true, false))); // [B, H, Dh, Dh]
+      const kSum = tf.keep(tf.add(state.kSum, tf.transpose(k, [0, 1, 3, 2]))); // [B, H, Dh, 1]
+      next = { kv, kSum };
+      const o = tf.div(tf.matMul(q, kv), tf.add(tf.matMul(q, kSum), this.options.eps)); // [B, H, 1, Dh]
+      return dropout(this.out.forward(o.reshape([B, this.dModel])), this.dropout, ctx);
+    });
+    return { output, state: next! };
+  }
+
+  disposeState(state: LinearAttentionState): void {
+    tf.dispose([state.kv, state.kSum]);
+  }
+
   protected core(p: Projected, _ctx: ForwardContext): tf.Tensor {
-    const phi = (x: tf.Tensor) => tf.add(tf.elu(x), 1);
+    const phi = LinearAttention.phi;
     return linearAttentionCore(phi(p.q), maskKeys(phi(p.k), p.keyMask), p.v, {
       causal: this.causal,
       chunkSize: this.options.chunkSize,

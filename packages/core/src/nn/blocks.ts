@@ -141,7 +141,7 @@ export class DecoderBlock extends EncoderBlock {
   private recurrent(who: string): RecurrentAttentionLayer<unknown> {
     const a = this.attn as unknown as Partial<RecurrentAttentionLayer<unknown>>;
     if (typeof a.step !== 'function' || typeof a.initState !== 'function' || typeof a.disposeState !== 'function') {
-      throw new Error(`DecoderBlock.${who}: the '${this.attn.kind}' attention has no recurrent step; generate with 'flow' or 'softmax', or re-run forward on the prefix`);
+      throw new Error(`DecoderBlock.${who}: the '${this.attn.kind}' attention has no recurrent step; generate with 'flow', 'softmax' or 'linear', or re-run forward on the prefix`);
     }
     return a as RecurrentAttentionLayer<unknown>;
   }

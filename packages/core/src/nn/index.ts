@@ -29,7 +29,7 @@ export {
 export { MultiHeadAttention, splitHeads, mergeHeads, type Projected, type MultiHeadOptions } from './multihead.ts';
 export { checkGradients, relError, type GradCheckResult } from './gradcheck.ts';
 
-export { LinearAttention, linearAttentionCore, maskKeys, type LinearAttentionOptions, type LinearCoreOptions } from '../attention/linear.ts';
+export { LinearAttention, linearAttentionCore, maskKeys, type LinearAttentionOptions, type LinearAttentionState, type LinearCoreOptions } from '../attention/linear.ts';
 export { CosformerAttention, type CosformerOptions } from '../attention/cosformer.ts';
 export { PerformerAttention, orthogonalRandomFeatures, softmaxKernelFeatures, type PerformerOptions } from '../attention/performer.ts';
 export { ReformerAttention, type ReformerOptions } from '../attention/reformer.ts';
