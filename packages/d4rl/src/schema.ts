@@ -39,12 +39,14 @@ export const D4rlRolloutSchema = z
     targets: z.array(z.number()).min(1).optional(),
     /** Episodes per target and evaluation (the original: 10 during training, 100 at the end). */
     episodes: z.number().int().positive().default(10),
+    /** Episodes per target of the `test` split: the original's evaluation after the last iteration. */
+    finalEpisodes: z.number().int().positive().default(100),
     /** Episodes simulated side by side (one batched model call per step for all of them). */
     parallel: z.number().int().positive().default(10),
     /** Cut episodes at this many steps (tests; the environments' limit is 1000). */
     maxSteps: z.number().int().positive().optional(),
   })
-  .default({ episodes: 10, parallel: 10 });
+  .default({ episodes: 10, finalEpisodes: 100, parallel: 10 });
 
 export type D4rlModelConfig = z.output<typeof D4rlModelSchema>;
 export type D4rlDataConfig = z.output<typeof D4rlDataSchema>;

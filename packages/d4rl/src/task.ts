@@ -7,6 +7,10 @@
  * `dataset` in a config is `<env>-<dataset>` (e.g. `hopper-medium-replay`); the file is
  * `<dataRoot>/d4rl/<env>-<dataset>-v2.hdf5` unless `data.file` names another.
  *
+ * Splits: `valid` = rollout.episodes episodes per target (during training), `test` =
+ * rollout.finalEpisodes (100, the original's evaluation after the last iteration; run it on the
+ * last checkpoint: `evaluateRun({ runDir, checkpoint: 'last', split: 'test' })`).
+ *
  * The metric is `score`: the mean normalised score (x 100) at the FIRST rollout target (the
  * higher one: hopper 3600, halfcheetah 12000, walker2d 5000); every target's numbers are
  * reported too.
@@ -59,7 +63,7 @@ class TrainWindows implements Split<WindowBatch> {
   }
 }
 
-/** Evaluation runs episodes, not batches: this split only names them. */
+/** Evaluation runs episodes, not batches: this split only counts them (episodes per target). */
 class RolloutSplit implements Split<WindowBatch> {
   constructor(
     readonly windows: D4rlWindows,
@@ -113,6 +117,8 @@ export const d4rlTask: Task<D4rlConfig, WindowBatch> = {
     return {
       train: new TrainWindows(windows, config.data.sampling === 'replacement'),
       valid: new RolloutSplit(windows, env, config.rollout.episodes),
+      // the original's final evaluation: the last model, 100 episodes per target
+      test: new RolloutSplit(windows, env, config.rollout.finalEpisodes),
       info: { env, file, ...st, droppedSteps, obsDim: data.obsDim, actDim: data.actDim },
     };
   },
@@ -138,7 +144,7 @@ export const d4rlTask: Task<D4rlConfig, WindowBatch> = {
         stateMean: split.windows.stateMean,
         stateStd: split.windows.stateStd,
         contextLength: cfg.data.contextLength,
-        episodes: cfg.rollout.episodes,
+        episodes: split.size,
         parallel: cfg.rollout.parallel,
         rng: ctx.rng,
         mode: cfg.data.mode,

@@ -51,7 +51,7 @@ describe('task data', () => {
   it("training batches draw windows with replacement from the step's seeded stream (the original sampler); evaluation batches are not random", async () => {
     const dataRoot = tmp();
     await generateDataset({ env: 'hopper', policy: 'random', steps: 200, seed: 3, out: join(dataRoot, 'd4rl', 'hopper-random-v2.hdf5') });
-    const config: any = { dataset: 'hopper-random', data: { contextLength: 4, returnScale: 1000, mode: 'normal', sampling: 'replacement' }, model: { maxEpisodeLength: 1000 }, rollout: { episodes: 3 } };
+    const config: any = { dataset: 'hopper-random', data: { contextLength: 4, returnScale: 1000, mode: 'normal', sampling: 'replacement' }, model: { maxEpisodeLength: 1000 }, rollout: { episodes: 3, finalEpisodes: 100 } };
     const data = await d4rlTask.load(config, { dataRoot, cacheDir: dataRoot, rng: new Rng(0), log: () => {} });
     expect(data.info).toMatchObject({ env: 'hopper', obsDim: 11, actDim: 3 });
     const idx = new Int32Array([0, 1, 2, 3, 4, 5, 6, 7]);
@@ -63,6 +63,7 @@ describe('task data', () => {
     expect(Array.from(fixed.timesteps.dataSync()).slice(0, 4)).toEqual([0, 1, 2, 3]); // window 0 as asked
     for (const b of [b1, b2, fixed]) for (const t of b.tensors) t.dispose();
     expect(data.valid!.size).toBe(3);
+    expect(data.test!.size).toBe(100); // rollout.finalEpisodes default
   });
 });
 
