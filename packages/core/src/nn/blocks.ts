@@ -11,7 +11,9 @@
  *
  * `dropout` is the residual dropout: on the attention branch here and on the MLP output
  * inside the MLP. An attention layer's own `dropout` (after its output projection) is
- * separate and set through the factory.
+ * separate and set through the factory. `activationDropout` (after the MLP activation)
+ * defaults to `dropout`, as in the LRA MlpBlock and the time-series code; GPT-2 (the
+ * Decision Transformer) has none (set 0), fairseq sets it with --activation-dropout.
  */
 import { tf } from '../tf.ts';
 import type { Rng } from '../train/rng.ts';
