@@ -1,0 +1,424 @@
+/**
+ * The DeiT/timm training augmentations as pure functions on 8-bit RGB images in memory, each
+ * drawing its randomness from the run's seeded `Rng` (so a resumed run sees the same crops):
+ *
+ *   RandomResizedCrop params (torchvision's algorithm; the crop and bicubic resize are done by
+ *   sharp in `decode.ts`), RandAugment 'rand-m9-mstd0.5-inc1' (timm's increasing-severity op
+ *   set, 2 ops per image, each applied with probability 0.5), ColorJitter, normalisation with
+ *   the ImageNet mean/std, and batch-level Mixup/CutMix with label smoothing (timm's `Mixup`).
+ *
+ * The pixel operations follow PIL's definitions (ImageOps, ImageEnhance, Image.transform),
+ * which is what timm calls; geometric ops sample bilinearly and fill with timm's
+ * `img_mean` (124, 116, 104).
+ */
+import type { Rng } from '@flowformer/core';
+
+/** An 8-bit RGB image, rows top to bottom, pixels interleaved `[H, W, 3]`. */
+export interface RgbImage {
+  width: number;
+  height: number;
+  data: Uint8ClampedArray;
+}
+
+export const IMAGENET_MEAN = [0.485, 0.456, 0.406] as const;
+export const IMAGENET_STD = [0.229, 0.224, 0.225] as const;
+/** timm's RandAugment fill colour: round(255 * IMAGENET_DEFAULT_MEAN). */
+const FILL = [124, 116, 104] as const;
+
+export const newImage = (width: number, height: number): RgbImage => ({ width, height, data: new Uint8ClampedArray(width * height * 3) });
+const copyImage = (im: RgbImage): RgbImage => ({ width: im.width, height: im.height, data: new Uint8ClampedArray(im.data) });
+
+// ----------------------------------------------------------------------------- crops
+
+export interface CropBox {
+  left: number;
+  top: number;
+  width: number;
+  height: number;
+}
+
+/**
+ * torchvision `RandomResizedCrop.get_params`: up to 10 tries of an area fraction in `scale`
+ * and a log-uniform aspect ratio in `ratio`; if none fits, the largest centred crop whose
+ * ratio is clamped to `ratio`.
+ */
+export function randomResizedCropBox(width: number, height: number, rng: Rng, scale: [number, number] = [0.08, 1], ratio: [number, number] = [3 / 4, 4 / 3]): CropBox {
+  const area = width * height;
+  const logR = [Math.log(ratio[0]), Math.log(ratio[1])];
+  for (let attempt = 0; attempt < 10; attempt++) {
+    const targetArea = area * rng.uniform(scale[0], scale[1]);
+    const aspect = Math.exp(rng.uniform(logR[0]!, logR[1]!));
+    const w = Math.round(Math.sqrt(targetArea * aspect));
+    const h = Math.round(Math.sqrt(targetArea / aspect));
+    if (w > 0 && w <= width && h > 0 && h <= height) {
+      return { top: rng.int(height - h + 1), left: rng.int(width - w + 1), width: w, height: h };
+    }
+  }
+  const inRatio = width / height;
+  let w = width;
+  let h = height;
+  if (inRatio < ratio[0]) h = Math.round(w / ratio[0]);
+  else if (inRatio > ratio[1]) w = Math.round(h * ratio[1]);
+  return { top: Math.floor((height - h) / 2), left: Math.floor((width - w) / 2), width: w, height: h };
+}
+
+/** torchvision `Resize(int)`: the shorter side becomes `size`, the longer `int(size * long / short)`. */
+export function resizeShorter(width: number, height: number, size: number): { width: number; height: number } {
+  return width <= height ? { width: size, height: Math.floor((size * height) / width) } : { width: Math.floor((size * width) / height), height: size };
+}
+
+/** torchvision `CenterCrop`: offsets round((H - h) / 2), round((W - w) / 2). */
+export function centerCropBox(width: number, height: number, size: number): CropBox {
+  return { top: Math.round((height - size) / 2), left: Math.round((width - size) / 2), width: size, height: size };
+}
+
+// ----------------------------------------------------------------------------- flips, jitter
+
+/** Mirror left-right (torchvision `RandomHorizontalFlip` once the coin says so). */
+export function hflip(im: RgbImage): RgbImage {
+  const out = newImage(im.width, im.height);
+  const { width: W, height: H } = im;
+  for (let y = 0; y < H; y++) {
+    for (let x = 0; x < W; x++) {
+      const s = (y * W + x) * 3;
+      const d = (y * W + (W - 1 - x)) * 3;
+      out.data[d] = im.data[s]!;
+      out.data[d + 1] = im.data[s + 1]!;
+      out.data[d + 2] = im.data[s + 2]!;
+    }
+  }
+  return out;
+}
+
+/** PIL's 'L' conversion: (299 R + 587 G + 114 B) / 1000, rounded to an integer. */
+function grayOf(im: RgbImage): Float32Array {
+  const n = im.width * im.height;
+  const g = new Float32Array(n);
+  for (let i = 0; i < n; i++) g[i] = Math.round((im.data[3 * i]! * 299 + im.data[3 * i + 1]! * 587 + im.data[3 * i + 2]! * 114) / 1000);
+  return g;
+}
+
+/** PIL `Image.blend(degenerate, im, factor)`: degenerate + factor * (im - degenerate), clipped to [0, 255]. */
+function blend(im: RgbImage, degenerate: (i: number, c: number) => number, factor: number): RgbImage {
+  const out = newImage(im.width, im.height);
+  const n = im.width * im.height;
+  for (let i = 0; i < n; i++) {
+    for (let c = 0; c < 3; c++) {
+      const d = degenerate(i, c);
+      out.data[3 * i + c] = d + factor * (im.data[3 * i + c]! - d); // Uint8ClampedArray rounds and clips
+    }
+  }
+  return out;
+}
+
+/** ImageEnhance.Brightness: blend with black. */
+export const adjustBrightness = (im: RgbImage, f: number) => blend(im, () => 0, f);
+/** ImageEnhance.Color (saturation): blend with the grey image. */
+export function adjustSaturation(im: RgbImage, f: number): RgbImage {
+  const g = grayOf(im);
+  return blend(im, (i) => g[i]!, f);
+}
+/** ImageEnhance.Contrast: blend with the (rounded) mean grey level. */
+export function adjustContrast(im: RgbImage, f: number): RgbImage {
+  const g = grayOf(im);
+  let s = 0;
+  for (const v of g) s += v;
+  const mean = Math.floor(s / g.length + 0.5);
+  return blend(im, () => mean, f);
+}
+/** ImageEnhance.Sharpness: blend with PIL's SMOOTH filter (3x3, centre 5, others 1, / 13); border pixels stay. */
+export function adjustSharpness(im: RgbImage, f: number): RgbImage {
+  const { width: W, height: H } = im;
+  const smooth = copyImage(im);
+  for (let y = 1; y < H - 1; y++) {
+    for (let x = 1; x < W - 1; x++) {
+      for (let c = 0; c < 3; c++) {
+        let s = 4 * im.data[(y * W + x) * 3 + c]!;
+        for (let dy = -1; dy <= 1; dy++) for (let dx = -1; dx <= 1; dx++) s += im.data[((y + dy) * W + x + dx) * 3 + c]!;
+        smooth.data[(y * W + x) * 3 + c] = s / 13;
+      }
+    }
+  }
+  return blend(im, (i, c) => smooth.data[3 * i + c]!, f);
+}
+
+/**
+ * torchvision `ColorJitter(b, c, s)` as timm builds it for `--color-jitter 0.4` (b = c = s = 0.4,
+ * no hue): factors uniform in [1 - v, 1 + v], the three adjustments in a random order.
+ */
+export function colorJitter(im: RgbImage, strength: number, rng: Rng): RgbImage {
+  if (strength <= 0) return im;
+  const ops = [adjustBrightness, adjustContrast, adjustSaturation];
+  const factors = ops.map(() => rng.uniform(Math.max(0, 1 - strength), 1 + strength));
+  const order = [0, 1, 2];
+  rng.shuffle(order);
+  let out = im;
+  for (const k of order) out = ops[k]!(out, factors[k]!);
+  return out;
+}
+
+// ----------------------------------------------------------------------------- RandAugment
+
+/** `out(x, y) = in(a x + b y + c, d x + e y + f)` (PIL's affine `data`), bilinear, filled with FILL outside. */
+function affine(im: RgbImage, [a, b, c, d, e, f]: number[]): RgbImage {
+  const { width: W, height: H } = im;
+  const out = newImage(W, H);
+  for (let y = 0; y < H; y++) {
+    for (let x = 0; x < W; x++) {
+      // PIL samples at pixel centres.
+      const sx = a * (x + 0.5) + b * (y + 0.5) + c! - 0.5;
+      const sy = d! * (x + 0.5) + e! * (y + 0.5) + f! - 0.5;
+      const o = (y * W + x) * 3;
+      if (sx < -0.5 || sy < -0.5 || sx > W - 0.5 || sy > H - 0.5) {
+        out.data[o] = FILL[0];
+        out.data[o + 1] = FILL[1];
+        out.data[o + 2] = FILL[2];
+        continue;
+      }
+      const x0 = Math.max(0, Math.min(W - 1, Math.floor(sx)));
+      const y0 = Math.max(0, Math.min(H - 1, Math.floor(sy)));
+      const x1 = Math.min(W - 1, x0 + 1);
+      const y1 = Math.min(H - 1, y0 + 1);
+      const fx = Math.max(0, Math.min(1, sx - x0));
+      const fy = Math.max(0, Math.min(1, sy - y0));
+      for (let ch = 0; ch < 3; ch++) {
+        const p = (yy: number, xx: number) => im.data[(yy * W + xx) * 3 + ch]!;
+        out.data[o + ch] = (1 - fy) * ((1 - fx) * p(y0, x0) + fx * p(y0, x1)) + fy * ((1 - fx) * p(y1, x0) + fx * p(y1, x1));
+      }
+    }
+  }
+  return out;
+}
+
+/** PIL `rotate(deg)` about the centre, counter-clockwise for positive degrees, same canvas. */
+export function rotate(im: RgbImage, degrees: number): RgbImage {
+  const t = (-degrees * Math.PI) / 180;
+  const cx = im.width / 2;
+  const cy = im.height / 2;
+  const [a, b, d, e] = [Math.cos(t), Math.sin(t), -Math.sin(t), Math.cos(t)];
+  // Inverse map about the centre: source = R (p - c) + c.
+  return affine(im, [a, b, cx - a * cx - b * cy, d, e, cy - d * cx - e * cy]);
+}
+export const shearX = (im: RgbImage, f: number) => affine(im, [1, f, 0, 0, 1, 0]);
+export const shearY = (im: RgbImage, f: number) => affine(im, [1, 0, 0, f, 1, 0]);
+export const translateX = (im: RgbImage, px: number) => affine(im, [1, 0, px, 0, 1, 0]);
+export const translateY = (im: RgbImage, px: number) => affine(im, [1, 0, 0, 0, 1, px]);
+
+function perChannelLut(im: RgbImage, lut: (c: number) => Uint8ClampedArray): RgbImage {
+  const out = newImage(im.width, im.height);
+  const luts = [lut(0), lut(1), lut(2)];
+  for (let i = 0; i < im.data.length; i++) out.data[i] = luts[i % 3]![im.data[i]!]!;
+  return out;
+}
+function histogram(im: RgbImage, c: number): Int32Array {
+  const h = new Int32Array(256);
+  for (let i = c; i < im.data.length; i += 3) h[im.data[i]!]!++;
+  return h;
+}
+
+/** ImageOps.autocontrast (cutoff 0): each channel's [min, max] stretched to [0, 255]. */
+export function autoContrast(im: RgbImage): RgbImage {
+  return perChannelLut(im, (c) => {
+    const h = histogram(im, c);
+    let lo = 0;
+    while (lo < 255 && h[lo] === 0) lo++;
+    let hi = 255;
+    while (hi > 0 && h[hi] === 0) hi--;
+    const lut = new Uint8ClampedArray(256);
+    for (let v = 0; v < 256; v++) lut[v] = hi <= lo ? v : ((v - lo) * 255) / (hi - lo);
+    return lut;
+  });
+}
+/** ImageOps.equalize: PIL's per-channel histogram equalisation. */
+export function equalize(im: RgbImage): RgbImage {
+  return perChannelLut(im, (c) => {
+    const h = histogram(im, c);
+    const nz = [...h].filter((x) => x > 0);
+    const lut = new Uint8ClampedArray(256);
+    const step = nz.length <= 1 ? 0 : Math.floor((nz.reduce((a, b) => a + b, 0) - nz[nz.length - 1]!) / 255);
+    if (step === 0) {
+      for (let v = 0; v < 256; v++) lut[v] = v;
+      return lut;
+    }
+    let n = Math.floor(step / 2);
+    for (let v = 0; v < 256; v++) {
+      lut[v] = Math.floor(n / step);
+      n += h[v]!;
+    }
+    return lut;
+  });
+}
+export const invert = (im: RgbImage) => perChannelLut(im, () => Uint8ClampedArray.from({ length: 256 }, (_, v) => 255 - v));
+export const posterize = (im: RgbImage, bits: number) =>
+  bits >= 8 ? im : perChannelLut(im, () => Uint8ClampedArray.from({ length: 256 }, (_, v) => v & ~((1 << (8 - bits)) - 1)));
+export const solarize = (im: RgbImage, thresh: number) => perChannelLut(im, () => Uint8ClampedArray.from({ length: 256 }, (_, v) => (v >= thresh ? 255 - v : v)));
+export const solarizeAdd = (im: RgbImage, add: number, thresh = 128) =>
+  perChannelLut(im, () => Uint8ClampedArray.from({ length: 256 }, (_, v) => (v < thresh ? Math.min(255, v + add) : v)));
+
+/** One RandAugment op: name, and how it maps a magnitude in [0, 10] (and a random sign) to an image. */
+interface RandOp {
+  name: string;
+  apply(im: RgbImage, m: number, rng: Rng): RgbImage;
+}
+const M = 10; // timm's _LEVEL_DENOM
+const signed = (v: number, rng: Rng) => (rng.next() < 0.5 ? -v : v);
+const enhance = (f: (im: RgbImage, x: number) => RgbImage) => (im: RgbImage, m: number, rng: Rng) => f(im, 1 + signed((m / M) * 0.9, rng));
+
+/** timm's `_RAND_INCREASING_TRANSFORMS` (the 'inc1' set), in timm's order, with timm's level mappings. */
+export const RAND_INCREASING_OPS: RandOp[] = [
+  { name: 'AutoContrast', apply: (im) => autoContrast(im) },
+  { name: 'Equalize', apply: (im) => equalize(im) },
+  { name: 'Invert', apply: (im) => invert(im) },
+  { name: 'Rotate', apply: (im, m, rng) => rotate(im, signed((m / M) * 30, rng)) },
+  { name: 'PosterizeIncreasing', apply: (im, m) => posterize(im, 4 - Math.trunc((m / M) * 4)) },
+  { name: 'SolarizeIncreasing', apply: (im, m) => solarize(im, 256 - Math.trunc((m / M) * 256)) },
+  { name: 'SolarizeAdd', apply: (im, m) => solarizeAdd(im, Math.trunc((m / M) * 110)) },
+  { name: 'ColorIncreasing', apply: enhance(adjustSaturation) },
+  { name: 'ContrastIncreasing', apply: enhance(adjustContrast) },
+  { name: 'BrightnessIncreasing', apply: enhance(adjustBrightness) },
+  { name: 'SharpnessIncreasing', apply: enhance(adjustSharpness) },
+  { name: 'ShearX', apply: (im, m, rng) => shearX(im, signed((m / M) * 0.3, rng)) },
+  { name: 'ShearY', apply: (im, m, rng) => shearY(im, signed((m / M) * 0.3, rng)) },
+  { name: 'TranslateXRel', apply: (im, m, rng) => translateX(im, signed((m / M) * 0.45, rng) * im.width) },
+  { name: 'TranslateYRel', apply: (im, m, rng) => translateY(im, signed((m / M) * 0.45, rng) * im.height) },
+];
+
+export interface RandAugmentArgs {
+  /** Ops per image (timm 'n', default 2). */
+  numOps: number;
+  /** Mean magnitude in [0, 10] (timm 'm', DeiT 9). */
+  magnitude: number;
+  /** Std of the per-op magnitude noise (timm 'mstd', DeiT 0.5). */
+  magnitudeStd: number;
+  /** Probability each chosen op is applied (timm's default 0.5). */
+  prob: number;
+}
+export const DEIT_RANDAUGMENT: RandAugmentArgs = { numOps: 2, magnitude: 9, magnitudeStd: 0.5, prob: 0.5 };
+
+/** timm `RandAugment` with `rand-m9-mstd0.5-inc1`: `numOps` ops drawn with replacement, each applied with `prob`. */
+export function randAugment(im: RgbImage, rng: Rng, args: RandAugmentArgs = DEIT_RANDAUGMENT, applied?: string[]): RgbImage {
+  let out = im;
+  for (let k = 0; k < args.numOps; k++) {
+    const op = RAND_INCREASING_OPS[rng.int(RAND_INCREASING_OPS.length)]!;
+    if (rng.next() >= args.prob) continue;
+    let m = args.magnitude;
+    if (args.magnitudeStd > 0) m = rng.normal(m, args.magnitudeStd);
+    m = Math.max(0, Math.min(M, m));
+    out = op.apply(out, m, rng);
+    applied?.push(op.name);
+  }
+  return out;
+}
+
+// ----------------------------------------------------------------------------- tensors
+
+/** `(x / 255 - mean) / std` per channel, written into `out` at `offset` (`[H, W, 3]`, NHWC). */
+export function normalizeInto(im: RgbImage, out: Float32Array, offset: number, mean: readonly number[] = IMAGENET_MEAN, std: readonly number[] = IMAGENET_STD): void {
+  const n = im.width * im.height;
+  for (let i = 0; i < n; i++) {
+    for (let c = 0; c < 3; c++) out[offset + 3 * i + c] = (im.data[3 * i + c]! / 255 - mean[c]!) / std[c]!;
+  }
+}
+
+// ----------------------------------------------------------------------------- Mixup / CutMix
+
+/** Gamma(a, 1) by Marsaglia and Tsang (a >= 1), boosted for a < 1. */
+function gamma(rng: Rng, a: number): number {
+  if (a < 1) return gamma(rng, a + 1) * Math.pow(rng.next() || Number.MIN_VALUE, 1 / a);
+  const d = a - 1 / 3;
+  const c = 1 / Math.sqrt(9 * d);
+  for (;;) {
+    let x: number;
+    let v: number;
+    do {
+      x = rng.normal();
+      v = 1 + c * x;
+    } while (v <= 0);
+    v = v * v * v;
+    const u = rng.next();
+    if (u < 1 - 0.0331 * x ** 4 || Math.log(u) < 0.5 * x * x + d * (1 - v + Math.log(v))) return d * v;
+  }
+}
+export function sampleBeta(rng: Rng, a: number, b: number): number {
+  const x = gamma(rng, a);
+  const y = gamma(rng, b);
+  return x / (x + y);
+}
+
+export interface MixupArgs {
+  /** Beta(alpha, alpha) of Mixup's lambda; 0 disables Mixup (DeiT 0.8). */
+  mixupAlpha: number;
+  /** Beta(alpha, alpha) of CutMix's lambda; 0 disables CutMix (DeiT 1.0). */
+  cutmixAlpha: number;
+  /** Probability of mixing a batch at all (timm mixup_prob, DeiT 1.0). */
+  prob: number;
+  /** Probability of CutMix instead of Mixup when both are enabled (DeiT 0.5). */
+  switchProb: number;
+  /** Label smoothing folded into the soft targets (DeiT 0.1). */
+  labelSmoothing: number;
+}
+
+export interface MixResult {
+  lam: number;
+  kind: 'mixup' | 'cutmix' | 'none';
+  /** CutMix box (pixels), when kind is 'cutmix'. */
+  box?: { y0: number; y1: number; x0: number; x1: number };
+}
+
+/**
+ * timm `Mixup` in 'batch' mode, in place on normalised images `x` `[B, H, W, 3]`: every example i
+ * is mixed with example B-1-i (the batch flipped) with one lambda for the batch; returns the soft
+ * targets `[B, C]`: lam * smooth(onehot(y_i)) + (1 - lam) * smooth(onehot(y_{B-1-i})), smoothing
+ * off = e / C, on = 1 - e + e / C. CutMix pastes a box of area ~(1 - lam) and corrects lam to the
+ * box actually pasted (correct_lam).
+ */
+export function mixupCutmix(x: Float32Array, labels: Int32Array, B: number, H: number, W: number, numClasses: number, args: MixupArgs, rng: Rng): { targets: Float32Array; mix: MixResult } {
+  let lam = 1;
+  let kind: MixResult['kind'] = 'none';
+  let box: MixResult['box'];
+  if (rng.next() < args.prob && (args.mixupAlpha > 0 || args.cutmixAlpha > 0)) {
+    const useCutmix = args.mixupAlpha > 0 && args.cutmixAlpha > 0 ? rng.next() < args.switchProb : args.cutmixAlpha > 0;
+    lam = useCutmix ? sampleBeta(rng, args.cutmixAlpha, args.cutmixAlpha) : sampleBeta(rng, args.mixupAlpha, args.mixupAlpha);
+    kind = useCutmix ? 'cutmix' : 'mixup';
+  }
+  const px = H * W * 3;
+  if (kind === 'mixup') {
+    const src = new Float32Array(x); // the un-mixed batch, read through the flip
+    for (let i = 0; i < B; i++) {
+      const a = i * px;
+      const b = (B - 1 - i) * px;
+      for (let k = 0; k < px; k++) x[a + k] = lam * src[a + k]! + (1 - lam) * src[b + k]!;
+    }
+  } else if (kind === 'cutmix') {
+    // timm rand_bbox: a box of side sqrt(1 - lam) times the image's, centred uniformly, clipped.
+    const r = Math.sqrt(1 - lam);
+    const ch = Math.trunc(H * r);
+    const cw = Math.trunc(W * r);
+    const cy = rng.int(H);
+    const cx = rng.int(W);
+    const clip = (v: number, hi: number) => Math.max(0, Math.min(hi, v));
+    box = { y0: clip(cy - Math.trunc(ch / 2), H), y1: clip(cy + Math.trunc(ch / 2), H), x0: clip(cx - Math.trunc(cw / 2), W), x1: clip(cx + Math.trunc(cw / 2), W) };
+    lam = 1 - ((box.y1 - box.y0) * (box.x1 - box.x0)) / (H * W);
+    const src = new Float32Array(x);
+    for (let i = 0; i < B; i++) {
+      const a = i * px;
+      const b = (B - 1 - i) * px;
+      for (let yy = box.y0; yy < box.y1; yy++) {
+        const row = (yy * W + box.x0) * 3;
+        x.set(src.subarray(b + row, b + row + (box.x1 - box.x0) * 3), a + row);
+      }
+    }
+  }
+  const e = args.labelSmoothing;
+  const off = e / numClasses;
+  const on = 1 - e + off;
+  const targets = new Float32Array(B * numClasses);
+  for (let i = 0; i < B; i++) {
+    for (let c = 0; c < numClasses; c++) {
+      const t1 = labels[i] === c ? on : off;
+      const t2 = labels[B - 1 - i] === c ? on : off;
+      targets[i * numClasses + c] = lam * t1 + (1 - lam) * t2;
+    }
+  }
+  return { targets, mix: { lam, kind, box } };
+}
