@@ -7,7 +7,7 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { tf } from '../src/tf.ts';
-import { WASM_KERNELS } from '../src/backend/wasm-kernels.ts';
+import { WASM_KERNELS, wasmKernelOptions } from '../src/backend/wasm-kernels.ts';
 import { stockBatchIndexingIsRight } from '../src/backend/cpu-kernels.ts';
 import { expectClose, randomArray, randomInts, runOn, shutdownBackend } from './helpers/backend.ts';
 
@@ -151,10 +151,14 @@ describe('BatchMatMul (fast wasm kernel)', () => {
     [[2, 8, 1], [2, 1, 9], 'K=1 (outer product)'],
     [[5, 16], [16, 12], 'plain 2-D'],
   ];
+  // tinyProduct 0: every product through our XNNPACK path; default: tiny ones on the stock loop
   for (const [as, bs, label] of shapes) {
     for (const ta of [false, true]) {
       for (const tb of [false, true]) {
-        it(`${label}: transposeA=${ta} transposeB=${tb}, forward and gradients`, async () => {
+        it.each([0, wasmKernelOptions.tinyProduct])(`${label}: transposeA=${ta} transposeB=${tb}, forward and gradients (tinyProduct %d)`, async (tiny) => {
+          const saved = wasmKernelOptions.tinyProduct;
+          wasmKernelOptions.tinyProduct = tiny;
+          try {
           const tr = (s: number[], t: boolean) => (t ? [...s.slice(0, -2), s.at(-1)!, s.at(-2)!] : s);
           const run = (explicitBroadcast: boolean) => () => {
             const a = rnd(tr(as, ta), 41);
@@ -177,6 +181,9 @@ describe('BatchMatMul (fast wasm kernel)', () => {
           const direct = await runOn('cpu', run(false));
           const ref = await runOn('cpu', run(true));
           ref.values.forEach((v, i) => expectClose(direct.values[i]!, v, 1e-5, 1e-6, `cpu matMul output ${i}`));
+          } finally {
+            wasmKernelOptions.tinyProduct = saved;
+          }
         });
       }
     }

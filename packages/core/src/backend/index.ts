@@ -12,6 +12,6 @@ export {
   type BackendAttempt,
   type InitBackendOptions,
 } from './select.ts';
-export { registerWasmKernels, useStockBatchMatMul, WASM_KERNELS } from './wasm-kernels.ts';
+export { registerWasmKernels, useStockBatchMatMul, WASM_KERNELS, wasmKernelOptions } from './wasm-kernels.ts';
 export { registerGradientFixes } from './gradients.ts';
 export { registerCpuKernels } from './cpu-kernels.ts';
