@@ -24,7 +24,7 @@ describe('D4RL HDF5 reader', () => {
     expect(r.infos.qpos!.data[5]).toBe(2.5);
   });
 
-  it('reads [N, 1] rewards/terminals, h5py-like int8 flags, and files without optional datasets', async () => {
+  it('reads [N, 1] rewards/terminals, int8 and int64 flags, and files without optional datasets', async () => {
     const dir = tmp();
     const p = join(dir, 'x.hdf5');
     const h5 = await loadH5();
@@ -33,11 +33,12 @@ describe('D4RL HDF5 reader', () => {
     f.create_dataset({ name: 'actions', data: new Float32Array([0.5, -0.5]), shape: [2, 1] });
     f.create_dataset({ name: 'rewards', data: new Float32Array([1.5, 2.5]), shape: [2, 1] });
     f.create_dataset({ name: 'terminals', data: new Int8Array([0, 1]), shape: [2, 1] });
+    f.create_dataset({ name: 'timeouts', data: new BigInt64Array([1n, 0n]) });
     f.close();
     const r = await readD4rlFile(p);
     expect(Array.from(r.rewards)).toEqual([1.5, 2.5]);
     expect(Array.from(r.terminals)).toEqual([0, 1]);
-    expect(r.timeouts).toBeNull();
+    expect(Array.from(r.timeouts!)).toEqual([1, 0]); // int64 flags
     expect(r.nextObservations).toBeNull();
     expect(r.infos).toEqual({});
   });

@@ -138,7 +138,8 @@ export async function readD4rlFile(path: string): Promise<D4rlData> {
         throw new D4rlFileError(path, name, `its data cannot be read (${(e as Error).message})`, REDOWNLOAD);
       }
       if (v === null || v === undefined) throw new D4rlFileError(path, name, 'its data cannot be read (truncated or corrupt storage)', REDOWNLOAD);
-      if (ArrayBuffer.isView(v) && !(v instanceof DataView) && !(v instanceof BigInt64Array) && !(v instanceof BigUint64Array)) return v as unknown as ArrayLike<number>;
+      if (v instanceof BigInt64Array || v instanceof BigUint64Array) return Float64Array.from(v, Number); // int64 (numpy's default int)
+      if (ArrayBuffer.isView(v) && !(v instanceof DataView)) return v as unknown as ArrayLike<number>;
       if (Array.isArray(v) && v.every((x) => typeof x === 'number' || typeof x === 'boolean')) return v.map(Number);
       throw new D4rlFileError(path, name, `has a non-numeric type (${JSON.stringify(ds.dtype)})`, 'D4RL datasets hold floats or bools');
     };
