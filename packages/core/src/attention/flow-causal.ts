@@ -22,7 +22,7 @@ import {
   applyFeatureMap,
   paddingMask4,
   resolveFlowOptions,
-  rowDot,
+  epsDot,
   type FlowAttentionOptions,
   type ResolvedFlowOptions,
 } from './flow-options.ts';
@@ -58,16 +58,14 @@ export function flowAttentionCausal(
     const normal = m
       ? tf.add(prefixSum(m, 2), tf.sub(1, m))
       : tf.range(1, L + 1, 1, 'float32').reshape([1, 1, L, 1]);
-    const phiQe = tf.add(phiQ, eps);
-    const phiKe = tf.add(phiK, eps);
 
     // (1) incoming flow of each sink, outgoing flow of each source, over the causal prefix,
     //     multiplied by `normal` to approximate the non-causal normalisation.
-    const sinkIncoming = tf.div(normal, rowDot(phiQe, tf.add(prefixSum(phiKm, 2), eps))); // [B,H,L,1]
-    const sourceOutgoing = tf.div(normal, rowDot(phiKe, tf.add(prefixSum(phiQm, 2), eps))); // [B,H,L,1]
+    const sinkIncoming = tf.div(normal, epsDot(phiQ, prefixSum(phiKm, 2), eps)); // [B,H,L,1]
+    const sourceOutgoing = tf.div(normal, epsDot(phiK, prefixSum(phiQm, 2), eps)); // [B,H,L,1]
     // (2) conservation refine
-    const conservedSink = tf.div(rowDot(phiQe, tf.add(prefixSum(tf.mul(phiKm, sourceOutgoing), 2), eps)), normal); // [B,H,L,1]
-    let conservedSource = tf.div(rowDot(phiKe, tf.add(prefixSum(tf.mul(phiQm, sinkIncoming), 2), eps)), normal); // [B,H,L,1]
+    const conservedSink = tf.div(epsDot(phiQ, prefixSum(tf.mul(phiKm, sourceOutgoing), 2), eps), normal); // [B,H,L,1]
+    let conservedSource = tf.div(epsDot(phiK, prefixSum(tf.mul(phiQm, sinkIncoming), 2), eps), normal); // [B,H,L,1]
     if (opts.clamp !== null) conservedSource = tf.clipByValue(conservedSource, -opts.clamp, opts.clamp);
     // (3) competition (a causal softmax over the sources so far, times normal) and allocation
     let values = v; // [B,H,L,Dv]
@@ -81,32 +79,77 @@ export function flowAttentionCausal(
     } else if (m) {
       values = tf.mul(v, m);
     }
-    // (4) causal dot product; queries carry sinkIncoming / normal (value normalisation)
-    const qWeighted = tf.mul(phiQ, tf.div(sinkIncoming, normal)); // [B,H,L,D]
+    // (4) causal dot product. The original weights the queries by sinkIncoming / normal (value
+    //     normalisation); that scales whole output rows, so it is applied to the output,
+    //     together with sinkAllocation: no extra [B,H,L,D] tensor.
     let out =
       opts.causalImpl === 'parallel'
-        ? causalDotProductParallel(qWeighted, phiKm, values)
-        : causalDotProductChunked(qWeighted, phiKm, values, opts.chunkSize); // [B,H,L,Dv]
-    if (opts.allocation) out = tf.mul(out, tf.sigmoid(conservedSink)); // sinkAllocation
-    if (m) out = tf.mul(out, m);
+        ? causalDotProductParallel(phiQ, phiKm, values)
+        : causalDotProductChunked(phiQ, phiKm, values, opts.chunkSize); // [B,H,L,Dv]
+    let rowScale = tf.div(sinkIncoming, normal); // [B,H,L,1]
+    if (opts.allocation) rowScale = tf.mul(rowScale, tf.sigmoid(conservedSink)); // sinkAllocation
+    if (m) rowScale = tf.mul(rowScale, m);
+    out = tf.mul(out, rowScale);
     return out;
   });
 }
 
 /**
  * `out_t = q_t . sum_{s<=t} k_s (x) v_s` as the original: materialise every outer product
- * `[B,H,L,D,Dv]` and prefix-sum it. Memory B*H*L*D*Dv floats (and as much again for its gradient).
+ * `[B,H,L,D,Dv]` and prefix-sum it. Kept as the reference and for the benchmark: its memory,
+ * B*H*L*D*Dv floats per live tensor, is what the chunked form avoids.
+ *
+ * The gradient is written by hand and frees each `[B,H,L,D,Dv]` temporary as soon as it is
+ * used (about 3 alive at once; tfjs's autodiff kept about 7):
+ *   dq_t = state_t dy_t,  dOuter_s = sum_{t>=s} q_t (x) dy_t,  dk_s = dOuter_s v_s,  dv_s = dOuter_s^T k_s
  */
 export function causalDotProductParallel(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor): tf.Tensor {
-  return tf.tidy(() => {
-    const [B, H, L, D] = q.shape as [number, number, number, number];
-    const Dv = v.shape[3]!;
-    const outer = tf.mul(k.reshape([B, H, L, D, 1]), v.reshape([B, H, L, 1, Dv])); // [B,H,L,D,Dv]
-    const state = prefixSum(outer, 2); // [B,H,L,D,Dv]
-    // q_t . state_t as a broadcast product and a sum over D: a batched matmul of B*H*L
-    // one-row matrices would pay a per-batch overhead on wasm.
-    return tf.sum(tf.mul(q.reshape([B, H, L, D, 1]), state), 3); // [B,H,L,Dv]
+  const f = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+    const [qs, ks, vs] = args as [tf.Tensor, tf.Tensor, tf.Tensor];
+    const save = args[3] as tf.GradSaveFunc;
+    save([qs, ks, vs]);
+    return {
+      value: tf.tidy(() => {
+        const state = parallelState(ks, vs); // [B,H,L,D,Dv]
+        return tf.sum(tf.mul(expandLast(qs), state), 3); // [B,H,L,Dv]
+      }),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [qq, kk, vv] = saved as [tf.Tensor, tf.Tensor, tf.Tensor];
+        const [B, H, L, D] = qq.shape as [number, number, number, number];
+        const Dv = vv.shape[3]!;
+        const dy5 = dy.reshape([B, H, L, 1, Dv]);
+        const dq = tf.tidy(() => tf.sum(tf.mul(parallelState(kk, vv), dy5), 4)); // [B,H,L,D]
+        const dOuter = tf.tidy(() => prefixSumRaw(tf.mul(expandLast(qq), dy5), 2, true)); // [B,H,L,D,Dv]
+        const dk = tf.tidy(() => tf.sum(tf.mul(dOuter, vv.reshape([B, H, L, 1, Dv])), 4)); // [B,H,L,D]
+        const dv = tf.tidy(() => tf.sum(tf.mul(dOuter, expandLast(kk)), 3)); // [B,H,L,Dv]
+        dOuter.dispose();
+        dy5.dispose();
+        return [dq, dk, dv];
+      },
+    };
   });
+  return f(q, k, v);
+}
+
+/** `[B,H,L,D]` -> `[B,H,L,D,1]`. */
+const expandLast = (x: tf.Tensor) => x.reshape([...x.shape, 1]);
+
+/** Prefix sums of the outer products k_s (x) v_s: `[B,H,L,D,Dv]`. */
+function parallelState(k: tf.Tensor, v: tf.Tensor): tf.Tensor {
+  return tf.tidy(() => {
+    const [B, H, L] = k.shape as [number, number, number, number];
+    const outer = tf.mul(expandLast(k), v.reshape([B, H, L, 1, v.shape[3]!])); // [B,H,L,D,Dv]
+    const state = tf.cumsum(outer, 2);
+    outer.dispose();
+    return state;
+  });
+}
+
+/** `tf.cumsum` without a tape entry (inside a hand-written gradient). */
+function prefixSumRaw(x: tf.Tensor, axis: number, reverse = false): tf.Tensor {
+  const out = tf.cumsum(x, axis, false, reverse);
+  x.dispose();
+  return out;
 }
 
 /**
@@ -276,14 +319,12 @@ export function flowCausalStep(
     const normal = m ? tf.add(count, tf.sub(1, m)) : count; // never 0
     const qSum = tf.add(state.qSum, phiQm);
     const kSum = tf.add(state.kSum, phiKm);
-    const phiQe = tf.add(phiQ, eps);
-    const phiKe = tf.add(phiK, eps);
-    const sinkIncoming = tf.div(normal, rowDot(phiQe, tf.add(kSum, eps))); // [B,H,1]
-    const sourceOutgoing = tf.div(normal, rowDot(phiKe, tf.add(qSum, eps))); // [B,H,1]
+    const sinkIncoming = tf.div(normal, epsDot(phiQ, kSum, eps)); // [B,H,1]
+    const sourceOutgoing = tf.div(normal, epsDot(phiK, qSum, eps)); // [B,H,1]
     const kOutgoingSum = tf.add(state.kOutgoingSum, tf.mul(phiKm, sourceOutgoing));
     const qIncomingSum = tf.add(state.qIncomingSum, tf.mul(phiQm, sinkIncoming));
-    const conservedSink = tf.div(rowDot(phiQe, tf.add(kOutgoingSum, eps)), normal); // [B,H,1]
-    let conservedSource = tf.div(rowDot(phiKe, tf.add(qIncomingSum, eps)), normal); // [B,H,1]
+    const conservedSink = tf.div(epsDot(phiQ, kOutgoingSum, eps), normal); // [B,H,1]
+    let conservedSource = tf.div(epsDot(phiK, qIncomingSum, eps), normal); // [B,H,1]
     if (opts.clamp !== null) conservedSource = tf.clipByValue(conservedSource, -opts.clamp, opts.clamp);
     // The new state never aliases the old one (the caller disposes the old state).
     let expSourceSum: tf.Tensor;

@@ -125,9 +125,37 @@ export function paddingMask4(mask: tf.Tensor, B: number, n: number, name: string
   return tf.tidy(() => tf.cast(mask, 'float32').reshape([B, 1, n, 1]));
 }
 
-/** Row-wise dot product over the last axis: `[..., n, D] . [..., m, D] -> [..., n, 1]` (m = 1 or n). */
-export function rowDot(a: tf.Tensor, b: tf.Tensor): tf.Tensor {
-  return tf.sum(tf.mul(a, b), -1, true);
+/**
+ * `sum_d (a_d + eps) (b_d + eps)` over the last axis: `[..., n, D]` and `[..., n|1, D]` (b may
+ * broadcast) -> `[..., n, 1]`. Every flow sum of Flow-Attention has this form. The gradient is
+ * written by hand so that neither `a + eps`, `b + eps` nor their product is kept for the
+ * backward pass (tfjs's autodiff keeps each intermediate and its gradient until the end).
+ */
+export function epsDot(a: tf.Tensor, b: tf.Tensor, eps: number): tf.Tensor {
+  const f = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+    const [x, y] = args as [tf.Tensor, tf.Tensor];
+    const save = args[2] as tf.GradSaveFunc;
+    save([x, y]);
+    return {
+      value: tf.tidy(() => tf.sum(tf.mul(tf.add(x, eps), tf.add(y, eps)), -1, true)),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) =>
+        tf.tidy(() => {
+          const [xs, ys] = saved as [tf.Tensor, tf.Tensor];
+          const dx = sumToShape(tf.mul(dy, tf.add(ys, eps)), xs.shape);
+          const dyy = sumToShape(tf.mul(dy, tf.add(xs, eps)), ys.shape);
+          return [dx, dyy];
+        }),
+    };
+  });
+  return f(a, b);
+}
+
+/** Sums a broadcast result back to `shape` (the adjoint of broadcasting). */
+function sumToShape(x: tf.Tensor, shape: number[]): tf.Tensor {
+  const lead = x.rank - shape.length;
+  const axes: number[] = [];
+  for (let i = 0; i < x.rank; i++) if (i < lead || (shape[i - lead] === 1 && x.shape[i] !== 1)) axes.push(i);
+  return axes.length ? tf.sum(x, axes).reshape(shape) : x.reshape(shape);
 }
 
 export function checkQkv(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, fn: string): void {

@@ -21,7 +21,7 @@ import {
   checkQkv,
   paddingMask4,
   resolveFlowOptions,
-  rowDot,
+  epsDot,
   type FlowAttentionOptions,
   type ResolvedFlowOptions,
 } from './flow-options.ts';
@@ -68,16 +68,17 @@ function flowAttentionNormal(
     const mk = keyMask ? paddingMask4(keyMask, B, S, 'keyPaddingMask') : null; // [B,1,S,1]
     const phiQm = mq ? tf.mul(phiQ, mq) : phiQ;
     const phiKm = mk ? tf.mul(phiK, mk) : phiK;
-    const phiQe = tf.add(phiQ, eps);
-    const phiKe = tf.add(phiK, eps);
 
     // (1) incoming flow of each sink, outgoing flow of each source
-    const sinkIncoming = tf.div(1, rowDot(phiQe, tf.add(tf.sum(phiKm, 2, true), eps))); // [B,H,L,1]
-    const sourceOutgoing = tf.div(1, rowDot(phiKe, tf.add(tf.sum(phiQm, 2, true), eps))); // [B,H,S,1]
+    const sinkIncoming = tf.div(1, epsDot(phiQ, tf.sum(phiKm, 2, true), eps)); // [B,H,L,1]
+    const sourceOutgoing = tf.div(1, epsDot(phiK, tf.sum(phiQm, 2, true), eps)); // [B,H,S,1]
     // (2) conservation refine: the flow a sink receives when every source sends one unit, and
-    //     the flow a source sends when every sink receives one unit
-    const conservedSink = rowDot(phiQe, tf.add(tf.sum(tf.mul(phiKm, sourceOutgoing), 2, true), eps)); // [B,H,L,1]
-    let conservedSource = rowDot(phiKe, tf.add(tf.sum(tf.mul(phiQm, sinkIncoming), 2, true), eps)); // [B,H,S,1]
+    //     the flow a source sends when every sink receives one unit.
+    //     sum_j phi(k_j) sourceOutgoing_j as [1,S] x [S,D] products: no [B,H,S,D] temporary.
+    const weightedSum = (w: tf.Tensor, phi: tf.Tensor, n: number) =>
+      tf.matMul(w.reshape([B * H, n, 1]), phi.reshape([B * H, n, D]), true, false).reshape([B, H, 1, D]);
+    const conservedSink = epsDot(phiQ, weightedSum(sourceOutgoing, phiKm, S), eps); // [B,H,L,1]
+    let conservedSource = epsDot(phiK, weightedSum(sinkIncoming, phiQm, L), eps); // [B,H,S,1]
     if (opts.clamp !== null) conservedSource = tf.clipByValue(conservedSource, -opts.clamp, opts.clamp); // for stability
 
     // Numbers of real sinks and sources (L and S without padding): [B,1,1,1] or scalars.
@@ -104,14 +105,15 @@ function flowAttentionNormal(
 
     // (4) linear-cost dot product: (phi(q) sinkIncoming) (phi(k)^T v')
     const kv = tf.matMul(phiKm.reshape([B * H, S, D]), values.reshape([B * H, S, Dv]), true, false); // [BH,D,Dv]
-    const qWeighted = tf.mul(phiQ, sinkIncoming).reshape([B * H, L, D]); // value normalisation
-    let out = tf.matMul(qWeighted, kv).reshape([B, H, L, Dv]); // [B,H,L,Dv]
+    let out = tf.matMul(phiQm.reshape([B * H, L, D]), kv).reshape([B, H, L, Dv]); // [B,H,L,Dv]; 0 at padded queries
+    // sinkIncoming (value normalisation) and sinkAllocation scale whole rows: combine them first
+    let rowScale = sinkIncoming; // [B,H,L,1]
     if (opts.allocation) {
       const sinkAllocation = tf.sigmoid(tf.mul(conservedSink, tf.div(nSinks, nSources))); // [B,H,L,1]
-      out = tf.mul(out, sinkAllocation);
+      rowScale = tf.mul(rowScale, sinkAllocation);
     }
-    if (mq) out = tf.mul(out, mq);
-    return out;
+    out = tf.mul(out, rowScale);
+    return out; // zero at padded queries (qIncoming is)
   });
 }
 
