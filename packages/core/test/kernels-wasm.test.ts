@@ -159,28 +159,28 @@ describe('BatchMatMul (fast wasm kernel)', () => {
           const saved = wasmKernelOptions.tinyProduct;
           wasmKernelOptions.tinyProduct = tiny;
           try {
-          const tr = (s: number[], t: boolean) => (t ? [...s.slice(0, -2), s.at(-1)!, s.at(-2)!] : s);
-          const run = (explicitBroadcast: boolean) => () => {
-            const a = rnd(tr(as, ta), 41);
-            const b = rnd(tr(bs, tb), 42);
-            // The cpu reference broadcasts explicitly first (BroadcastTo's gradient sums back),
-            // independently of the BatchMatMul kernels' own broadcasting.
-            const bc = (x: tf.Tensor, z: tf.Tensor): [tf.Tensor, tf.Tensor] => {
-              if (!explicitBroadcast) return [x, z];
-              const batch = tf.backend_util.assertAndGetBroadcastShape(x.shape.slice(0, -2), z.shape.slice(0, -2));
-              return [tf.broadcastTo(x, [...batch, ...x.shape.slice(-2)]), tf.broadcastTo(z, [...batch, ...z.shape.slice(-2)])];
+            const tr = (s: number[], t: boolean) => (t ? [...s.slice(0, -2), s.at(-1)!, s.at(-2)!] : s);
+            const run = (explicitBroadcast: boolean) => () => {
+              const a = rnd(tr(as, ta), 41);
+              const b = rnd(tr(bs, tb), 42);
+              // The cpu reference broadcasts explicitly first (BroadcastTo's gradient sums back),
+              // independently of the BatchMatMul kernels' own broadcasting.
+              const bc = (x: tf.Tensor, z: tf.Tensor): [tf.Tensor, tf.Tensor] => {
+                if (!explicitBroadcast) return [x, z];
+                const batch = tf.backend_util.assertAndGetBroadcastShape(x.shape.slice(0, -2), z.shape.slice(0, -2));
+                return [tf.broadcastTo(x, [...batch, ...x.shape.slice(-2)]), tf.broadcastTo(z, [...batch, ...z.shape.slice(-2)])];
+              };
+              const mm = (x: tf.Tensor, z: tf.Tensor) => tf.matMul(...bc(x, z), ta, tb);
+              const y = mm(a, b);
+              const w = rnd(y.shape, 43);
+              const [da, db] = tf.grads((x: tf.Tensor, z: tf.Tensor) => tf.sum(tf.mul(mm(x, z), w)))([a, b]);
+              return [y, da!, db!];
             };
-            const mm = (x: tf.Tensor, z: tf.Tensor) => tf.matMul(...bc(x, z), ta, tb);
-            const y = mm(a, b);
-            const w = rnd(y.shape, 43);
-            const [da, db] = tf.grads((x: tf.Tensor, z: tf.Tensor) => tf.sum(tf.mul(mm(x, z), w)))([a, b]);
-            return [y, da!, db!];
-          };
-          await sameOnBoth('matMul', run(false), 1e-4, 1e-5, run(true));
-          // and the cpu kernel (with our broadcasting fix) agrees with the explicit broadcast
-          const direct = await runOn('cpu', run(false));
-          const ref = await runOn('cpu', run(true));
-          ref.values.forEach((v, i) => expectClose(direct.values[i]!, v, 1e-5, 1e-6, `cpu matMul output ${i}`));
+            await sameOnBoth('matMul', run(false), 1e-4, 1e-5, run(true));
+            // and the cpu kernel (with our broadcasting fix) agrees with the explicit broadcast
+            const direct = await runOn('cpu', run(false));
+            const ref = await runOn('cpu', run(true));
+            ref.values.forEach((v, i) => expectClose(direct.values[i]!, v, 1e-5, 1e-6, `cpu matMul output ${i}`));
           } finally {
             wasmKernelOptions.tinyProduct = saved;
           }
