@@ -4,7 +4,7 @@
  * model scores through the perplexity evaluator; no tensor leaks.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { attentionFactory, initBackend, Rng, shutdownBackend, tf } from '@flowformer/core';
+import { attentionFactory, checkGradients, initBackend, Rng, shutdownBackend, tf } from '@flowformer/core';
 import { makeBatch, TokenStream } from '../src/data/blocks.ts';
 import { evaluatePerplexity } from '../src/eval.ts';
 import { generate, sampleLogits } from '../src/generate.ts';
@@ -107,6 +107,24 @@ describe('TransformerLM', () => {
     expect(n).toBe(6);
     expect(loss.dataSync()[0]!).toBeCloseTo(sum / n, 4);
     loss.dispose();
+    batch.tensors.forEach((t) => t.dispose());
+    model.dispose();
+  });
+
+  it('loss gradients (embedding gather, tied projection, flow attention) match finite differences', () => {
+    const model = tiny('flow');
+    const batch = makeBatch(
+      [
+        { input: Int32Array.from([2, 5, 6, 7, 5]), target: Int32Array.from([5, 6, 7, 8, 2]) },
+        { input: Int32Array.from([9, 3]), target: Int32Array.from([3, 2]) },
+      ],
+      1,
+    );
+    const params = model.namedParams();
+    const pick = (name: string) => params.find((p) => p.name === name)!.variable;
+    const vars = [pick('embed.weight'), pick('blocks.0.attn.query.kernel'), pick('blocks.0.mlp.fc1.kernel'), pick('lnFinal.weight')];
+    const r = checkGradients(() => model.loss(batch, { training: false }), vars, { directions: 3, h: 1e-2 });
+    expect(r.maxRelError).toBeLessThan(2e-2);
     batch.tensors.forEach((t) => t.dispose());
     model.dispose();
   });
