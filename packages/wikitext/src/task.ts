@@ -79,6 +79,9 @@ export function loadLmData(config: LmConfig, ctx: Pick<TaskContext, 'dataRoot' |
   const dir = dataDir(config, ctx.dataRoot);
   const T = d.tokensPerSample;
   if (d.format === 'char') {
+    if (d.valid !== null || d.test !== null) {
+      throw new Error(`data.format 'char' splits data.train ('${d.train}') by data.trainFraction; set data.valid: null and data.test: null (got ${JSON.stringify(d.valid)} and ${JSON.stringify(d.test)})`);
+    }
     const file = path.join(dir, d.train);
     const c = readCharCorpus(file, d.trainFraction);
     const info: LmInfo = {
@@ -186,11 +189,18 @@ export const wikitextTask: Task<LmConfig, LmBatch> & { generate: (args: Generate
     if (!(split instanceof LmEvalSplit)) throw new Error(`wikitext: evaluate() needs a validation or test split from load(), got ${split.constructor.name}`);
     const lm = model as TransformerLM;
     const t0 = performance.now();
+    let nextReport = 0.1;
     const r = evaluatePerplexity((x, from) => lm.logits(x, EVAL, from), split.stream, {
       tokensPerSample: split.tokensPerSample,
       contextWindow: split.contextWindow,
       batchSize: ctx.batchSize,
       padId: split.padId,
+      // A WikiText-103 test pass is 2,193 model calls of 512 tokens: say how far it got.
+      onProgress: (done, total) => {
+        if (total < 100_000 || done / total < nextReport) return;
+        nextReport += 0.1;
+        ctx.log(`  ${ctx.splitName}: ${done.toLocaleString('en-US')} / ${total.toLocaleString('en-US')} tokens scored (${((performance.now() - t0) / 1000).toFixed(0)} s)`);
+      },
     });
     const seconds = (performance.now() - t0) / 1000;
     return { ppl: r.ppl, loss: r.nll, bits: r.bits, tokens: r.tokens, tokensPerSecond: r.tokens / seconds };
