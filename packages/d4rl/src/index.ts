@@ -1,5 +1,5 @@
 /** @flowformer/d4rl: D4RL offline RL (data, windows, MuJoCo environments, scores). */
-export { readD4rlFile, writeD4rlFile, D4rlFileError, type D4rlData } from './data/hdf5.ts';
+export { readD4rlFile, writeD4rlFile, D4rlFileError, type D4rlData, type ReadOptions } from './data/hdf5.ts';
 export { splitTrajectories, type Trajectory, type SplitResult } from './data/trajectories.ts';
 export { D4rlWindows, sampleWindows, type WindowArgs, type Window, type WindowBatch, type TrajectoryStats } from './data/windows.ts';
 export { makeEnv, LocomotionEnv, SPECS, ENV_NAMES, type Env, type EnvName, type StepResult, type StepInfo, type LocomotionSpec } from './envs/locomotion.ts';

@@ -95,7 +95,7 @@ export const d4rlTask: Task<D4rlConfig, WindowBatch> = {
           `--set data.file=d4rl/${env}-random-v2.hdf5 (its scores are not the paper's)`,
       );
     }
-    const data = await readD4rlFile(file);
+    const data = await readD4rlFile(file, { nextObservations: false, infos: false });
     const spec = SPECS[env];
     const want = env === 'hopper' ? [11, 3] : [17, 6];
     if (data.obsDim !== want[0] || data.actDim !== want[1]) {

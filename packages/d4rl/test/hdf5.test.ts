@@ -22,6 +22,9 @@ describe('D4RL HDF5 reader', () => {
     expect(Array.from(r.nextObservations!)).toEqual(Array.from(d.nextObservations!));
     expect(r.infos.qpos!.shape).toEqual([7, 3]);
     expect(r.infos.qpos!.data[5]).toBe(2.5);
+    const lean = await readD4rlFile(p, { nextObservations: false, infos: false });
+    expect([lean.nextObservations, lean.infos]).toEqual([null, {}]);
+    expect(Array.from(lean.rewards)).toEqual([1, 2, 3, 4, 5, 6, 7]);
   });
 
   it('reads [N, 1] rewards/terminals, int8 and int64 flags, and files without optional datasets', async () => {

@@ -104,8 +104,15 @@ interface H5Dataset {
   value: unknown;
 }
 
+export interface ReadOptions {
+  /** Read `next_observations` (default true; training does not need them). */
+  nextObservations?: boolean;
+  /** Read `infos/*` (default true; qpos/qvel of a 1M-step file are ~150 MB of float64). */
+  infos?: boolean;
+}
+
 /** Opens a D4RL HDF5 file and returns its datasets as flat arrays, checking every shape. */
-export async function readD4rlFile(path: string): Promise<D4rlData> {
+export async function readD4rlFile(path: string, opts: ReadOptions = {}): Promise<D4rlData> {
   if (!existsSync(path)) {
     throw new D4rlFileError(path, null, 'no such file', 'Run `flowformer data download --task d4rl --env <env> --dataset <dataset>` or `flowformer data generate --task d4rl`, or pass --data-root');
   }
@@ -189,14 +196,14 @@ export async function readD4rlFile(path: string): Promise<D4rlData> {
     const toDs = keys.has('timeouts') ? get('timeouts') : null;
     const timeouts = toDs ? asFlags('timeouts', perStep('timeouts', toDs)) : null;
     let nextObservations: Float32Array | null = null;
-    const nextDs = keys.has('next_observations') ? get('next_observations') : null;
+    const nextDs = (opts.nextObservations ?? true) && keys.has('next_observations') ? get('next_observations') : null;
     if (nextDs) {
       const s = shapeOf('next_observations', nextDs);
       if (s.length !== 2 || s[0] !== n || s[1] !== obsDim) throw new D4rlFileError(path, 'next_observations', `has shape [${s}]`, `Expected [${n}, ${obsDim}] like observations`);
       nextObservations = asFloat('next_observations', nextDs, n * obsDim);
     }
     const infos: D4rlData['infos'] = {};
-    if (keys.has('infos')) {
+    if ((opts.infos ?? true) && keys.has('infos')) {
       const g = file.get('infos');
       if (g instanceof h5.Group) {
         for (const k of g.keys()) {
