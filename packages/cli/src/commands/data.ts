@@ -19,21 +19,35 @@ export function dataCommand(tasks: DiscoveredTask[]): CommandModule {
       let b = y
         .option('task', { type: 'string', demandOption: true, choices: can(action).map((t) => t.name), describe: 'the task whose data to get' })
         .option('dataset', { type: 'string', describe: 'which dataset of the task (see `flowformer list`)' });
-      const seen = new Set<string>();
+      // Tasks may declare the same flag with different meanings and defaults: show every
+      // task's description under one flag, and apply each task's own default in the handler.
+      const flags = new Map<string, { type: 'string' | 'number' | 'boolean'; lines: string[]; choices: Set<string> | null }>();
       for (const t of can(action)) {
         for (const [name, o] of Object.entries(t.data?.options ?? {})) {
-          if (seen.has(name)) continue;
-          seen.add(name);
-          b = b.option(name, { type: o.type, describe: `${o.describe} [${t.name}]`, choices: o.choices, default: o.default });
+          const f = flags.get(name) ?? { type: o.type, lines: [], choices: o.choices ? new Set<string>() : null };
+          const dflt = o.default === undefined ? '' : ` (default ${JSON.stringify(o.default)})`;
+          f.lines.push(`[${t.name}] ${o.describe}${dflt}`);
+          if (f.choices && o.choices) for (const c of o.choices) f.choices.add(c);
+          else f.choices = null;
+          flags.set(name, f);
         }
         for (const [cmd, what] of t.data?.[action]?.examples ?? []) b = b.example(cmd, what);
+      }
+      for (const [name, f] of flags) {
+        b = b.option(name, { type: f.type, describe: f.lines.join('; '), choices: f.choices ? [...f.choices] : undefined });
       }
       return b;
     },
     handler: async (args: Record<string, unknown>) => {
       const task = can(action).find((t) => t.name === args.task) as Task;
       const options: DataCommandArgs['options'] = {};
-      for (const name of Object.keys(task.data?.options ?? {})) options[name] = args[name] as never;
+      for (const [name, o] of Object.entries(task.data?.options ?? {})) {
+        const v = args[name] ?? o.default;
+        if (o.choices && v !== undefined && !o.choices.includes(String(v))) {
+          throw new Error(`--${name} ${v}: task '${task.name}' accepts ${o.choices.join(', ')}`);
+        }
+        options[name] = v as never;
+      }
       const dataRoot = resolveDataRoot(args['data-root'] as string | undefined);
       await task.data![action]!.run({
         dataRoot,
