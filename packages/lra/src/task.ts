@@ -96,7 +96,7 @@ async function loadSplits(dataset: LraDataset, config: LraConfig, ctx: TaskConte
   switch (dataset) {
     case 'listops': {
       if (!existsSync(path.join(dir, 'basic_train.tsv'))) {
-        if (!d.generate) {
+        if (!d.generate || d.dir !== undefined) {
           throw new MissingDataError('ListOps (basic_train.tsv)', dir, `Generate it with 'flowformer data generate --task lra --dataset listops${d.size === 'mini' ? ' --size mini' : ''}' (or set data.generate: true), or download the LRA release ('flowformer data download --task lra').`);
         }
         await generateLraData({ dataset: 'listops', dataRoot: ctx.dataRoot, size: d.size, log: ctx.log });
@@ -146,7 +146,7 @@ async function loadSplits(dataset: LraDataset, config: LraConfig, ctx: TaskConte
     case 'pathfinder': {
       const cond = path.join(dir, PATHFINDER_CONDITIONS[d.difficulty]);
       if (!existsSync(path.join(cond, 'metadata'))) {
-        if (!d.generate) {
+        if (!d.generate || d.dir !== undefined) {
           throw new MissingDataError('Pathfinder', cond, `Generate it with 'flowformer data generate --task lra --dataset pathfinder${d.size === 'mini' ? ' --size mini' : ''}' (or set data.generate: true), or download the LRA release.`);
         }
         await generateLraData({ dataset: 'pathfinder', dataRoot: ctx.dataRoot, size: d.size, difficulty: d.difficulty, log: ctx.log });
