@@ -10,3 +10,4 @@ export * from './backend/index.ts';
 export * from './nn/index.ts';
 export * from './train/index.ts';
 export * from './attention/index.ts';
+export * from './bench/index.ts';

@@ -193,6 +193,13 @@ function chunking(q: tf.Tensor, chunkSize: number) {
   return { B, H, L, C, N, toChunks, fromChunks };
 }
 
+/** `[C,C]` ones on and below the diagonal, zeros above (built on the host: one tensor). */
+function lowerTriangle(C: number): tf.Tensor {
+  const a = new Float32Array(C * C);
+  for (let i = 0; i < C; i++) a.fill(1, i * C, i * C + i + 1);
+  return tf.tensor(a, [C, C]);
+}
+
 function chunkedForward(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, chunkSize: number): tf.Tensor {
   return tf.tidy(() => {
     const { B, H, C, N, toChunks, fromChunks } = chunking(q, chunkSize);
@@ -200,7 +207,7 @@ function chunkedForward(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, chunkSize: num
     const Dv = v.shape[3]!;
     const [qc, kc, vc] = [toChunks(q), toChunks(k), toChunks(v)]; // [BHN,C,D], [BHN,C,D], [BHN,C,Dv]
     // Within the chunk: position i sees positions j <= i of the same chunk.
-    const tril = tf.linalg.bandPart(tf.ones([C, C]), -1, 0); // [C,C] lower triangle incl. diagonal
+    const tril = lowerTriangle(C); // [C,C]
     const scores = tf.mul(tf.matMul(qc, kc, false, true), tril); // [BHN,C,C]
     const intra = tf.matMul(scores, vc); // [BHN,C,Dv]
     // Across chunks: the D x Dv state accumulated over all earlier chunks.
@@ -224,7 +231,7 @@ function chunkedBackward(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, dy: tf.Tensor
     const D = q.shape[3]!;
     const Dv = v.shape[3]!;
     const [qc, kc, vc, dO] = [toChunks(q), toChunks(k), toChunks(v), toChunks(dy)];
-    const tril = tf.linalg.bandPart(tf.ones([C, C]), -1, 0);
+    const tril = lowerTriangle(C);
     // intra-chunk part
     const scores = tf.mul(tf.matMul(qc, kc, false, true), tril); // [BHN,C,C]
     const dScores = tf.mul(tf.matMul(dO, vc, false, true), tril); // [BHN,C,C]

@@ -47,8 +47,11 @@ export function softmaxAttention(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, optio
     // Additive mask [1|B, 1, L, S] (0 = allowed, MASKED = not), or null.
     let bias: tf.Tensor | null = null;
     if (options.causal) {
-      // MASKED strictly above the diagonal: position i sees j <= i
-      bias = tf.mul(tf.sub(1, tf.linalg.bandPart(tf.ones([L, S]), -1, 0)), MASKED).reshape([1, 1, L, S]);
+      // MASKED strictly above the diagonal: position i sees j <= i. Built on the host: one
+      // tensor instead of bandPart's many [L,S] temporaries.
+      const future = new Float32Array(L * S);
+      for (let i = 0; i < L; i++) future.fill(MASKED, i * S + i + 1, (i + 1) * S);
+      bias = tf.tensor(future, [1, 1, L, S]);
     }
     if (mask) {
       const padded = tf.mul(tf.sub(1, tf.cast(mask, 'float32')), MASKED).reshape([B, 1, 1, S]);
