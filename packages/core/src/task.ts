@@ -97,6 +97,25 @@ export interface Task<Cfg extends Config = any, B extends Batch = Batch> {
   defaultConfig?: string;
   /** `flowformer data download|generate --task <name> ...`: how this task obtains its data. */
   data?: DataCommands;
+  /** `flowformer generate --run RUN_DIR ...`: sampling from a trained model (language models). */
+  generate?(args: GenerateArgs): Promise<{ text: string }>;
+}
+
+/** What `flowformer generate` hands to a task. */
+export interface GenerateArgs {
+  runDir: string;
+  prompt: string;
+  /** Number of tokens to sample. */
+  tokens: number;
+  temperature?: number;
+  topK?: number;
+  seed?: number;
+  checkpoint?: 'best' | 'last';
+  dataRoot?: string;
+  cacheDir?: string;
+  log?: (msg: string) => void;
+  /** Receives each sampled token's text as soon as it exists (streaming output). */
+  onText?: (text: string) => void;
 }
 
 /** What `flowformer data download|generate` hands to a task. */
