@@ -18,6 +18,8 @@ export interface ChartOptions {
   height?: number;
   /** Draw the y axis on a log scale (positive values only). */
   logY?: boolean;
+  /** Draw the x axis on a log scale (positive values only); ticks at the data's x values. */
+  logX?: boolean;
 }
 
 const PALETTE = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b'];
@@ -35,6 +37,18 @@ export function niceTicks(lo: number, hi: number, count = 5): number[] {
   return out;
 }
 
+/** Ticks of a log axis, given its range in log10 units: 1, 2, 5 x powers of ten (in log10 units). */
+function logTicks(lo: number, hi: number): number[] {
+  const out: number[] = [];
+  for (let e = Math.floor(lo); e <= Math.ceil(hi); e++) {
+    for (const m of [1, 2, 5]) {
+      const t = Math.log10(m) + e;
+      if (t >= lo && t <= hi) out.push(t);
+    }
+  }
+  return out.length >= 2 ? out : niceTicks(lo, hi);
+}
+
 const fmt = (v: number) => (Math.abs(v) >= 1e4 || (v !== 0 && Math.abs(v) < 1e-3) ? v.toExponential(1) : String(Number(v.toPrecision(4))));
 
 /** One chart as an SVG string. Empty series are skipped; with no points at all the chart says so. */
@@ -45,6 +59,7 @@ export function lineChartSvg(series: Series[], opts: ChartOptions, origin: [numb
   const [ox, oy] = origin;
   const live = series.filter((s) => s.points.length > 0);
   const tf = (y: number) => (opts.logY ? Math.log10(Math.max(y, 1e-12)) : y);
+  const tx = (x: number) => (opts.logX ? Math.log10(Math.max(x, 1e-12)) : x);
   const parts: string[] = [
     `<g transform="translate(${ox},${oy})">`,
     `<rect width="${W}" height="${H}" fill="white"/>`,
@@ -54,7 +69,7 @@ export function lineChartSvg(series: Series[], opts: ChartOptions, origin: [numb
     parts.push(`<text x="${W / 2}" y="${H / 2}" text-anchor="middle" font-size="12" font-family="sans-serif" fill="#888">no data yet</text></g>`);
     return parts.join('');
   }
-  const xs = live.flatMap((s) => s.points.map((p) => p[0]));
+  const xs = live.flatMap((s) => s.points.map((p) => tx(p[0])));
   const ys = live.flatMap((s) => s.points.map((p) => tf(p[1]))).filter(Number.isFinite);
   let [x0, x1] = [Math.min(...xs), Math.max(...xs)];
   let [y0, y1] = ys.length ? [Math.min(...ys), Math.max(...ys)] : [0, 1];
@@ -62,19 +77,20 @@ export function lineChartSvg(series: Series[], opts: ChartOptions, origin: [numb
   if (y1 === y0) [y0, y1] = [y0 - 0.5, y1 + 0.5];
   const pad = (y1 - y0) * 0.05;
   [y0, y1] = [y0 - pad, y1 + pad];
-  const px = (x: number) => m.l + ((x - x0) / (x1 - x0)) * (W - m.l - m.r);
+  const px = (x: number) => m.l + ((tx(x) - x0) / (x1 - x0)) * (W - m.l - m.r);
   const py = (y: number) => H - m.b - ((tf(y) - y0) / (y1 - y0)) * (H - m.t - m.b);
   const pyRaw = (v: number) => H - m.b - ((v - y0) / (y1 - y0)) * (H - m.t - m.b);
 
   // Axes and ticks.
   parts.push(`<line x1="${m.l}" y1="${H - m.b}" x2="${W - m.r}" y2="${H - m.b}" stroke="#333"/>`);
   parts.push(`<line x1="${m.l}" y1="${m.t}" x2="${m.l}" y2="${H - m.b}" stroke="#333"/>`);
-  for (const t of niceTicks(x0, x1)) {
+  const xTicks = opts.logX ? [...new Set(live.flatMap((s) => s.points.map((p) => p[0])))].sort((a, b) => a - b) : niceTicks(x0, x1);
+  for (const t of xTicks) {
     const x = px(t).toFixed(1);
     parts.push(`<line x1="${x}" y1="${H - m.b}" x2="${x}" y2="${H - m.b + 4}" stroke="#333"/>`);
     parts.push(`<text x="${x}" y="${H - m.b + 16}" text-anchor="middle" font-size="10" font-family="sans-serif">${fmt(t)}</text>`);
   }
-  for (const t of niceTicks(y0, y1)) {
+  for (const t of opts.logY ? logTicks(y0, y1) : niceTicks(y0, y1)) {
     const y = pyRaw(t).toFixed(1);
     parts.push(`<line x1="${m.l}" y1="${y}" x2="${W - m.r}" y2="${y}" stroke="#eee"/>`);
     parts.push(`<text x="${m.l - 6}" y="${y}" dy="3" text-anchor="end" font-size="10" font-family="sans-serif">${fmt(opts.logY ? 10 ** t : t)}</text>`);
