@@ -33,7 +33,7 @@ describe('configs', () => {
     expect(load('imagenet-1k/flowformer-softmax.yaml').attention).toEqual({ type: 'softmax' });
     const d = load('imagenet-1k/deit-s-flow.yaml');
     expect(configParams(d, 1000)).toBe(22_050_664);
-    expect(d.training.gradClip).toBeNull();
+    expect(d.training.gradClip).toBe(1);
     expect(load('imagenet-1k/deit-s.yaml').attention.type).toBe('softmax');
     expect(load('cifar10/softmax.yaml').attention.type).toBe('softmax');
     expect(load('cifar10/flowformer.yaml').data).toMatchObject({ dir: 'cifar10', evalSplit: 'test', imageSize: 32, trainCrop: 'pad-random', mixup: null });
