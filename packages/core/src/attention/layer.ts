@@ -115,7 +115,7 @@ export interface FlowAttentionArgs extends AttentionLayerArgs {
   competitionAxis?: CompetitionAxis;
   /** Default 'chunked'. */
   causalImpl?: CausalImpl;
-  /** Default 64. */
+  /** Default 128 (`DEFAULT_CHUNK_SIZE`). */
   chunkSize?: number;
 }
 

@@ -50,7 +50,7 @@ export interface AttentionBenchOptions {
    * fewer runs are timed (at least 1; `runs` in the row says how many). Default 60 000 ms.
    */
   budgetMs?: number;
-  /** Chunk size of the chunked causal form. Default 64. */
+  /** Chunk size of the chunked causal form. Default `DEFAULT_CHUNK_SIZE` (128). */
   chunkSize?: number;
   /**
    * Skip a configuration whose estimated peak tensor memory is above this. Default: 3.5 GiB
@@ -257,13 +257,14 @@ function slopes(rows: AttentionBenchRow[]): Map<AttentionBenchRow, number> {
   const out = new Map<AttentionBenchRow, number>();
   const byVariant = new Map<string, AttentionBenchRow[]>();
   for (const r of rows) {
-    const key = `${r.variant}/${r.B}/${r.H}/${r.D}/${r.backend}`;
+    const key = `${r.variant}/${r.B}/${r.H}/${r.D}/${r.chunkSize ?? ''}/${r.backend}`;
     byVariant.set(key, [...(byVariant.get(key) ?? []), r]);
   }
   for (const rs of byVariant.values()) {
     const done = rs.filter((r) => r.fwdBwdMs != null).sort((a, b) => a.L - b.L);
     for (let i = 1; i < done.length; i++) {
       const [a, b] = [done[i - 1]!, done[i]!];
+      if (a.L === b.L) continue;
       out.set(b, Math.log(b.fwdBwdMs! / a.fwdBwdMs!) / Math.log(b.L / a.L));
     }
   }
