@@ -39,6 +39,8 @@ for (const backend of ['wasm', 'cpu'] as const) {
       // the quadratic and the [L,D,D] forms grow faster in memory than the linear ones
       const growth = (v: string) => byKey(v, 80).peakBytes! / byKey(v, 32).peakBytes!;
       expect(growth('softmax')).toBeGreaterThan(growth('flow'));
+      // flow memory is linear in L: 2.5x the length, at most ~2.5x the bytes
+      for (const v of ['flow', 'flow-causal-chunked']) expect(growth(v), v).toBeLessThan(2.5 * 1.05);
       const table = formatAttentionBenchTable(rows);
       expect(table.split('\n')[0]).toMatch(/^\| attention \| causal \| impl \| L \|/);
       expect(table).toContain('| flow | yes | chunked (C=16) | 80 | 1 | 2 | 8 |');
