@@ -99,24 +99,31 @@ function grayOf(im: RgbImage): Float32Array {
 }
 
 /** PIL `Image.blend(degenerate, im, factor)`: degenerate + factor * (im - degenerate), clipped to [0, 255]. */
-function blend(im: RgbImage, degenerate: (i: number, c: number) => number, factor: number): RgbImage {
+function blend(im: RgbImage, degenerate: number | Float32Array | Uint8ClampedArray, factor: number, perPixel = false): RgbImage {
   const out = newImage(im.width, im.height);
-  const n = im.width * im.height;
-  for (let i = 0; i < n; i++) {
-    for (let c = 0; c < 3; c++) {
-      const d = degenerate(i, c);
-      out.data[3 * i + c] = d + factor * (im.data[3 * i + c]! - d); // Uint8ClampedArray rounds and clips
+  const src = im.data;
+  const dst = out.data;
+  const n = src.length;
+  if (typeof degenerate === 'number') {
+    for (let i = 0; i < n; i++) dst[i] = degenerate + factor * (src[i]! - degenerate); // Uint8ClampedArray rounds and clips
+  } else if (perPixel) {
+    // one degenerate value per pixel (grey image), shared by its three channels
+    for (let i = 0; i < n; i++) {
+      const d = degenerate[(i / 3) | 0]!;
+      dst[i] = d + factor * (src[i]! - d);
     }
+  } else {
+    for (let i = 0; i < n; i++) dst[i] = degenerate[i]! + factor * (src[i]! - degenerate[i]!);
   }
   return out;
 }
 
 /** ImageEnhance.Brightness: blend with black. */
-export const adjustBrightness = (im: RgbImage, f: number) => blend(im, () => 0, f);
+export const adjustBrightness = (im: RgbImage, f: number) => blend(im, 0, f);
 /** ImageEnhance.Color (saturation): blend with the grey image. */
 export function adjustSaturation(im: RgbImage, f: number): RgbImage {
   const g = grayOf(im);
-  return blend(im, (i) => g[i]!, f);
+  return blend(im, g, f, true);
 }
 /** ImageEnhance.Contrast: blend with the (rounded) mean grey level. */
 export function adjustContrast(im: RgbImage, f: number): RgbImage {
@@ -124,7 +131,7 @@ export function adjustContrast(im: RgbImage, f: number): RgbImage {
   let s = 0;
   for (const v of g) s += v;
   const mean = Math.floor(s / g.length + 0.5);
-  return blend(im, () => mean, f);
+  return blend(im, mean, f);
 }
 /** ImageEnhance.Sharpness: blend with PIL's SMOOTH filter (3x3, centre 5, others 1, / 13); border pixels stay. */
 export function adjustSharpness(im: RgbImage, f: number): RgbImage {
@@ -139,7 +146,7 @@ export function adjustSharpness(im: RgbImage, f: number): RgbImage {
       }
     }
   }
-  return blend(im, (i, c) => smooth.data[3 * i + c]!, f);
+  return blend(im, smooth.data, f);
 }
 
 /**
@@ -162,29 +169,38 @@ export function colorJitter(im: RgbImage, strength: number, rng: Rng): RgbImage 
 /** `out(x, y) = in(a x + b y + c, d x + e y + f)` (PIL's affine `data`), bilinear, filled with FILL outside. */
 function affine(im: RgbImage, [a, b, c, d, e, f]: number[]): RgbImage {
   const { width: W, height: H } = im;
+  const src = im.data;
   const out = newImage(W, H);
+  const dst = out.data;
   for (let y = 0; y < H; y++) {
     for (let x = 0; x < W; x++) {
       // PIL samples at pixel centres.
-      const sx = a * (x + 0.5) + b * (y + 0.5) + c! - 0.5;
+      const sx = a! * (x + 0.5) + b! * (y + 0.5) + c! - 0.5;
       const sy = d! * (x + 0.5) + e! * (y + 0.5) + f! - 0.5;
       const o = (y * W + x) * 3;
       if (sx < -0.5 || sy < -0.5 || sx > W - 0.5 || sy > H - 0.5) {
-        out.data[o] = FILL[0];
-        out.data[o + 1] = FILL[1];
-        out.data[o + 2] = FILL[2];
+        dst[o] = FILL[0];
+        dst[o + 1] = FILL[1];
+        dst[o + 2] = FILL[2];
         continue;
       }
-      const x0 = Math.max(0, Math.min(W - 1, Math.floor(sx)));
-      const y0 = Math.max(0, Math.min(H - 1, Math.floor(sy)));
-      const x1 = Math.min(W - 1, x0 + 1);
-      const y1 = Math.min(H - 1, y0 + 1);
+      const x0 = sx <= 0 ? 0 : sx >= W - 1 ? W - 1 : Math.floor(sx);
+      const y0 = sy <= 0 ? 0 : sy >= H - 1 ? H - 1 : Math.floor(sy);
+      const x1 = x0 + 1 < W ? x0 + 1 : W - 1;
+      const y1 = y0 + 1 < H ? y0 + 1 : H - 1;
       const fx = Math.max(0, Math.min(1, sx - x0));
       const fy = Math.max(0, Math.min(1, sy - y0));
-      for (let ch = 0; ch < 3; ch++) {
-        const p = (yy: number, xx: number) => im.data[(yy * W + xx) * 3 + ch]!;
-        out.data[o + ch] = (1 - fy) * ((1 - fx) * p(y0, x0) + fx * p(y0, x1)) + fy * ((1 - fx) * p(y1, x0) + fx * p(y1, x1));
-      }
+      const w00 = (1 - fy) * (1 - fx);
+      const w01 = (1 - fy) * fx;
+      const w10 = fy * (1 - fx);
+      const w11 = fy * fx;
+      const p00 = (y0 * W + x0) * 3;
+      const p01 = (y0 * W + x1) * 3;
+      const p10 = (y1 * W + x0) * 3;
+      const p11 = (y1 * W + x1) * 3;
+      dst[o] = w00 * src[p00]! + w01 * src[p01]! + w10 * src[p10]! + w11 * src[p11]!;
+      dst[o + 1] = w00 * src[p00 + 1]! + w01 * src[p01 + 1]! + w10 * src[p10 + 1]! + w11 * src[p11 + 1]!;
+      dst[o + 2] = w00 * src[p00 + 2]! + w01 * src[p01 + 2]! + w10 * src[p10 + 2]! + w11 * src[p11 + 2]!;
     }
   }
   return out;
