@@ -101,6 +101,21 @@ describe('forward, loss and gradients', () => {
   });
 });
 
+describe('DeiT gradients', () => {
+  it('deit+flow: finite-difference gradients (patch embedding, CLS token, positions, an attention, the head)', () => {
+    const m = tinyDeit(FLOW);
+    const x = images(2, 32, 12);
+    const labels = tf.tensor1d([2, 5], 'int32');
+    const batch = { size: 2, x, labels, targets: null, tensors: [] } as unknown as ImageBatch;
+    const byName = new Map(m.namedParams().map((p) => [p.name, p.variable]));
+    const vars = ['patchEmbed.kernel', 'clsToken', 'posEmbed', 'blocks.1.attn.value.kernel', 'head.kernel'].map((n) => byName.get(n)!);
+    const r = checkGradients(() => m.loss(batch, { training: false }), vars, { h: 1e-2, directions: 3 });
+    expect(r.maxRelError).toBeLessThan(2e-2);
+    tf.dispose([x, labels]);
+    m.dispose();
+  });
+});
+
 describe('attention maps from the flow quantities', () => {
   it('the flow to a query, summed against the values, equals the Flow-Attention output (flow and softmax, flowformer and DeiT)', () => {
     for (const make of [() => tinyFlowformer(FLOW), () => tinyFlowformer(SOFTMAX), () => tinyDeit(FLOW), () => tinyDeit(SOFTMAX)]) {
