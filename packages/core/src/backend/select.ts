@@ -127,7 +127,9 @@ export async function initBackend(name?: BackendRequest, options: InitBackendOpt
           backend: candidate,
           requested,
           requestedBy,
-          reason: tried.length ? `${why}; skipped ${tried.join('; ')}` : why,
+          reason:
+            (tried.length ? `${why}; skipped ${tried.join('; ')}` : why) +
+            (candidate === 'wasm' && wasmState.note ? `; ${wasmState.note}` : ''),
           attempts,
           threads: extra.threads,
           simd: extra.simd,
