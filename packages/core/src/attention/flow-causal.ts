@@ -167,10 +167,14 @@ export function causalDotProductChunked(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor
   const f = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
     const [qs, ks, vs] = args as [tf.Tensor, tf.Tensor, tf.Tensor];
     const save = args[3] as tf.GradSaveFunc;
-    save([qs, ks, vs]);
+    const { out, scores, carried } = chunkedForward(qs, ks, vs, chunkSize);
+    // The backward pass reuses the masked scores and carried states (small: L*C and
+    // (L/C)*D*Dv floats per head) instead of recomputing two batched products.
+    save([qs, ks, vs, scores, carried]); // save keeps its own references
+    tf.dispose([scores, carried]);
     return {
-      value: chunkedForward(qs, ks, vs, chunkSize),
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => chunkedBackward(saved[0]!, saved[1]!, saved[2]!, dy, chunkSize),
+      value: out,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => chunkedBackward(saved as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor], dy, chunkSize),
     };
   });
   return f(q, k, v);
@@ -200,7 +204,7 @@ function lowerTriangle(C: number): tf.Tensor {
   return tf.tensor(a, [C, C]);
 }
 
-function chunkedForward(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, chunkSize: number): tf.Tensor {
+function chunkedForward(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, chunkSize: number): { out: tf.Tensor; scores: tf.Tensor; carried: tf.Tensor } {
   return tf.tidy(() => {
     const { B, H, C, N, toChunks, fromChunks } = chunking(q, chunkSize);
     const D = q.shape[3]!;
@@ -214,7 +218,7 @@ function chunkedForward(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, chunkSize: num
     const chunkState = tf.matMul(kc, vc, true, false).reshape([B * H, N, D * Dv]); // [BH,N,D*Dv]
     const carried = tf.cumsum(chunkState, 1, true).reshape([B * H * N, D, Dv]); // exclusive: [BHN,D,Dv]
     const inter = tf.matMul(qc, carried); // [BHN,C,Dv]
-    return fromChunks(tf.add(intra, inter)); // [B,H,L,Dv]
+    return { out: fromChunks(tf.add(intra, inter)), scores, carried }; // out [B,H,L,Dv]
   });
 }
 
@@ -225,7 +229,8 @@ function chunkedForward(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, chunkSize: num
  *   dK = (tril (dO V^T))^T Q + V G^T
  *   dV = M^T dO + K G
  */
-function chunkedBackward(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, dy: tf.Tensor, chunkSize: number): tf.Tensor[] {
+function chunkedBackward(saved: [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor], dy: tf.Tensor, chunkSize: number): tf.Tensor[] {
+  const [q, k, v, scores, carried] = saved; // scores = M [BHN,C,C], carried = P [BHN,D,Dv]
   return tf.tidy(() => {
     const { B, H, C, N, toChunks, fromChunks } = chunking(q, chunkSize);
     const D = q.shape[3]!;
@@ -233,14 +238,11 @@ function chunkedBackward(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, dy: tf.Tensor
     const [qc, kc, vc, dO] = [toChunks(q), toChunks(k), toChunks(v), toChunks(dy)];
     const tril = lowerTriangle(C);
     // intra-chunk part
-    const scores = tf.mul(tf.matMul(qc, kc, false, true), tril); // [BHN,C,C]
     const dScores = tf.mul(tf.matMul(dO, vc, false, true), tril); // [BHN,C,C]
     let dq = tf.matMul(dScores, kc); // [BHN,C,D]
     let dk = tf.matMul(dScores, qc, true, false); // [BHN,C,D]
     let dv = tf.matMul(scores, dO, true, false); // [BHN,C,Dv]
     // carried-state part
-    const chunkState = tf.matMul(kc, vc, true, false).reshape([B * H, N, D * Dv]);
-    const carried = tf.cumsum(chunkState, 1, true).reshape([B * H * N, D, Dv]); // P_n
     dq = tf.add(dq, tf.matMul(dO, carried, false, true)); // dO P^T
     const received = tf.matMul(qc, dO, true, false).reshape([B * H, N, D * Dv]); // Q_n^T dO_n
     const G = tf.cumsum(received, 1, true, true).reshape([B * H * N, D, Dv]); // sum over later chunks
