@@ -4,6 +4,7 @@
  *   auto order: tensorflow-gpu (@tensorflow/tfjs-node-gpu) -> tensorflow (@tensorflow/tfjs-node)
  *               -> wasm (multi-threaded when possible) -> cpu
  *   precedence: explicit argument > FLOWFORMER_BACKEND > auto
+ *   wasm threads: options.threads > FLOWFORMER_THREADS > os.availableParallelism()
  *
  * `initBackend` also registers what the stock backends lack (our wasm kernels, the fast
  * batched matmul) so that every caller computes with the same kernels. `backendInfo()` says
