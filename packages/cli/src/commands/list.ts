@@ -1,6 +1,6 @@
 import type { CommandModule } from 'yargs';
 import path from 'node:path';
-import { listConfigFiles } from '@flowformer/core';
+import { formatAttentionList, listConfigFiles } from '@flowformer/core';
 import { discoverTasks } from '../discover.ts';
 import { repoRoot } from '../paths.ts';
 
@@ -14,10 +14,7 @@ export const listCommand: CommandModule<object, { what?: string }> = {
       .example('$0 list attentions', 'the attention types a config can select') as never,
   handler: async (args) => {
     if (args.what === 'attentions') {
-      const core = (await import('@flowformer/core')) as Record<string, unknown>;
-      const list = core.listAttentions as undefined | (() => { type: string; description: string }[]);
-      if (!list) throw new Error('this build of @flowformer/core has no attention registry');
-      for (const a of list()) console.log(`${a.type.padEnd(12)} ${a.description}`);
+      process.stdout.write(formatAttentionList());
       return;
     }
     const tasks = await discoverTasks();
