@@ -12,6 +12,7 @@ import type { Rng } from '../train/rng.ts';
 import { ConfigError } from '../config/errors.ts';
 import { registerAttentionConfig, type AttentionConfig } from '../config/schema.ts';
 import { CosformerAttention } from './cosformer.ts';
+import { DEFAULT_CHUNK_SIZE } from './flow-options.ts';
 import { FlowAttention, SoftmaxAttention } from './layer.ts';
 import { LinearAttention } from './linear.ts';
 import { MobileAttention } from './mobile.ts';
@@ -33,7 +34,7 @@ export interface AttentionSpec<O extends z.ZodObject = z.ZodObject> {
 }
 
 const int = (min: number) => z.number().int().min(min);
-const chunkSize = () => int(1).optional().describe('positions per chunk of the causal form (default 64)');
+const chunkSize = (dflt = 64) => int(1).optional().describe(`positions per chunk of the causal form (default ${dflt})`);
 
 const registry = new Map<string, AttentionSpec>();
 
@@ -56,7 +57,7 @@ registerAttention({
     allocation: z.boolean().optional().describe('sink allocation; false = the paper\'s "w/o allocation" ablation (default true)'),
     competitionAxis: z.enum(['keys', 'heads']).optional().describe("softmax of the competition over 'keys' (paper, default) or 'heads' (LRA code)"),
     causalImpl: z.enum(['chunked', 'parallel']).optional().describe("causal form: 'chunked' (default, memory linear in L) or 'parallel' (the original's)"),
-    chunkSize: chunkSize(),
+    chunkSize: chunkSize(DEFAULT_CHUNK_SIZE),
   }),
   build: (rng, args, o) => new FlowAttention(rng, { ...args, ...o }),
 });
