@@ -11,3 +11,4 @@ export * from './nn/index.ts';
 export * from './train/index.ts';
 export * from './attention/index.ts';
 export * from './bench/index.ts';
+export * from './backend/tensorflow-setup.ts';
