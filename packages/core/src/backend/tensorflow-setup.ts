@@ -12,10 +12,9 @@
  *   2. unpack the library and the C headers into `<repo>/.cache/tensorflow/<key>/` (ignored by
  *      git; `<key>` hashes the source's path, size and mtime, so a second run reuses it).
  *   3. get the npm package in place without its install script: the copy npm installed if any,
- *      else `npm install --ignore-scripts` into `.cache/tensorflow/npm-<pkg>/` (the npm registry
- *      or cache, not the libtensorflow download) and a symlink `node_modules/@tensorflow/<pkg>`.
- *      The staging copy's own `@tensorflow/tfjs*` are removed, so that it resolves the project's
- *      single tfjs (one engine, see select.ts).
+ *      else `npm install --ignore-scripts --no-save` at the root, which installs the version
+ *      package-lock.json pins (from the npm registry or cache; only the libtensorflow download is
+ *      impossible offline). A real folder, not a link: npm refuses a linked package.
  *   4. symlink `deps/lib` (under the names the binding links against and tfjs-node's install
  *      script checks) and `deps/include`, then build the addon with node-pre-gyp
  *      `--build-from-source` against the Node headers installed with Node (no header download).
@@ -263,41 +262,31 @@ function installedPackageDir(repoRoot: string, pkg: string): string | null {
   return fs.existsSync(path.join(link, 'package.json')) ? fs.realpathSync(link) : null;
 }
 
-/** npm install the package (no scripts) into a staging folder and link it into node_modules. */
-function stagePackage(repoRoot: string, cacheRoot: string, pkg: string, version: string, log: (s: string) => void): string {
-  const staging = path.join(cacheRoot, `npm-${pkg.replace('@tensorflow/', '')}-${version}`);
-  const pkgDir = path.join(staging, 'node_modules', pkg);
-  if (!fs.existsSync(path.join(pkgDir, 'package.json'))) {
-    log(`fetching ${pkg}@${version} and its dependencies with npm (install scripts off) into ${staging} ...`);
-    fs.mkdirSync(staging, { recursive: true });
-    fs.writeFileSync(path.join(staging, 'package.json'), JSON.stringify({ name: 'flowformer-tensorflow-staging', private: true }) + '\n');
-    const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
-    const r = run(npm, ['install', '--ignore-scripts', '--no-audit', '--no-fund', '--no-package-lock', '--no-save', '--prefer-offline', `${pkg}@${version}`], {
-      cwd: staging,
-      // the outer npm (when run from a lifecycle script) must not redirect this install
-      env: { ...process.env, npm_config_global: undefined, npm_config_prefix: undefined, npm_config_workspace: undefined, npm_config_workspaces: undefined },
-    });
-    if (r.error || r.status !== 0 || !fs.existsSync(path.join(pkgDir, 'package.json'))) {
-      throw new TensorflowSetupError(
-        `npm could not fetch ${pkg}@${version} (from the registry or the npm cache): ${r.error?.message ?? tail(r.stderr)}\n` +
-          `On a machine without registry access, copy its tarball (\`npm pack ${pkg}@${version}\`) and run \`npm cache add <tarball>\` first.`,
-      );
-    }
+/**
+ * Have npm install the locked package version into the project's own node_modules with
+ * install scripts off (its script would try to download libtensorflow). A real npm-installed
+ * folder (not a link) keeps later `npm install`s content: they see it satisfied and leave it,
+ * addon included. npm reifies the whole lockfile, so the other optional TensorFlow package
+ * comes along without its addon; it is removed again unless it was already usable, so that
+ * the automatic backend choice does not trip over it (a later `npm install` retries it as usual).
+ */
+function installPackage(repoRoot: string, pkg: string, version: string, log: (s: string) => void): string {
+  const other = pkg === '@tensorflow/tfjs-node' ? '@tensorflow/tfjs-node-gpu' : '@tensorflow/tfjs-node';
+  const otherWasThere = installedPackageDir(repoRoot, other) != null;
+  log(`installing ${pkg}@${version} with npm, install scripts off (registry or npm cache; no libtensorflow download) ...`);
+  const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  // When we run inside `npm install` (postinstall), do not inherit the outer command's settings.
+  for (const k of Object.keys(env)) if (/^npm_(config|lifecycle|package)_/i.test(k)) delete env[k];
+  const r = run(npm, ['install', '--ignore-scripts', '--no-save', '--no-audit', '--no-fund', '--prefer-offline'], { cwd: repoRoot, env });
+  const pkgDir = installedPackageDir(repoRoot, pkg);
+  if (r.error || r.status !== 0 || pkgDir == null) {
+    throw new TensorflowSetupError(
+      `npm could not install ${pkg}@${version} (from the registry or the npm cache): ${r.error?.message ?? tail(r.stderr)}\n` +
+        `Check that package-lock.json lists node_modules/${pkg}; without registry access, \`npm cache add\` its tarball (\`npm pack ${pkg}@${version}\` elsewhere) first.`,
+    );
   }
-  // One TensorFlow.js in the process: the staging copy must resolve the project's @tensorflow/tfjs
-  // (node resolves from the real path .cache/tensorflow/npm-*/node_modules/..., whose parents lead
-  // to <repo>/node_modules).
-  const scope = path.join(staging, 'node_modules', '@tensorflow');
-  for (const d of fs.readdirSync(scope)) {
-    if (`@tensorflow/${d}` !== pkg) fs.rmSync(path.join(scope, d), { recursive: true, force: true });
-  }
-  if (!path.resolve(staging).startsWith(path.resolve(repoRoot) + path.sep)) {
-    throw new TensorflowSetupError(`${staging} must lie inside ${repoRoot} so that it resolves the project's @tensorflow/tfjs.`);
-  }
-  const link = path.join(repoRoot, 'node_modules', pkg);
-  fs.mkdirSync(path.dirname(link), { recursive: true });
-  fs.rmSync(link, { recursive: true, force: true });
-  fs.symlinkSync(pkgDir, link, 'dir');
+  if (!otherWasThere) fs.rmSync(path.join(repoRoot, 'node_modules', other), { recursive: true, force: true });
   return pkgDir;
 }
 
@@ -392,8 +381,8 @@ export async function setupTensorflow(args: SetupTensorflowArgs): Promise<SetupT
       throw new TensorflowSetupError(`${pkg} ${v} is installed but @flowformer/core declares ${version}; run \`npm install\` (or remove node_modules/${pkg}) and retry.`);
     }
   } else {
-    pkgDir = timed('npm', () => stagePackage(repoRoot, cacheRoot, pkg, version, log));
-    did.push('staged package');
+    pkgDir = timed('npm', () => installPackage(repoRoot, pkg, version, log));
+    did.push('installed package');
   }
   const linkedAt = path.join(repoRoot, 'node_modules', pkg);
 
