@@ -2,7 +2,7 @@
  * Flow-Attention against the golden vectors computed in float64 by the original PyTorch code
  * (`../shared/golden/flow_attention.json`, see its README): forward outputs and gradients of
  * `loss = sum(output * lossWeights)`, for the core function and the whole layer, on the wasm
- * and the cpu backends, for both causal implementations.
+ * and the cpu backends (and tensorflow when tfjs-node loads here), for both causal implementations.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -15,6 +15,7 @@ import { flowAttention } from '../src/attention/flow.ts';
 import { FlowAttention } from '../src/attention/layer.ts';
 import { initBackend, shutdownBackend } from './helpers/backend.ts';
 import { relErr } from './flow-reference.ts';
+import { tensorflowForTests } from '../src/backend/tensorflow-setup.ts';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const goldenPath = path.resolve(repoRoot, '../shared/golden/flow_attention.json');
@@ -54,6 +55,8 @@ const cases: GoldenCase[] = haveGolden ? (JSON.parse(readFileSync(goldenPath, 'u
 const flat = (x: Nested): number[] => (Array.isArray(x) ? x.flatMap(flat) : [x]);
 /** The README's tolerances: 1e-4 relative for small cases, 1e-3 for the long scaled ones. */
 const tolerance = (c: GoldenCase) => (c.name.includes('long') ? 1e-3 : 1e-4);
+/** tensorflow joins when @tensorflow/tfjs-node loads here; otherwise a visible "not tested" line. */
+const backends = ['wasm', 'cpu', ...(haveGolden && tensorflowForTests() ? (['tensorflow'] as const) : [])] as const;
 
 afterAll(async () => {
   await shutdownBackend();
@@ -70,7 +73,7 @@ describe.skipIf(!haveGolden)(suiteName, () => {
     expect(cases.filter((c) => c.kind === 'layer').length).toBeGreaterThanOrEqual(2);
   });
 
-  for (const backend of ['wasm', 'cpu'] as const) {
+  for (const backend of backends) {
     describe(backend, () => {
       for (const c of cases.filter((x) => x.kind === 'core')) {
         for (const impl of c.causal ? (['chunked', 'parallel'] as const) : ([undefined] as const)) {

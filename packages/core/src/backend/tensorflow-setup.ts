@@ -417,3 +417,19 @@ export function tensorflowAvailability(repoRoot = DEFAULT_REPO_ROOT, variant: Te
     return { ok: false, reason: (e as Error).message };
   }
 }
+
+/**
+ * For test suites: whether to run their tensorflow-backend cases. True when tfjs-node loads
+ * here. Otherwise prints "tensorflow backend not tested: <why>" and returns false, or throws
+ * when the environment requires it (`FLOWFORMER_TEST_TENSORFLOW=required`, set by .ci/run
+ * when it found a wheel), so that a broken setup cannot pass CI as a silent skip.
+ */
+export function tensorflowForTests(): boolean {
+  const a = tensorflowAvailability();
+  if (a.ok) return true;
+  if (process.env.FLOWFORMER_TEST_TENSORFLOW === 'required') {
+    throw new Error(`FLOWFORMER_TEST_TENSORFLOW=required but the tensorflow backend is unavailable: ${a.reason}`);
+  }
+  console.warn(`tensorflow backend not tested: ${a.reason}`);
+  return false;
+}
