@@ -51,7 +51,7 @@ export const LraDataSchema = z.strictObject({
   trainLimit: z.number().int().positive().optional(),
   /** Use only the first N validation and test examples (small runs). */
   evalLimit: z.number().int().positive().optional(),
-  /** Seed of the shuffle before the 90/10 split of class-sorted CIFAR image folders. */
+  /** Seed of the shuffles of class-sorted sources (IMDB folders, CIFAR image folders) before splitting and limiting. */
   splitSeed: z.number().int().nonnegative().default(0),
 });
 

@@ -14,13 +14,13 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import {
   attentionFactory,
+  Rng,
   crossEntropy,
   forEachBatch,
   tf,
   type AttentionModule,
   type Config,
   type EvalContext,
-  type Rng,
   type Split,
   type Task,
   type TaskContext,
@@ -31,7 +31,7 @@ import { BYTE_VOCAB_SIZE } from './data/bytes.ts';
 import { MissingDataError } from './data/errors.ts';
 import { generateLraData, lraDataDir } from './data/generate.ts';
 import { downloadLraData, type LraDownloadable } from './data/download.ts';
-import { cifarBinaryFiles, readCifarBinary, readImageFolder, splitTrainVal, type PixelImages } from './data/image.ts';
+import { cifarBinaryFiles, readCifarBinary, readImageFolder, splitTrainVal, subsetImages, type PixelImages } from './data/image.ts';
 import { encodeListOps, LISTOPS_NUM_CLASSES, LISTOPS_VOCAB_SIZE, readListOpsTsv } from './data/listops.ts';
 import { PATHFINDER_CONDITIONS, readPathfinderCached, splitPathfinder } from './data/pathfinder.ts';
 import { readAanSplit } from './data/retrieval.ts';
@@ -110,10 +110,15 @@ async function loadSplits(dataset: LraDataset, config: LraConfig, ctx: TaskConte
     case 'text': {
       const train = readImdbSplit(dir, 'train', L);
       const test = readImdbSplit(dir, 'test', L);
-      const s = (x: typeof train) => new LraSplit({ seqs: x.docs, offset: 1 }, x.labels, L);
+      // The folders give all negative reviews, then all positive ones: shuffle once (seeded),
+      // as tfds' records are, so that data.trainLimit / evalLimit take both classes.
+      const s = (x: typeof train, seed: number) => {
+        const p = new Rng(seed).permutation(x.labels.length);
+        return new LraSplit({ seqs: Array.from(p, (i) => x.docs[i]!), offset: 1 }, Int32Array.from(p, (i) => x.labels[i]!), L);
+      };
       // LRA (tfds imdb_reviews) has no validation split and evaluates on test for both.
-      const t = s(test);
-      return { train: s(train), valid: t, test: t, vocabSize: BYTE_VOCAB_SIZE, numClasses: 2, dual: false, hasPadding: true };
+      const t = s(test, d.splitSeed + 1);
+      return { train: s(train, d.splitSeed), valid: t, test: t, vocabSize: BYTE_VOCAB_SIZE, numClasses: 2, dual: false, hasPadding: true };
     }
     case 'retrieval': {
       const mk = async (split: 'train' | 'eval' | 'test') => {
@@ -137,6 +142,8 @@ async function loadSplits(dataset: LraDataset, config: LraConfig, ctx: TaskConte
         train = await readImageFolder(path.join(dir, 'train'));
         test = await readImageFolder(path.join(dir, 'test'));
         splitSeed = d.splitSeed; // folders are sorted by class: shuffle before the 90/10 split
+        // ...and the test images too, so that data.evalLimit takes a sample of every class.
+        test = subsetImages(test, new Rng(d.splitSeed + 1).permutation(test.count));
       } else {
         throw new MissingDataError('CIFAR-10 (binary batches or {train,test}/<class>/ folders)', dir, "Run 'flowformer data download --task lra --dataset image', or point data.dir at image folders such as ../shared/data/cifar10.");
       }
