@@ -1,0 +1,102 @@
+/**
+ * The tensorflow backend (@tensorflow/tfjs-node built by `flowformer setup tensorflow`), when it
+ * loads here: one Flow-Attention training step gives the same loss, gradients and updated
+ * weights as wasm, and the trainer runs on it with a falling loss. When tfjs-node is absent the
+ * suite is skipped and says "tensorflow backend not tested: ..." (CI with a wheel requires it).
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { tf } from '../src/tf.ts';
+import { EVAL } from '../src/nn/module.ts';
+import { Rng } from '../src/train/rng.ts';
+import { FlowAttention } from '../src/attention/layer.ts';
+import { train } from '../src/train/trainer.ts';
+import { tensorflowForTests } from '../src/backend/tensorflow-setup.ts';
+import { backendInfo } from '../src/backend/select.ts';
+import { expectClose, initBackend, randomArray, shutdownBackend } from './helpers/backend.ts';
+import './fixtures/toy-task.ts';
+
+const haveTensorflow = tensorflowForTests();
+const here = path.dirname(fileURLToPath(import.meta.url));
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'flowformer-tensorflow-'));
+afterAll(async () => {
+  fs.rmSync(tmp, { recursive: true, force: true });
+  await shutdownBackend();
+});
+
+const B = 2, L = 12, D = 16, H = 4;
+
+/**
+ * One SGD step (lr 0.1) of loss = sum(FlowAttention(x) * w) from fixed weights; returns the loss
+ * before and after, every gradient and every updated weight, as host arrays.
+ */
+async function trainingStep(backend: 'wasm' | 'tensorflow', causal: boolean) {
+  await initBackend(backend);
+  const before = tf.memory().numTensors;
+  const layer = new FlowAttention(new Rng(0), { dModel: D, nHeads: H, causal });
+  // identical weights on both backends, independent of how each initialises
+  const names = layer.trainableVariables().map((v) => v.name);
+  tf.tidy(() => {
+    layer.trainableVariables().forEach((v, i) => v.assign(tf.tensor(randomArray(v.size, 100 + i, 0.3), v.shape)));
+  });
+  const x = tf.tensor(randomArray(B * L * D, 1), [B, L, D]);
+  const w = tf.tensor(randomArray(B * L * D, 2), [B, L, D]);
+  const lossOf = () => tf.sum(tf.mul(layer.forward(x, EVAL), w)) as tf.Scalar;
+  const vars = layer.trainableVariables();
+  const { value, grads } = tf.variableGrads(lossOf, vars);
+  const loss0 = value.dataSync()[0]!;
+  const g = vars.map((v) => Float32Array.from(grads[v.name]!.dataSync()));
+  tf.tidy(() => {
+    for (const v of vars) v.assign(tf.sub(v, tf.mul(0.1, grads[v.name]!)));
+  });
+  const loss1 = tf.tidy(() => lossOf().dataSync()[0]!);
+  const updated = vars.map((v) => Float32Array.from(v.dataSync()));
+  tf.dispose([value, x, w, ...Object.values(grads)]);
+  layer.dispose();
+  expect(tf.memory().numTensors, `tensor leak on ${backend}`).toBe(before);
+  return { loss0, loss1, g, updated, names };
+}
+
+describe.skipIf(!haveTensorflow)('tensorflow backend (tfjs-node)', () => {
+  it('is what initBackend picks and names', async () => {
+    const info = await initBackend('tensorflow');
+    expect(info.backend).toBe('tensorflow');
+    expect(tf.getBackend()).toBe('tensorflow');
+    expect(backendInfo().versions.backendPackage).toMatch(/^@tensorflow\/tfjs-node@4\.22\.0$/);
+  });
+
+  for (const causal of [false, true]) {
+    it(`one Flow-Attention SGD step${causal ? ' (causal)' : ''} equals wasm's: loss, gradients, updated weights`, async () => {
+      const ref = await trainingStep('wasm', causal);
+      const tfn = await trainingStep('tensorflow', causal);
+      expect(tfn.loss1).toBeLessThan(tfn.loss0);
+      expectClose([tfn.loss0, tfn.loss1], [ref.loss0, ref.loss1], 1e-4, 1e-4, 'loss before/after');
+      for (let i = 0; i < ref.g.length; i++) {
+        expectClose(tfn.g[i]!, ref.g[i]!, 1e-3, 1e-4, `grad ${ref.names[i]}`);
+        expectClose(tfn.updated[i]!, ref.updated[i]!, 1e-4, 1e-5, `updated ${ref.names[i]}`);
+      }
+    });
+  }
+
+  it('the trainer runs on it: loss falls and the run records the backend', async () => {
+    await initBackend('tensorflow');
+    const losses: number[] = [];
+    const s = await train({
+      configPath: path.join(here, 'fixtures/toy/configs/toy/blobs/mlp.yaml'),
+      resultsRoot: tmp,
+      progress: false,
+      log: () => {},
+      stopAtStep: 15,
+      onStep: ({ loss }) => losses.push(loss),
+    });
+    expect(losses.length).toBe(15);
+    expect(losses.every(Number.isFinite)).toBe(true);
+    const mean = (a: number[]) => a.reduce((p, q) => p + q, 0) / a.length;
+    expect(mean(losses.slice(-3))).toBeLessThan(mean(losses.slice(0, 3)));
+    const summary = JSON.parse(fs.readFileSync(path.join(s.runDir, 'summary.json'), 'utf8')) as { backend: string };
+    expect(summary.backend).toBe('tensorflow');
+  });
+});
