@@ -211,6 +211,9 @@ interface Activated {
 async function activate(name: BackendName, threads: number): Promise<Activated> {
   if (name === 'cpu') {
     await setBackendOrThrow('cpu');
+    // The cpu backend greets its first tensor with advice to install tfjs-node; our own
+    // backend report (`flowformer info`, the reason) already says what runs and why.
+    (tf.backend() as unknown as { firstUse?: boolean }).firstUse = false;
     return { threads: 1, simd: null, pkg: `@tensorflow/tfjs-backend-cpu@${tf.version.tfjs}` };
   }
   if (name === 'wasm') {
