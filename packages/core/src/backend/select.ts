@@ -233,6 +233,9 @@ async function activate(name: BackendName, threads: number): Promise<Activated> 
     };
   }
   const pkgName = NODE_PACKAGE[name]!;
+  // libtensorflow logs its start-up (absl, CPU-feature notes) to stderr at INFO level; keep
+  // warnings and errors only, unless the user chose a level.
+  process.env.TF_CPP_MIN_LOG_LEVEL ??= '2';
   let mod: { version?: { 'tfjs-node'?: string } };
   try {
     mod = require(pkgName);
