@@ -12,3 +12,4 @@ export * from './train/index.ts';
 export * from './attention/index.ts';
 export * from './bench/index.ts';
 export * from './backend/tensorflow-setup.ts';
+export * from './results/tables.ts'; export * from './results/paper.ts';

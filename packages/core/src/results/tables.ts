@@ -1,0 +1,335 @@
+/**
+ * The paper's benchmark tables rebuilt from our runs (`flowformer reproduce`).
+ *
+ * A table is rows (a dataset or LRA task) x columns (an attention type). Each cell is one job
+ * per seed: `flowformer train --config <row's config> --set attention.type=<a> --set seed=<s>`.
+ * Our value of a cell is the mean (± std over seeds) of the completed runs found under
+ * `<resultsRoot>/runs/`, matched by config path, attention and seed; the paper's value stands
+ * beside it. A cell with no run says 'not run': nothing is ever filled in from the paper.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { RunSummary } from './run.ts';
+import { loadPaper, paperValue, formatPaperCell, type PaperCell, type PaperData } from './paper.ts';
+
+export const TABLES = ['lra', 'imagenet', 'wikitext', 'uea', 'd4rl', 'main'] as const;
+export type TableName = (typeof TABLES)[number];
+export type Scale = 'paper' | 'mini';
+export const DEFAULT_ATTENTIONS = ['flow', 'softmax', 'performer', 'reformer'];
+
+/** Our attention type -> the paper's column name (per table where it differs). */
+export function paperMethod(table: string, attention: string): string | null {
+  if (table === 'd4rl' && attention === 'softmax') return 'Decision Transformer';
+  const m: Record<string, string> = { flow: 'Flowformer', softmax: 'Transformer', performer: 'Performer', reformer: 'Reformer', linear: 'Linear Trans.', cosformer: 'cosFormer' };
+  return m[attention] ?? null;
+}
+
+export interface TableRowSpec {
+  row: string;
+  task: string;
+  /** Config file relative to the repository root; null when the row cannot run at this scale. */
+  config: string | null;
+  /** Fixed config per attention (rows whose baselines are separate configs, e.g. DeiT-S). */
+  configs?: Record<string, string>;
+  /** Paper column per attention for such rows. */
+  methods?: Record<string, string>;
+  /** The paper row shown beside ours; null when ours has no paper counterpart. */
+  paperRow: string | null;
+  /** Why a row is skipped, or how ours differs from the paper's setting. */
+  skip?: string;
+  note?: string;
+}
+
+const LRA = ['listops', 'text', 'retrieval', 'image', 'pathfinder'];
+const UEA = ['EthanolConcentration', 'FaceDetection', 'Handwriting', 'Heartbeat', 'JapaneseVowels', 'PEMS-SF', 'SelfRegulationSCP1', 'SelfRegulationSCP2', 'SpokenArabicDigits', 'UWaveGestureLibrary'];
+const D4RL = ['halfcheetah-medium-expert', 'hopper-medium-expert', 'walker2d-medium-expert', 'halfcheetah-medium', 'hopper-medium', 'walker2d-medium', 'halfcheetah-medium-replay', 'hopper-medium-replay', 'walker2d-medium-replay'];
+
+/** The rows of one table at one scale (not 'main', which is the five tables' summary rows). */
+export function tableRows(table: Exclude<TableName, 'main'>, scale: Scale): TableRowSpec[] {
+  switch (table) {
+    case 'lra':
+      return LRA.map((t) => ({ row: t, task: 'lra', config: `configs/lra/${t}/${scale === 'mini' ? 'mini' : 'flowformer'}.yaml`, paperRow: t,
+        note: scale === 'mini' ? 'mini: short sequences and a small model (see the config header); not comparable with the paper' : undefined }));
+    case 'uea':
+      // UEA has no mini configs: the datasets are small, so the mini table runs the paper configs.
+      return UEA.map((d) => ({ row: d, task: 'uea', config: `configs/uea/${d}/flowformer.yaml`, paperRow: d,
+        note: scale === 'mini' ? 'no mini config for UEA: the paper config is used (only 4 of the 10 datasets are in ../shared/data; select with --only)' : undefined }));
+    case 'wikitext':
+      return scale === 'mini'
+        ? [{ row: 'wikitext-103-proxy', task: 'wikitext', config: 'configs/wikitext/wikitext-103-proxy/flowformer.yaml', paperRow: 'wikitext-103', note: 'proxy: trains on wiki.valid.tokens (no train file here), small model; not comparable' }]
+        : [{ row: 'wikitext-103', task: 'wikitext', config: 'configs/wikitext/wikitext-103/flowformer.yaml', paperRow: 'wikitext-103' }];
+    case 'imagenet':
+      return scale === 'mini'
+        ? [{ row: 'cifar10', task: 'imagenet', config: 'configs/imagenet/cifar10/flowformer.yaml', paperRow: 'imagenet-1k', note: 'proxy: CIFAR-10 5,000 images, small model; the paper column is ImageNet-1K, not comparable' }]
+        : [
+            { row: 'imagenet-1k', task: 'imagenet', config: 'configs/imagenet/imagenet-1k/flowformer.yaml', paperRow: 'imagenet-1k' },
+            { row: 'imagenet-1k-deit-s', task: 'imagenet', config: null, paperRow: 'imagenet-1k-deit-s',
+              configs: { flow: 'configs/imagenet/imagenet-1k/deit-s-flow.yaml', softmax: 'configs/imagenet/imagenet-1k/deit-s.yaml' },
+              methods: { flow: 'DeiT-S + Flowformer', softmax: 'DeiT-S' } },
+          ];
+    case 'd4rl':
+      return scale === 'mini'
+        ? [{ row: 'halfcheetah-mixed', task: 'd4rl', config: 'configs/d4rl/halfcheetah-mixed/flowformer-smoke.yaml', paperRow: null,
+            note: 'no D4RL file here: a generated dataset (flowformer data generate --task d4rl --dataset halfcheetah-mixed --policy mixed --steps 20000); no paper counterpart' }]
+        : D4RL.map((d) => ({ row: d, task: 'd4rl', config: `configs/d4rl/${d}/flowformer.yaml`, paperRow: d }));
+  }
+}
+
+export interface Job {
+  table: Exclude<TableName, 'main'>;
+  row: string;
+  task: string;
+  attention: string;
+  seed: number;
+  /** Relative to the repository root. */
+  config: string;
+  /** `--set` values of `flowformer train`. */
+  sets: string[];
+  /** A file-name-safe id: <table>-<row>-<attention>-s<seed>. */
+  id: string;
+}
+
+export interface JobOptions {
+  table: TableName;
+  scale: Scale;
+  attentions?: string[];
+  seeds?: number[];
+  /** Keep only these rows (names as in the table). */
+  only?: string[];
+}
+
+function subTables(table: TableName): Exclude<TableName, 'main'>[] {
+  return table === 'main' ? ['lra', 'imagenet', 'wikitext', 'uea', 'd4rl'] : [table];
+}
+
+/** The config a (row, attention) cell trains, or null when the row has no such column. */
+function cellConfig(r: TableRowSpec, attention: string): { config: string; sets: string[] } | null {
+  if (r.configs) return r.configs[attention] ? { config: r.configs[attention]!, sets: [] } : null;
+  return r.config ? { config: r.config, sets: [`attention.type=${attention}`] } : null;
+}
+
+/** Every job the table needs: one per (row, attention, seed). */
+export function tableJobs(o: JobOptions): Job[] {
+  const attentions = o.attentions ?? DEFAULT_ATTENTIONS;
+  const seeds = o.seeds ?? [0];
+  const jobs: Job[] = [];
+  for (const t of subTables(o.table))
+    for (const r of tableRows(t, o.scale)) {
+      if (r.skip || (o.only && !o.only.includes(r.row))) continue;
+      for (const a of attentions) {
+        const c = cellConfig(r, a);
+        if (!c) continue;
+        for (const s of seeds)
+          jobs.push({ table: t, row: r.row, task: r.task, attention: a, seed: s, config: c.config, sets: [...c.sets, `seed=${s}`], id: `${t}-${r.row}-${a}-s${s}` });
+      }
+    }
+  return jobs;
+}
+
+/** Every summary.json under `<resultsRoot>/runs/<task>/<config>/<run-id>/`. */
+export function readRunSummaries(resultsRoot: string): RunSummary[] {
+  const runs = path.join(resultsRoot, 'runs');
+  const out: RunSummary[] = [];
+  if (!fs.existsSync(runs)) return out;
+  for (const task of fs.readdirSync(runs))
+    for (const cfg of safeDirs(path.join(runs, task)))
+      for (const id of safeDirs(path.join(runs, task, cfg))) {
+        const f = path.join(runs, task, cfg, id, 'summary.json');
+        if (!fs.existsSync(f)) continue;
+        try {
+          const s = JSON.parse(fs.readFileSync(f, 'utf8')) as RunSummary;
+          out.push({ ...s, runDir: s.runDir ?? path.dirname(f) });
+        } catch {
+          // a summary cut by a crash: not a result
+        }
+      }
+  return out;
+}
+
+function safeDirs(d: string): string[] {
+  try {
+    return fs.readdirSync(d, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name);
+  } catch {
+    return [];
+  }
+}
+
+/** The completed runs of a job (latest first), matched by config path, attention and seed. */
+export function runsOfJob(job: Job, runs: RunSummary[], repoRoot: string): RunSummary[] {
+  const want = path.resolve(repoRoot, job.config);
+  return runs
+    .filter((r) => r.status === 'completed' && r.attention === job.attention && r.seed === job.seed && path.resolve(repoRoot, r.configPath ?? '') === want)
+    .sort((a, b) => (a.runId < b.runId ? 1 : -1));
+}
+
+/** Our number of a run, in the paper's unit: the test metric of the best checkpoint, else the best evaluation; accuracies in %. */
+export function runValue(s: RunSummary): number | null {
+  const name = s.metric?.name;
+  if (!name) return null;
+  const v = s.test?.metrics?.[name] ?? s.best?.value ?? null;
+  if (v === null || !Number.isFinite(v)) return null;
+  return name === 'accuracy' || name === 'top1' ? v * 100 : v;
+}
+
+export interface OurCell {
+  mean: number;
+  std: number | null;
+  n: number;
+  values: number[];
+  runs: { runDir: string; seed: number; config: string; dataset: string; dataDir: unknown; backend: string; gitCommit: string | null; steps: number; command: string }[];
+}
+
+export interface TableCell {
+  attention: string;
+  paperMethod: string | null;
+  ours: OurCell | null;
+  /** 'ok', 'not run', or 'partial: k of n seeds'. */
+  status: string;
+  paper: PaperCell | null;
+}
+
+export interface TableRowResult {
+  row: string;
+  config: string | null;
+  paperRow: string | null;
+  note?: string;
+  cells: TableCell[];
+}
+
+export interface TableResult {
+  table: TableName;
+  title: string;
+  scale: Scale;
+  metric: string;
+  mode: string;
+  seeds: number[];
+  attentions: string[];
+  paperSource: string;
+  generatedAt: string;
+  rows: TableRowResult[];
+}
+
+function meanStd(xs: number[]): { mean: number; std: number | null } {
+  const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
+  if (xs.length < 2) return { mean, std: null };
+  return { mean, std: Math.sqrt(xs.reduce((a, b) => a + (b - mean) ** 2, 0) / (xs.length - 1)) };
+}
+
+export interface BuildOptions extends JobOptions {
+  runs: RunSummary[];
+  repoRoot: string;
+  paper?: PaperData;
+  now?: Date;
+}
+
+function ourCell(jobs: Job[], runs: RunSummary[], repoRoot: string): { cell: OurCell | null; status: string } {
+  const found = jobs.flatMap((j) => runsOfJob(j, runs, repoRoot).slice(0, 1)).filter((r) => runValue(r) !== null);
+  if (!found.length) return { cell: null, status: 'not run' };
+  const values = found.map((r) => runValue(r)!);
+  const cell: OurCell = {
+    ...meanStd(values),
+    n: values.length,
+    values,
+    runs: found.map((r) => ({ runDir: r.runDir, seed: r.seed, config: path.relative(repoRoot, r.configPath), dataset: r.dataset, dataDir: (r.dataInfo as Record<string, unknown> | undefined)?.dir ?? null, backend: r.backend, gitCommit: r.gitCommit, steps: r.steps, command: r.command })),
+  };
+  return { cell, status: found.length === jobs.length ? 'ok' : `partial: ${found.length} of ${jobs.length} seeds` };
+}
+
+/** One table (not 'main') from the runs found. */
+function buildSubTable(t: Exclude<TableName, 'main'>, o: BuildOptions, paper: PaperData): TableRowResult[] {
+  const attentions = o.attentions ?? DEFAULT_ATTENTIONS;
+  const jobs = tableJobs({ ...o, table: t });
+  const rows: TableRowResult[] = [];
+  for (const r of tableRows(t, o.scale)) {
+    if (o.only && !o.only.includes(r.row)) continue;
+    const cells = attentions.map((a): TableCell => {
+      const method = r.methods?.[a] ?? paperMethod(t, a);
+      const p = r.paperRow && method ? paperValue(t, r.paperRow, method, paper) : null;
+      const js = jobs.filter((j) => j.row === r.row && j.attention === a);
+      if (r.skip) return { attention: a, paperMethod: method, ours: null, status: `skipped: ${r.skip}`, paper: p };
+      if (!js.length) return { attention: a, paperMethod: method, ours: null, status: 'no config for this attention', paper: p };
+      return { attention: a, paperMethod: method, paper: p, ...((x) => ({ ours: x.cell, status: x.status }))(ourCell(js, o.runs, o.repoRoot)) };
+    });
+    rows.push({ row: r.row, config: r.config ?? (r.configs ? Object.values(r.configs).join(', ') : null), paperRow: r.paperRow, note: r.skip ?? r.note, cells });
+  }
+  // The paper's average row: ours only when every row of the column has a value.
+  const paperRows = paper.tables[t]?.rows ?? [];
+  if (paperRows.includes('average') && rows.length > 1) {
+    rows.push({
+      row: 'average', config: null, paperRow: 'average',
+      note: o.scale === 'mini' ? 'mean of the rows above (mini scale)' : 'mean of the rows above',
+      cells: attentions.map((a, i): TableCell => {
+        const method = paperMethod(t, a);
+        const cs = rows.map((r) => r.cells[i]!);
+        const ok = cs.every((c) => c.ours);
+        const vals = ok ? cs.map((c) => c.ours!.mean) : [];
+        return {
+          attention: a, paperMethod: method, paper: method ? paperValue(t, 'average', method, paper) : null,
+          status: ok ? 'ok' : `not run (${cs.filter((c) => !c.ours).length} of ${cs.length} rows missing)`,
+          ours: ok ? { mean: vals.reduce((x, y) => x + y, 0) / vals.length, std: null, n: vals.length, values: vals, runs: cs.flatMap((c) => c.ours!.runs) } : null,
+        };
+      }),
+    });
+  }
+  return rows;
+}
+
+/** The table's cells: ours from `runs`, the paper's beside them. */
+export function buildTable(o: BuildOptions): TableResult {
+  const paper = o.paper ?? loadPaper();
+  const attentions = o.attentions ?? DEFAULT_ATTENTIONS;
+  const base = { table: o.table, scale: o.scale, seeds: o.seeds ?? [0], attentions, generatedAt: (o.now ?? new Date()).toISOString() };
+  if (o.table !== 'main') {
+    const p = paper.tables[o.table]!;
+    return { ...base, title: p.title, metric: p.metric, mode: p.mode, paperSource: p.source, rows: buildSubTable(o.table, o, paper) };
+  }
+  // 'main': one row per benchmark, its summary row (the average, or the single row).
+  const main = paper.tables.main!;
+  const rows: TableRowResult[] = subTables('main').map((t) => {
+    const sub = buildSubTable(t, { ...o, only: undefined }, paper);
+    const r = sub.find((x) => x.row === 'average') ?? sub[0]!;
+    return {
+      row: t, config: r.config, paperRow: t, note: `from the ${t} table, row ${r.row}${r.note ? ` (${r.note})` : ''}`,
+      cells: r.cells.map((c) => ({ ...c, paperMethod: paperMethod('main', c.attention), paper: paperMethod('main', c.attention) ? paperValue('main', t, paperMethod('main', c.attention)!, paper) : null })),
+    };
+  });
+  return { ...base, title: main.title, metric: main.metric, mode: main.mode, paperSource: main.source, rows };
+}
+
+const f2 = (x: number) => x.toFixed(2);
+
+function oursText(c: TableCell): string {
+  if (!c.ours) return c.status;
+  const v = c.ours.std === null ? f2(c.ours.mean) : `${f2(c.ours.mean)} ± ${f2(c.ours.std)}`;
+  return c.status === 'ok' ? v : `${v} (${c.status})`;
+}
+
+/** Markdown: one row per table row, ours | paper per attention, then where each number came from. */
+export function tableMarkdown(t: TableResult): string {
+  const L: string[] = [];
+  L.push(`# ${t.title} — ${t.table}, scale ${t.scale}`, '');
+  L.push(`Ours: \`flowformer reproduce --table ${t.table} --scale ${t.scale}\`, seeds ${t.seeds.join(',')}; mean ± std over seeds. Paper: ${t.paperSource} (results/paper/flowformer-paper.json).`);
+  L.push(`Cells without a completed run say "not run"; no number of ours is ever taken from the paper. Generated ${t.generatedAt}.`, '');
+  L.push(`| row | ${t.attentions.map((a) => `${a} (ours) | paper`).join(' | ')} |`);
+  L.push(`| --- | ${t.attentions.map(() => '--: | --:').join(' | ')} |`);
+  for (const r of t.rows) L.push(`| ${r.row} | ${r.cells.map((c) => `${oursText(c)} | ${formatPaperCell(c.paper)}${c.paperMethod ? '' : ''}`).join(' | ')} |`);
+  L.push('', 'Paper columns: ' + t.attentions.map((a) => `${a} = ${t.rows[0]?.cells.find((c) => c.attention === a)?.paperMethod ?? '(none)'}`).join(', ') + '.', '');
+  L.push('## Where our numbers come from', '');
+  for (const r of t.rows) {
+    L.push(`- **${r.row}**: config ${r.config ?? '-'}${r.paperRow && r.paperRow !== r.row ? `; paper row ${r.paperRow}` : ''}${r.note ? `; ${r.note}` : ''}`);
+    if (r.row === 'average' || t.table === 'main') continue;
+    for (const c of r.cells)
+      for (const run of c.ours?.runs ?? [])
+        L.push(`  - ${c.attention} seed ${run.seed}: ${run.runDir} (dataset ${run.dataset}, data ${String(run.dataDir ?? '-')}, ${run.steps} steps, backend ${run.backend}, commit ${run.gitCommit ?? '-'})`);
+  }
+  return L.join('\n') + '\n';
+}
+
+/** Writes `<dir>/<table>.md` and `.json` (for --scale mini: `<table>-mini.*`). */
+export function writeTable(dir: string, t: TableResult): { md: string; json: string } {
+  fs.mkdirSync(dir, { recursive: true });
+  const base = path.join(dir, t.scale === 'mini' ? `${t.table}-mini` : t.table);
+  fs.writeFileSync(base + '.md', tableMarkdown(t));
+  fs.writeFileSync(base + '.json', JSON.stringify(t, null, 2) + '\n');
+  return { md: base + '.md', json: base + '.json' };
+}
