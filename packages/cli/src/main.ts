@@ -12,6 +12,7 @@ import { configCommand } from './commands/config.ts';
 import { generateCommand } from './commands/generate.ts';
 import { benchCommand } from './commands/bench.ts';
 import { setupCommand } from './commands/setup.ts';
+import { reproduceCommand } from './commands/reproduce.ts';
 import { discoverTasks } from './discover.ts';
 
 export const BACKENDS = ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
@@ -33,7 +34,7 @@ export function withGlobalOptions<T>(y: Argv<T>) {
 
 export async function main(argv: string[]): Promise<void> {
   const tasks = await discoverTasks();
-  const commands: CommandModule<any, any>[] = [trainCommand(tasks), evalCommand, configCommand, generateCommand, dataCommand(tasks), benchCommand, setupCommand, listCommand, infoCommand];
+  const commands: CommandModule<any, any>[] = [trainCommand(tasks), evalCommand, configCommand, generateCommand, dataCommand(tasks), benchCommand, setupCommand, reproduceCommand, listCommand, infoCommand];
   const cli = withGlobalOptions(yargs(argv))
     .scriptName('flowformer')
     .usage('$0 <command> [options]\n\nFlowformer (ICML 2022) in TypeScript: train, evaluate, benchmark and reproduce the paper.')

@@ -1,0 +1,127 @@
+/**
+ * `flowformer reproduce --table T`: runs the jobs a paper table needs as independent
+ * `flowformer train` child processes (or, with --collect, only gathers existing runs), then
+ * writes results/tables/<table>.md and .json with ours beside the paper's numbers.
+ */
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { CommandModule } from 'yargs';
+import { TABLES, DEFAULT_ATTENTIONS, tableJobs, tableRows, readRunSummaries, runsOfJob, buildTable, writeTable, type Job, type Scale, type TableName } from '@flowformer/core';
+import { repoRoot } from '../paths.ts';
+import { runRoots } from './train.ts';
+
+interface ReproduceArgs {
+  table: TableName;
+  scale: Scale;
+  attentions: string;
+  seeds: string;
+  only?: string;
+  jobs: number;
+  collect?: boolean;
+  'dry-run'?: boolean;
+  rerun?: boolean;
+  out?: string;
+  backend?: string;
+  'data-root'?: string;
+  'results-root'?: string;
+}
+
+const bin = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bin/flowformer.js');
+const list = (s: string | undefined) => (s ? s.split(',').map((x) => x.trim()).filter(Boolean) : undefined);
+
+/** Runs one job as `flowformer train`, its output to `log`; resolves with the exit code. */
+function runJob(job: Job, args: ReproduceArgs, resultsRoot: string, log: string): Promise<number> {
+  const argv = [bin, 'train', '--config', path.join(repoRoot(), job.config), ...job.sets.flatMap((s) => ['--set', s]), '--no-progress', '--results-root', resultsRoot];
+  if (args['data-root']) argv.push('--data-root', args['data-root']);
+  if (args.backend) argv.push('--backend', args.backend);
+  fs.mkdirSync(path.dirname(log), { recursive: true });
+  const fd = fs.openSync(log, 'w');
+  fs.writeSync(fd, `$ node ${argv.join(' ')}\n`);
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, argv, { stdio: ['ignore', fd, fd], cwd: repoRoot() });
+    child.on('error', (e) => { fs.writeSync(fd, `spawn failed: ${e.message}\n`); resolve(127); });
+    child.on('close', (code) => { fs.closeSync(fd); resolve(code ?? 1); });
+  });
+}
+
+export const reproduceCommand: CommandModule<object, ReproduceArgs> = {
+  command: 'reproduce',
+  describe: "Run (or --collect) the runs of one of the paper's tables; writes results/tables/<table>.md and .json beside the paper's numbers",
+  builder: (y) =>
+    y
+      .option('table', { choices: TABLES, demandOption: true, describe: "which table; 'main' is the README's five-benchmark summary (all tables' jobs)" })
+      .option('scale', { choices: ['paper', 'mini'] as const, default: 'paper' as const, describe: "paper configs, or the mini/proxy configs that run on a CPU (tables then go to <table>-mini.*)" })
+      .option('attentions', { type: 'string', default: DEFAULT_ATTENTIONS.join(','), describe: 'attention types, one column each (flow,softmax,performer,reformer,linear,cosformer)' })
+      .option('seeds', { type: 'string', default: '0', describe: 'comma-separated seeds; cells show mean ± std over them' })
+      .option('only', { type: 'string', describe: 'comma-separated rows to run (e.g. listops,text or JapaneseVowels); to split a table across machines' })
+      .option('jobs', { type: 'number', default: 1, describe: 'trainings run in parallel (separate processes)' })
+      .option('collect', { type: 'boolean', describe: 'run nothing: only gather existing runs and write the table' })
+      .option('dry-run', { type: 'boolean', describe: 'print the jobs (and which already have a completed run) and exit' })
+      .option('rerun', { type: 'boolean', describe: 'run jobs even when a completed run of them exists' })
+      .option('out', { type: 'string', describe: 'where the table files go; default <results-root>/tables' })
+      .option('results-root', { type: 'string', describe: 'where runs/ is read and written; default $FLOWFORMER_RESULTS_ROOT or <repo>/results' })
+      .example('$0 reproduce --table lra --scale mini --jobs 2', 'the five LRA mini tasks x 4 attentions, two at a time')
+      .example('$0 reproduce --table uea --only JapaneseVowels,Handwriting --data-root ../shared/data', 'two UEA rows')
+      .example('$0 reproduce --table main --collect', 'gather the runs already done into the summary table') as never,
+  handler: async (args) => {
+    const root = repoRoot();
+    const roots = runRoots(args);
+    const attentions = list(args.attentions)!;
+    const seeds = list(args.seeds)!.map((s) => {
+      const n = Number(s);
+      if (!Number.isInteger(n) || n < 0) throw new Error(`--seeds: '${s}' is not a non-negative integer (e.g. --seeds 0,1,2)`);
+      return n;
+    });
+    const only = list(args.only);
+    const opts = { table: args.table, scale: args.scale, attentions, seeds, only };
+    if (only) {
+      const known = (args.table === 'main' ? (['lra', 'imagenet', 'wikitext', 'uea', 'd4rl'] as const) : [args.table as Exclude<TableName, 'main'>]).flatMap((t) => tableRows(t, args.scale).map((r) => r.row));
+      const bad = only.filter((o) => !known.includes(o));
+      if (bad.length) throw new Error(`--only: no row ${bad.join(', ')} in table ${args.table} at scale ${args.scale}; rows: ${known.join(', ')}`);
+    }
+    const jobs = tableJobs(opts);
+    const existing = readRunSummaries(roots.resultsRoot);
+    const done = (j: Job) => runsOfJob(j, existing, root).length > 0;
+
+    if (args['dry-run']) {
+      console.log(`${jobs.length} jobs for table ${args.table} (scale ${args.scale}); results root ${roots.resultsRoot}`);
+      for (const j of jobs) console.log(`${done(j) ? 'done ' : 'todo '} ${j.id.padEnd(48)} flowformer train --config ${j.config} ${j.sets.map((s) => `--set ${s}`).join(' ')}`);
+      for (const t of args.table === 'main' ? (['lra', 'imagenet', 'wikitext', 'uea', 'd4rl'] as const) : [args.table as Exclude<TableName, 'main'>])
+        for (const r of tableRows(t, args.scale)) if (r.note || r.skip) console.log(`note ${t}/${r.row}: ${r.skip ?? r.note}`);
+      return;
+    }
+
+    const failed: { job: Job; code: number; log: string }[] = [];
+    if (!args.collect) {
+      const todo = args.rerun ? jobs : jobs.filter((j) => !done(j));
+      console.log(`${jobs.length} jobs, ${jobs.length - todo.length} already done, running ${todo.length} with --jobs ${args.jobs}`);
+      const logDir = path.join(roots.resultsRoot, 'tables', 'logs', args.table);
+      let next = 0;
+      let finished = 0;
+      const t0 = Date.now();
+      const worker = async () => {
+        while (next < todo.length) {
+          const job = todo[next++]!;
+          const log = path.join(logDir, `${job.id}.log`);
+          const code = await runJob(job, args, roots.resultsRoot, log);
+          finished++;
+          if (code !== 0) failed.push({ job, code, log });
+          console.log(`[${finished}/${todo.length}] ${code === 0 ? 'ok    ' : `FAILED (exit ${code})`} ${job.id} (${((Date.now() - t0) / 60000).toFixed(1)} min) log ${log}`);
+        }
+      };
+      await Promise.all(Array.from({ length: Math.max(1, Math.min(args.jobs, todo.length)) }, worker));
+    }
+
+    const table = buildTable({ ...opts, runs: readRunSummaries(roots.resultsRoot), repoRoot: root });
+    const files = writeTable(args.out ?? path.join(roots.resultsRoot, 'tables'), table);
+    const cells = table.rows.flatMap((r) => r.cells);
+    console.log(`wrote ${files.md} and ${files.json}: ${cells.filter((c) => c.ours).length} of ${cells.length} cells have our runs`);
+    if (failed.length) {
+      console.error(`${failed.length} job(s) failed (their cells say 'not run'):`);
+      for (const f of failed) console.error(`  ${f.job.id}: exit ${f.code}, see ${f.log}`);
+      process.exitCode = 1;
+    }
+  },
+};
