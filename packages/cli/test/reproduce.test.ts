@@ -1,0 +1,87 @@
+/**
+ * `flowformer reproduce` as a user runs it (a separate process): --dry-run lists the jobs of
+ * every table at both scales; --collect turns fake run records (written here into a temporary
+ * results root, never the repo's) into results/tables/<table>-mini.md/.json with ours beside
+ * the paper and 'not run' elsewhere; a failing job is reported and does not stop the others.
+ */
+import { describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const bin = path.resolve(here, '../bin/flowformer.js');
+const repoRoot = path.resolve(here, '../../..');
+
+function run(args: string[]) {
+  const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', env: { ...process.env, FLOWFORMER_BACKEND: 'cpu' }, timeout: 120_000 });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+function fakeRun(root: string, config: string, attention: string, seed: number, task: string, metric: string, value: number) {
+  const runId = `20260101-000000-s${seed}-${attention}`;
+  const runDir = path.join(root, 'runs', task, 'fake', runId);
+  fs.mkdirSync(runDir, { recursive: true });
+  fs.writeFileSync(path.join(runDir, 'summary.json'), JSON.stringify({
+    task, dataset: 'fake', model: 'm', attention, configName: 'fake', configPath: path.join(repoRoot, config), runId, runDir, status: 'completed',
+    metric: { name: metric, mode: 'max', split: 'test' }, best: { value, step: 1, epoch: 1, metrics: { [metric]: value } }, final: null, test: null,
+    steps: 1, totalSteps: 1, epochs: 1, lastLoss: 1, params: 1, wallSeconds: 1, backend: 'cpu', seed, command: 'flowformer train (fake)', gitCommit: null,
+    dataInfo: { dir: '/fake/data' }, startedAt: '', finishedAt: '',
+  }));
+  return runDir;
+}
+
+describe('flowformer reproduce', () => {
+  it('--dry-run prints the jobs of every table at both scales', () => {
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ff-repro-'));
+    // 'main' holds every table's jobs (each process costs seconds on 2 cores, so one per scale):
+    // paper lra 20 + imagenet 6 + wikitext 4 + uea 40 + d4rl 36; mini 20 + 4 + 4 + 40 + 4.
+    const perTable = { paper: { lra: 20, imagenet: 6, wikitext: 4, uea: 40, d4rl: 36 }, mini: { lra: 20, imagenet: 4, wikitext: 4, uea: 40, d4rl: 4 } };
+    for (const scale of ['paper', 'mini'] as const) {
+      const r = run(['reproduce', '--table', 'main', '--scale', scale, '--dry-run', '--results-root', tmp]);
+      expect(r.code, r.err).toBe(0);
+      const n = Object.values(perTable[scale]).reduce((a, b) => a + b, 0);
+      expect(r.out).toContain(`${n} jobs for table main (scale ${scale})`);
+      const todo = r.out.split('\n').filter((l) => l.startsWith('todo '));
+      expect(todo.length).toBe(n);
+      for (const [t, k] of Object.entries(perTable[scale])) expect(todo.filter((l) => l.startsWith(`todo  ${t}-`)).length, `${scale} ${t}`).toBe(k);
+      expect(r.out).toMatch(/flowformer train --config configs\/\S+\.yaml .*--set seed=0/);
+    }
+    const seeds = run(['reproduce', '--table', 'lra', '--scale', 'mini', '--dry-run', '--seeds', '0,1,2', '--only', 'listops', '--attentions', 'flow', '--results-root', tmp]);
+    expect(seeds.out).toContain('3 jobs');
+    const bad = run(['reproduce', '--table', 'lra', '--only', 'nosuch', '--dry-run', '--results-root', tmp]);
+    expect(bad.code).toBe(1);
+    expect(bad.err).toMatch(/--only: no row nosuch in table lra .* rows: listops, text/);
+  }, 120_000);
+
+  it('--collect writes the table from existing runs only: ours beside the paper, not run elsewhere', () => {
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ff-repro-'));
+    const a = fakeRun(tmp, 'configs/wikitext/wikitext-103-proxy/flowformer.yaml', 'flow', 0, 'wikitext', 'ppl', 180.5);
+    fakeRun(tmp, 'configs/wikitext/wikitext-103-proxy/flowformer.yaml', 'flow', 1, 'wikitext', 'ppl', 190.5);
+    const r = run(['reproduce', '--table', 'wikitext', '--scale', 'mini', '--collect', '--seeds', '0,1', '--results-root', tmp]);
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toMatch(/wrote .*tables\/wikitext-mini\.md .*1 of 4 cells have our runs/);
+    const md = fs.readFileSync(path.join(tmp, 'tables', 'wikitext-mini.md'), 'utf8');
+    expect(md).toMatch(/\| wikitext-103-proxy \| 185\.50 ± 7\.07 \| 30\.80 \| not run \| 33\.00 \| not run \| 37\.50 \| not run \| 33\.60 \|/);
+    expect(md).toContain(a);
+    const json = JSON.parse(fs.readFileSync(path.join(tmp, 'tables', 'wikitext-mini.json'), 'utf8'));
+    expect(json.rows[0].cells[1]).toMatchObject({ attention: 'softmax', ours: null, status: 'not run', paper: 33 });
+    // nothing was trained: no logs, no new runs
+    expect(fs.existsSync(path.join(tmp, 'tables', 'logs'))).toBe(false);
+  }, 60_000);
+
+  it('a failing job is reported with its log and the table is still written', () => {
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ff-repro-'));
+    // No LRA data under this data root and generation of the text task is impossible (IMDB is
+    // not generated): the job fails fast; reproduce reports it and writes the table anyway.
+    const r = run(['reproduce', '--table', 'lra', '--scale', 'mini', '--only', 'text', '--attentions', 'flow', '--results-root', tmp, '--data-root', path.join(tmp, 'no-data'), '--backend', 'cpu']);
+    expect(r.code).toBe(1);
+    expect(r.out).toMatch(/\[1\/1\] FAILED \(exit \d+\) lra-text-flow-s0/);
+    expect(r.err).toMatch(/1 job\(s\) failed/);
+    const log = path.join(tmp, 'tables', 'logs', 'lra', 'lra-text-flow-s0.log');
+    expect(fs.readFileSync(log, 'utf8')).toMatch(/train --config .*configs\/lra\/text\/mini\.yaml/);
+    expect(fs.readFileSync(path.join(tmp, 'tables', 'lra-mini.md'), 'utf8')).toMatch(/\| text \| not run \| 64\.29 \|/);
+  }, 120_000);
+});
