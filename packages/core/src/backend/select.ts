@@ -252,8 +252,10 @@ async function activate(name: BackendName, threads: number): Promise<Activated> 
     }
     throw new Error(
       `backend '${name}': ${pkgName} is installed but failed to load (${err.message}). ` +
-        `Its native addon or libtensorflow is probably missing or built for another Node; reinstall it ` +
-        `(\`npm rebuild ${pkgName}\`) or pick another backend: --backend wasm.`,
+        `Its native addon or libtensorflow is probably missing or built for another Node. If it was set up ` +
+        `offline, run \`flowformer setup tensorflow --from <wheel|tarball|dir>\` again (it restores .cache/tensorflow ` +
+        `and rebuilds the addon); if it came from npm with internet, \`npm rebuild ${pkgName}\`. Or pick another ` +
+        `backend: --backend wasm.`,
     );
   }
   if (tf.findBackendFactory('tensorflow') == null) {
