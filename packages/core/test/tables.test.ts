@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadPaper, paperValue, TABLES, tableJobs, buildTable, tableMarkdown, writeTable, runValue, type RunSummary, type Scale } from '../src/index.ts';
+import { loadPaper, paperValue, TABLES, tableJobs, buildTable, tableMarkdown, writeTable, runValue, runOverrides, type RunSummary, type Scale } from '../src/index.ts';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const paper = loadPaper();
@@ -84,6 +84,9 @@ describe('tableJobs', () => {
     const im = tableJobs({ table: 'imagenet', scale: 'paper' });
     expect(im.filter((j) => j.row === 'imagenet-1k-deit-s').map((j) => j.config).sort()).toEqual(['configs/imagenet/imagenet-1k/deit-s-flow.yaml', 'configs/imagenet/imagenet-1k/deit-s.yaml']);
     expect(tableJobs({ table: 'lra', scale: 'mini', only: ['text'], attentions: ['performer'] })[0]!.sets).toEqual(['attention.type=performer', 'seed=0']);
+    const withSets = tableJobs({ table: 'lra', scale: 'mini', attentions: ['flow'], sets: ['image:data.dir=cifar10', 'training.steps=10'] });
+    expect(withSets.find((j) => j.row === 'image')!.sets).toEqual(['attention.type=flow', 'seed=0', 'data.dir=cifar10', 'training.steps=10']);
+    expect(withSets.find((j) => j.row === 'text')!.sets).toEqual(['attention.type=flow', 'seed=0', 'training.steps=10']);
     const main = tableJobs({ table: 'main', scale: 'mini' });
     expect(new Set(main.map((j) => j.table))).toEqual(new Set(['lra', 'imagenet', 'wikitext', 'uea', 'd4rl']));
   });
@@ -114,6 +117,7 @@ describe('buildTable', () => {
       fakeRun(tmp, { config: 'configs/lra/listops/mini.yaml', attention: 'softmax', seed: 0, task: 'lra', metric: 'accuracy', value: 0.9, status: 'diverged' }),
     ];
     expect(runValue(runs[0]!)).toBeCloseTo(34);
+    expect(runOverrides('flowformer train -c x.yaml --set attention.type=flow --set training.steps=30 --set=data.dir=cifar10 --set seed=1')).toEqual(['training.steps=30', 'data.dir=cifar10']);
     const t = buildTable({ table: 'lra', scale: 'mini', seeds: [0, 1], attentions: ['flow', 'softmax'], runs, repoRoot });
     const listops = t.rows.find((r) => r.row === 'listops')!;
     const flow = listops.cells[0]!;

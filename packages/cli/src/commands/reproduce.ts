@@ -18,6 +18,7 @@ interface ReproduceArgs {
   attentions: string;
   seeds: string;
   only?: string;
+  set?: string[];
   jobs: number;
   collect?: boolean;
   'dry-run'?: boolean;
@@ -56,6 +57,7 @@ export const reproduceCommand: CommandModule<object, ReproduceArgs> = {
       .option('attentions', { type: 'string', default: DEFAULT_ATTENTIONS.join(','), describe: 'attention types, one column each (flow,softmax,performer,reformer,linear,cosformer)' })
       .option('seeds', { type: 'string', default: '0', describe: 'comma-separated seeds; cells show mean ± std over them' })
       .option('only', { type: 'string', describe: 'comma-separated rows to run (e.g. listops,text or JapaneseVowels); to split a table across machines' })
+      .option('set', { type: 'string', array: true, describe: "extra config override for every job (key=value) or one row's jobs (row:key=value, e.g. image:data.dir=cifar10)" })
       .option('jobs', { type: 'number', default: 1, describe: 'trainings run in parallel (separate processes)' })
       .option('collect', { type: 'boolean', describe: 'run nothing: only gather existing runs and write the table' })
       .option('dry-run', { type: 'boolean', describe: 'print the jobs (and which already have a completed run) and exit' })
@@ -64,6 +66,7 @@ export const reproduceCommand: CommandModule<object, ReproduceArgs> = {
       .option('results-root', { type: 'string', describe: 'where runs/ is read and written; default $FLOWFORMER_RESULTS_ROOT or <repo>/results' })
       .example('$0 reproduce --table lra --scale mini --jobs 2', 'the five LRA mini tasks x 4 attentions, two at a time')
       .example('$0 reproduce --table uea --only JapaneseVowels,Handwriting --data-root ../shared/data', 'two UEA rows')
+      .example('$0 reproduce --table lra --scale mini --data-root ../shared/data --set image:data.dir=cifar10', 'LRA Image on the shared CIFAR-10 folders')
       .example('$0 reproduce --table main --collect', 'gather the runs already done into the summary table') as never,
   handler: async (args) => {
     const root = repoRoot();
@@ -75,7 +78,7 @@ export const reproduceCommand: CommandModule<object, ReproduceArgs> = {
       return n;
     });
     const only = list(args.only);
-    const opts = { table: args.table, scale: args.scale, attentions, seeds, only };
+    const opts = { table: args.table, scale: args.scale, attentions, seeds, only, sets: args.set };
     if (only) {
       const known = (args.table === 'main' ? (['lra', 'imagenet', 'wikitext', 'uea', 'd4rl'] as const) : [args.table as Exclude<TableName, 'main'>]).flatMap((t) => tableRows(t, args.scale).map((r) => r.row));
       const bad = only.filter((o) => !known.includes(o));

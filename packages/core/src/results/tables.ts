@@ -96,6 +96,19 @@ export interface JobOptions {
   seeds?: number[];
   /** Keep only these rows (names as in the table). */
   only?: string[];
+  /**
+   * Extra `--set` values for the jobs: `key=value` for every job, `<row>:key=value` for one
+   * row's jobs (e.g. `image:data.dir=cifar10`). Shown as overrides beside the numbers.
+   */
+  sets?: string[];
+}
+
+/** The extra sets of `o.sets` that apply to a row. */
+function rowSets(sets: string[] | undefined, row: string): string[] {
+  return (sets ?? []).flatMap((s) => {
+    const m = /^([^=:]+):(.+=.*)$/.exec(s);
+    return m ? (m[1] === row ? [m[2]!] : []) : [s];
+  });
 }
 
 function subTables(table: TableName): Exclude<TableName, 'main'>[] {
@@ -120,7 +133,7 @@ export function tableJobs(o: JobOptions): Job[] {
         const c = cellConfig(r, a);
         if (!c) continue;
         for (const s of seeds)
-          jobs.push({ table: t, row: r.row, task: r.task, attention: a, seed: s, config: c.config, sets: [...c.sets, `seed=${s}`], id: `${t}-${r.row}-${a}-s${s}` });
+          jobs.push({ table: t, row: r.row, task: r.task, attention: a, seed: s, config: c.config, sets: [...c.sets, `seed=${s}`, ...rowSets(o.sets, r.row)], id: `${t}-${r.row}-${a}-s${s}` });
       }
     }
   return jobs;
@@ -162,6 +175,20 @@ export function runsOfJob(job: Job, runs: RunSummary[], repoRoot: string): RunSu
     .sort((a, b) => (a.runId < b.runId ? 1 : -1));
 }
 
+/**
+ * The `--set` overrides a run's command carried besides the job's own (attention.type, seed):
+ * shown beside its number, since they change the setting (e.g. a shorter budget).
+ */
+export function runOverrides(command: string | undefined): string[] {
+  const t = (command ?? '').split(/\s+/);
+  const sets: string[] = [];
+  for (let i = 0; i < t.length; i++) {
+    if (t[i] === '--set' && t[i + 1]) sets.push(t[++i]!);
+    else if (t[i]!.startsWith('--set=')) sets.push(t[i]!.slice(6));
+  }
+  return sets.filter((x) => !/^(attention\.type|seed)=/.test(x));
+}
+
 /** Our number of a run, in the paper's unit: the test metric of the best checkpoint, else the best evaluation; accuracies in %. */
 export function runValue(s: RunSummary): number | null {
   const name = s.metric?.name;
@@ -176,7 +203,7 @@ export interface OurCell {
   std: number | null;
   n: number;
   values: number[];
-  runs: { runDir: string; seed: number; config: string; dataset: string; dataDir: unknown; backend: string; gitCommit: string | null; steps: number; command: string }[];
+  runs: { runDir: string; seed: number; config: string; dataset: string; dataDir: unknown; backend: string; gitCommit: string | null; steps: number; command: string; overrides: string[] }[];
 }
 
 export interface TableCell {
@@ -230,7 +257,7 @@ function ourCell(jobs: Job[], runs: RunSummary[], repoRoot: string): { cell: Our
     ...meanStd(values),
     n: values.length,
     values,
-    runs: found.map((r) => ({ runDir: r.runDir, seed: r.seed, config: path.relative(repoRoot, r.configPath), dataset: r.dataset, dataDir: (r.dataInfo as Record<string, unknown> | undefined)?.dir ?? null, backend: r.backend, gitCommit: r.gitCommit, steps: r.steps, command: r.command })),
+    runs: found.map((r) => ({ runDir: r.runDir, seed: r.seed, config: path.relative(repoRoot, r.configPath), dataset: r.dataset, dataDir: (r.dataInfo as Record<string, unknown> | undefined)?.dir ?? null, backend: r.backend, gitCommit: r.gitCommit, steps: r.steps, command: r.command, overrides: runOverrides(r.command) })),
   };
   return { cell, status: found.length === jobs.length ? 'ok' : `partial: ${found.length} of ${jobs.length} seeds` };
 }
@@ -320,7 +347,7 @@ export function tableMarkdown(t: TableResult): string {
     if (r.row === 'average' || t.table === 'main') continue;
     for (const c of r.cells)
       for (const run of c.ours?.runs ?? [])
-        L.push(`  - ${c.attention} seed ${run.seed}: ${run.runDir} (dataset ${run.dataset}, data ${String(run.dataDir ?? '-')}, ${run.steps} steps, backend ${run.backend}, commit ${run.gitCommit ?? '-'})`);
+        L.push(`  - ${c.attention} seed ${run.seed}: ${run.runDir} (dataset ${run.dataset}, data ${String(run.dataDir ?? '-')}, ${run.steps} steps, backend ${run.backend}, commit ${run.gitCommit ?? '-'}${run.overrides.length ? `; overrides: ${run.overrides.map((o) => `--set ${o}`).join(' ')}` : ''})`);
   }
   return L.join('\n') + '\n';
 }
