@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import type { CommandModule } from 'yargs';
 import {
@@ -88,7 +89,7 @@ const attentionBench: CommandModule<object, BenchAttentionArgs> = {
     if (args.out) {
       fs.mkdirSync(args.out, { recursive: true });
       const cmd = ['flowformer', ...process.argv.slice(2)].join(' ');
-      fs.writeFileSync(path.join(args.out, 'attention.md'), `# Attention benchmark\n\nCommand: \`${cmd}\`\n\nBackend: ${info.backend} (${info.threads ?? '?'} threads), ${new Date().toISOString()}\n\n${table}`);
+      fs.writeFileSync(path.join(args.out, 'attention.md'), `# Attention benchmark\n\nCommand: \`${cmd}\`\n\nBackend: ${info.backend}${info.threads ? ` (${info.threads} threads)` : ''}, ${new Date().toISOString()}, load average ${os.loadavg()[0]!.toFixed(1)} when it ended\n\n${table}`);
       fs.writeFileSync(path.join(args.out, 'attention.json'), JSON.stringify({ command: cmd, backend: info, rows }, null, 2) + '\n');
       await writePlot(rows, path.join(args.out, 'attention.png'));
       console.error(`wrote ${path.join(args.out, 'attention.{md,json,png}')}`);
