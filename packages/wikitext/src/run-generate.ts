@@ -5,29 +5,14 @@
  * samples with the recurrent form of the attention.
  */
 import path from 'node:path';
-import { disposeCheckpoint, loadCheckpoint, loadConfig, Rng, RunRecord } from '@flowformer/core';
+import { disposeCheckpoint, loadCheckpoint, loadConfig, Rng, RunRecord, type GenerateArgs } from '@flowformer/core';
 import type { CharVocab } from './data/char.ts';
 import { Dictionary } from './data/dictionary.ts';
 import { generate } from './generate.ts';
 import { buildLm, loadLmData, wikitextTask, type LmConfig, type LmInfo } from './task.ts';
 
-export interface GenerateFromRunArgs {
-  /** A run folder `results/runs/wikitext/<config>/<run-id>`. */
-  runDir: string;
-  prompt: string;
-  tokens: number;
-  temperature?: number;
-  topK?: number;
-  seed?: number;
-  /** Which checkpoint: 'best' (default) or 'last'. */
-  checkpoint?: 'best' | 'last';
-  /** Data root; default config data.root, then $FLOWFORMER_DATA_ROOT, then ./data. */
-  dataRoot?: string;
-  cacheDir?: string;
-  log?: (msg: string) => void;
-  /** Called with the text of each new token as it is sampled. */
-  onText?: (text: string) => void;
-}
+/** `flowformer generate`'s arguments: the core's `GenerateArgs` (one definition for every generating task). */
+export type GenerateFromRunArgs = GenerateArgs;
 
 export async function generateFromRun(args: GenerateFromRunArgs): Promise<{ text: string; ids: Int32Array }> {
   const log = args.log ?? (() => {});
