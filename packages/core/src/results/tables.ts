@@ -42,6 +42,8 @@ export interface TableRowSpec {
 
 const LRA = ['listops', 'text', 'retrieval', 'image', 'pathfinder'];
 const UEA = ['EthanolConcentration', 'FaceDetection', 'Handwriting', 'Heartbeat', 'JapaneseVowels', 'PEMS-SF', 'SelfRegulationSCP1', 'SelfRegulationSCP2', 'SpokenArabicDigits', 'UWaveGestureLibrary'];
+/** The UEA datasets with a mini.yaml (the four in ../shared/data). */
+const UEA_MINI = ['Handwriting', 'JapaneseVowels', 'SelfRegulationSCP1', 'UWaveGestureLibrary'];
 const D4RL = ['halfcheetah-medium-expert', 'hopper-medium-expert', 'walker2d-medium-expert', 'halfcheetah-medium', 'hopper-medium', 'walker2d-medium', 'halfcheetah-medium-replay', 'hopper-medium-replay', 'walker2d-medium-replay'];
 
 /** The rows of one table at one scale (not 'main', which is the five tables' summary rows). */
@@ -51,9 +53,11 @@ export function tableRows(table: Exclude<TableName, 'main'>, scale: Scale): Tabl
       return LRA.map((t) => ({ row: t, task: 'lra', config: `configs/lra/${t}/${scale === 'mini' ? 'mini' : 'flowformer'}.yaml`, paperRow: t,
         note: scale === 'mini' ? 'mini: short sequences and a small model (see the config header); not comparable with the paper' : undefined }));
     case 'uea':
-      // UEA has no mini configs: the datasets are small, so the mini table runs the paper configs.
-      return UEA.map((d) => ({ row: d, task: 'uea', config: `configs/uea/${d}/flowformer.yaml`, paperRow: d,
-        note: scale === 'mini' ? 'no mini config for UEA: the paper config is used (only 4 of the 10 datasets are in ../shared/data; select with --only)' : undefined }));
+      // Mini: the four datasets of the shared data, each with a quarter-width, 20-epoch mini.yaml.
+      return scale === 'mini'
+        ? UEA_MINI.map((d) => ({ row: d, task: 'uea', config: `configs/uea/${d}/mini.yaml`, paperRow: d,
+            note: 'mini: d_model 128, 20 epochs (paper: 512, 100); paper protocol; not comparable with the paper' }))
+        : UEA.map((d) => ({ row: d, task: 'uea', config: `configs/uea/${d}/flowformer.yaml`, paperRow: d }));
     case 'wikitext':
       return scale === 'mini'
         ? [{ row: 'wikitext-103-proxy', task: 'wikitext', config: 'configs/wikitext/wikitext-103-proxy/flowformer.yaml', paperRow: 'wikitext-103', note: 'proxy: trains on wiki.valid.tokens (no train file here), small model; not comparable' }]
