@@ -35,7 +35,7 @@ describe('flowformer CLI', () => {
   it('--help lists the commands', () => {
     const r = run(['--help']);
     expect(r.code).toBe(0);
-    for (const c of ['train', 'eval', 'generate', 'config', 'data', 'bench', 'setup', 'list', 'info']) expect(r.out).toContain(c);
+    for (const c of ['train', 'eval', 'generate', 'visualize', 'config', 'data', 'bench', 'setup', 'list', 'info']) expect(r.out).toContain(c);
   });
 
   it('info names the backend and why', () => {

@@ -99,6 +99,82 @@ export interface Task<Cfg extends Config = any, B extends Batch = Batch> {
   data?: DataCommands;
   /** `flowformer generate --run RUN_DIR ...`: sampling from a trained model (language models). */
   generate?(args: GenerateArgs): Promise<{ text: string }>;
+  /**
+   * `flowformer visualize --run RUN_DIR --image FILE --out FILE.png ...`: draws what a trained
+   * model attends to in one input (ImageNet: the flow maps of the paper's Figure 2). Returns
+   * the files written and, optionally, one line for the terminal. The task's own flags are
+   * declared in `visualizeOptions` and arrive in `args.options`.
+   */
+  visualize?(args: VisualizeArgs): Promise<{ files: string[]; summary?: string }>;
+  /** Extra flags `flowformer visualize` accepts for this task (e.g. `query`, `stage`), shown in `--help`. */
+  visualizeOptions?: Record<string, TaskOption>;
+  /**
+   * `flowformer bench <what> --task <name> ...`: task-specific benchmarks, keyed by `<what>`
+   * (e.g. `data`: throughput of the task's input pipeline). `attention` is the core's own
+   * benchmark and cannot be used as a key.
+   */
+  bench?: Record<string, TaskBench>;
+}
+
+/** A flag a task adds to a command: shown in that command's `--help`, handed to the task in `options`. */
+export interface TaskOption {
+  describe: string;
+  type: 'string' | 'number' | 'boolean';
+  choices?: string[];
+  default?: string | number | boolean;
+}
+
+/** Flag values as the CLI parsed them (the task's `TaskOption` defaults already applied). */
+export type TaskOptionValues = Record<string, string | number | boolean | undefined>;
+
+/** What `flowformer visualize` hands to a task. */
+export interface VisualizeArgs {
+  /** A run folder of this task (`results/runs/<task>/<config>/<run-id>`, with config.yaml and ckpt/). */
+  runDir: string;
+  /** The input to draw for (ImageNet: an image file). */
+  image: string;
+  /** The PNG to write; its folder exists. */
+  out: string;
+  /** Which checkpoint; undefined: 'best' if the run has one, else 'last'. */
+  checkpoint?: 'best' | 'last';
+  /** The task's own flags (declared in `Task.visualizeOptions`), e.g. `query: '3,4'`, `stage: 1`. */
+  options: TaskOptionValues;
+  dataRoot?: string;
+  cacheDir?: string;
+  log?: (msg: string) => void;
+}
+
+/** What `flowformer bench <what> --task <name>` hands to a task. */
+export interface TaskBenchArgs {
+  /** Absolute data root. */
+  dataRoot: string;
+  /** The task's own flags (declared in `TaskBench.options`). */
+  options: TaskOptionValues;
+  log: (msg: string) => void;
+}
+
+/** A task benchmark's result: the CLI prints `columns`/`rows` as a table and records the rest. */
+export interface TaskBenchResult {
+  /** One line saying what was measured, e.g. 'imagenet data pipeline, cifar10/train at 32 px'. */
+  title: string;
+  /** What the numbers depend on besides the machine (folder, image size, concurrency...), as label -> value. */
+  setup: Record<string, string | number | boolean>;
+  columns: string[];
+  rows: (string | number)[][];
+  /** Notes printed under the table (how to read it, what is and is not timed). */
+  notes?: string[];
+  /** The raw numbers, written to the JSON record as they are. */
+  raw?: unknown;
+}
+
+export interface TaskBench {
+  /** One line for `--help`. */
+  describe: string;
+  /** Examples for `--help`: [command line, what it does]. */
+  examples?: [string, string][];
+  /** Flags the benchmark accepts (besides --task and --data-root), shown in `--help`. */
+  options?: Record<string, TaskOption>;
+  run(args: TaskBenchArgs): Promise<TaskBenchResult>;
 }
 
 /** What `flowformer generate` hands to a task. */
@@ -125,7 +201,7 @@ export interface DataCommandArgs {
   /** `--dataset`, if given. */
   dataset?: string;
   /** The task's own flags from the command line (declared in `DataCommands.options`), e.g. `size`, `env`. */
-  options: Record<string, string | number | boolean | undefined>;
+  options: TaskOptionValues;
   log: (msg: string) => void;
 }
 
@@ -141,7 +217,7 @@ export interface DataCommands {
   download?: DataCommand;
   generate?: DataCommand;
   /** Extra flags the data commands accept (besides --dataset and --data-root), shown in `--help`. */
-  options?: Record<string, { describe: string; type: 'string' | 'number' | 'boolean'; choices?: string[]; default?: string | number | boolean }>;
+  options?: Record<string, TaskOption>;
 }
 
 /**

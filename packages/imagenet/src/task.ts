@@ -3,19 +3,24 @@
  * shared CIFAR-10 copy as a small-data proxy) with the paper's four-stage Flowformer or DeiT,
  * either with Flow-Attention or softmax attention, trained with the DeiT recipe; top-1/top-5.
  */
+import fs from 'node:fs';
 import path from 'node:path';
 import {
   crossEntropy,
   forEachBatch,
+  loadConfig,
   tf,
   type Config,
   type EvalContext,
   type Rng,
   type Split,
   type Task,
+  type TaskBench,
   type TaskContext,
   type TaskData,
   type TaskModel,
+  type TaskOptionValues,
+  type VisualizeArgs,
 } from '@flowformer/core';
 import { scanImageFolder, sortIlsvrcVal, type ImageFolder } from './data/folder.ts';
 import { ImageFolderSplit, type ImageBatch, type ImagePipelineArgs } from './data/split.ts';
@@ -110,6 +115,135 @@ export async function evaluateImages(model: ImageClassifier, split: Split<ImageB
   return { top1: top1 / n, top5: top5 / n, loss: lossSum / n };
 }
 
+/** `--query`: 'row,col' (a cell of the token grid) or 'cls'; undefined keeps the default (centre, or CLS for DeiT). */
+export function parseQuery(q: string | number | boolean | undefined): [number, number] | 'cls' | undefined {
+  if (q === undefined || q === '') return undefined;
+  const s = String(q).trim();
+  if (s.toLowerCase() === 'cls') return 'cls';
+  const m = /^(\d+)\s*,\s*(\d+)$/.exec(s);
+  if (!m) throw new Error(`imagenet: --query '${s}': expected 'row,col' (a cell of the stage's token grid, from 0, e.g. 3,4) or 'cls' (DeiT's class token)`);
+  return [Number(m[1]), Number(m[2])];
+}
+
+/** A non-negative integer flag, or undefined. */
+function intFlag(name: string, v: string | number | boolean | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!(Number.isInteger(n) && n >= 0)) throw new Error(`imagenet: --${name} ${v}: expected a whole number >= 0`);
+  return n;
+}
+
+/** `flowformer visualize` for an imagenet run: the Figure 2 flow maps (src/visualize.ts). */
+async function visualizeHook(args: VisualizeArgs): Promise<{ files: string[]; summary: string }> {
+  // Loaded on demand: visualize.ts imports this module (a static import would be circular).
+  const { visualize } = await import('./visualize.ts');
+  const o = args.options;
+  const tile = intFlag('tile', o.tile);
+  if (tile === 0) throw new Error('imagenet: --tile 0: a tile needs at least one pixel');
+  const r = await visualize(args.runDir, args.image, args.out, {
+    checkpoint: args.checkpoint,
+    stage: intFlag('stage', o.stage),
+    block: intFlag('block', o.block),
+    query: parseQuery(o.query),
+    tile,
+  });
+  // The run's summary.json names the classes (when there are at most 50 of them).
+  let label = `class ${r.predicted.index}`;
+  try {
+    const classes = JSON.parse(fs.readFileSync(path.join(args.runDir, 'summary.json'), 'utf8'))?.dataInfo?.classes;
+    if (Array.isArray(classes) && typeof classes[r.predicted.index] === 'string') label = `'${classes[r.predicted.index]}' (class ${r.predicted.index})`;
+  } catch {
+    // no summary (a run still training): the index alone
+  }
+  const cell = r.queryToken - r.prefix;
+  const query = r.queryToken < r.prefix ? 'the CLS token' : `cell ${Math.floor(cell / r.grid[1])},${cell % r.grid[1]}`;
+  const summary =
+    `${r.kind} maps of stage ${r.stage} block ${r.block}: ${r.heads} heads, ${r.grid[0]}x${r.grid[1]} tokens, query ${query}; ` +
+    `the model predicts ${label} with p=${r.predicted.probability.toFixed(3)}; ${r.width}x${r.height} px (row 1: flow into the query, row 2: source competition)`;
+  return { files: [r.out], summary };
+}
+
+/** `flowformer bench data --task imagenet`: the image pipeline's throughput (src/bench.ts). */
+const benchDataHook: TaskBench = {
+  describe: 'images/s of the image pipeline: decode only, the training view (crop, flip, RandAugment, Mixup) and the evaluation view',
+  examples: [
+    ['flowformer bench data --task imagenet', 'the ImageNet recipe (224 px) on <data-root>/imagenet/train'],
+    [
+      'flowformer bench data --task imagenet --config configs/imagenet/cifar10/flowformer.yaml --data-root ../shared/data --images 512 --out results/bench/data-imagenet',
+      "the CIFAR-10 proxy's pipeline (32 px) on the shared folders, recorded",
+    ],
+    ['flowformer bench data --task imagenet --dir cifar10/train --image-size 224 --workers 2', 'the 224 px recipe on other images, 2 decodes at a time'],
+  ],
+  options: {
+    config: { type: 'string', describe: "take the data settings (and the folder: <data.dir>/<data.trainSplit>) from this imagenet config, e.g. configs/imagenet/cifar10/flowformer.yaml; default: the ImageNet recipe's" },
+    dir: { type: 'string', describe: "the image folder (class sub-folders), relative to the data root or absolute; default: the config's training folder, else imagenet/train" },
+    images: { type: 'number', default: 256, describe: 'timed images per view (rounded up to whole batches; one untimed warm-up batch first)' },
+    'batch-size': { type: 'number', default: 64, describe: 'images per batch' },
+    workers: { type: 'number', describe: "images decoded at once (data.workers; default the config's, 4). Above 4, also raise UV_THREADPOOL_SIZE" },
+    'image-size': { type: 'number', describe: "output side in pixels (data.imageSize; default the config's, 224)" },
+    seed: { type: 'number', default: 0, describe: 'which images are sampled, and the augmentation draws' },
+  },
+  async run({ dataRoot, options, log }) {
+    const { benchData } = await import('./bench.ts');
+    const num = (name: string, v: TaskOptionValues[string]) => {
+      if (v === undefined) return undefined;
+      const n = Number(v);
+      if (!(Number.isInteger(n) && n > 0)) throw new Error(`imagenet: --${name} ${v}: expected a whole number > 0`);
+      return n;
+    };
+    let data: Partial<ImagenetDataConfig> = {};
+    let dir = 'imagenet/train';
+    if (typeof options.config === 'string') {
+      const { config } = loadConfig<ImagenetConfig>(path.resolve(options.config), { task: imagenetTask });
+      const { root: _root, ...d } = config.data;
+      data = d;
+      dir = path.join(d.dir, d.trainSplit);
+    }
+    if (typeof options.dir === 'string') dir = options.dir;
+    const workers = num('workers', options.workers);
+    const imageSize = num('image-size', options['image-size']);
+    if (workers !== undefined) data = { ...data, workers };
+    if (imageSize !== undefined) data = { ...data, imageSize };
+    const images = num('images', options.images) ?? 256;
+    const batchSize = Math.min(num('batch-size', options['batch-size']) ?? 64, images);
+    const seed = intFlag('seed', options.seed) ?? 0;
+    const abs = path.resolve(dataRoot, dir);
+    const r = await benchData({ dir: abs, data, batchSize, batches: Math.ceil(images / batchSize), seed, log });
+    const d = ImagenetDataSchema.parse(data);
+    const sharp = (await import('sharp')).default;
+    const crop = d.trainCrop === 'pad-random' ? 'RandomCrop with 4 px padding' : `RandomResizedCrop (scale ${d.scale.join('-')})`;
+    const trainSteps = [crop, d.hflip > 0 ? `flip ${d.hflip}` : null, d.randAugment ? `RandAugment m${d.randAugment.magnitude} n${d.randAugment.numOps}` : null, 'normalise', d.mixup ? 'Mixup/CutMix' : null];
+    const evalSteps = d.evalCropPct === 1 ? 'resize to the side if needed, normalise' : `resize shorter side to ${Math.floor(d.imageSize / d.evalCropPct)}, centre crop, normalise`;
+    const row = (view: string, what: string, t: { imagesPerSecond: number; msPerImage: number }) => [view, what, Math.round(t.imagesPerSecond), t.msPerImage.toFixed(2)];
+    return {
+      title: `imagenet data pipeline: ${dir} at ${d.imageSize} px`,
+      setup: {
+        folder: dir,
+        'image files in the folder': r.files,
+        'output size': `${d.imageSize} px`,
+        'decodes at once (workers)': r.workers,
+        UV_THREADPOOL_SIZE: process.env.UV_THREADPOOL_SIZE ?? '4 (libuv default)',
+        'batch size': r.batchSize,
+        'timed images per view': r.images,
+        seed,
+        config: typeof options.config === 'string' ? options.config : 'none (the ImageNet recipe defaults)',
+        sharp: `${sharp.versions.sharp ?? '?'} (libvips ${sharp.versions.vips})`,
+      },
+      columns: ['view', 'what is timed (per image)', 'images/s', 'ms/image'],
+      rows: [
+        row('decode', 'read + decode the whole file to RGB', r.decode),
+        row('train', `${trainSteps.filter(Boolean).join(', ')}, to a tensor`, r.train),
+        row('eval', `${evalSteps}, to a tensor`, r.eval),
+      ],
+      notes: [
+        'Files are read once before timing, so every view decodes from the page cache; one warm-up batch per view is not timed.',
+        'ms/image is wall time / images with several decodes in flight, not the time of one image alone.',
+      ],
+      raw: r,
+    };
+  },
+};
+
 export const imagenetTask: Task<ImagenetConfig, ImageBatch> = {
   name: 'imagenet',
   description: 'image classification on image folders (ImageNet-1K; CIFAR-10 as a small proxy): four-stage Flowformer and DeiT-S, flow or softmax attention; top-1/top-5',
@@ -179,6 +313,15 @@ export const imagenetTask: Task<ImagenetConfig, ImageBatch> = {
       synsets: { describe: "the wnids in ILSVRC2012_ID order, one per line (meta.mat's order), for the devkit ground truth", type: 'string' },
     },
   },
+
+  visualize: visualizeHook,
+  visualizeOptions: {
+    query: { type: 'string', describe: "the query token: 'row,col' in the stage's token grid (from 0), or 'cls' (DeiT); default the centre cell, or CLS for DeiT" },
+    stage: { type: 'number', describe: 'the stage whose attention is drawn (from 0; default 0; DeiT has one)' },
+    block: { type: 'number', describe: 'the block within the stage (from 0; default its last)' },
+    tile: { type: 'number', describe: 'side of each tile in pixels (default 160): the PNG is (heads + 1) x 2 tiles' },
+  },
+  bench: { data: benchDataHook },
 };
 
 export default imagenetTask;

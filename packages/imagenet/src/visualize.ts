@@ -32,6 +32,9 @@ export interface FlowMapOptions {
 
 export interface FlowMaps {
   kind: 'flow' | 'softmax';
+  /** The stage and block drawn (the defaults resolved). */
+  stage: number;
+  block: number;
   heads: number;
   gridH: number;
   gridW: number;
@@ -50,6 +53,9 @@ export interface FlowMaps {
 /** Computes the maps of one image `x` `[1, S, S, 3]` (normalised). */
 export function flowMaps(model: ImageClassifier, x: tf.Tensor, opts: FlowMapOptions = {}): FlowMaps {
   const stage = opts.stage ?? 0;
+  if (!(Number.isInteger(stage) && stage >= 0 && stage < model.depths.length)) {
+    throw new Error(`visualize: no stage ${stage}: the model has ${model.depths.length} stage(s) (depths [${model.depths}]), numbered from 0`);
+  }
   const block = opts.block ?? model.depths[stage]! - 1;
   const res = tf.tidy(() => {
     const p = model.probe(x, stage, block);
@@ -113,6 +119,8 @@ export function flowMaps(model: ImageClassifier, x: tf.Tensor, opts: FlowMapOpti
   };
   const out: FlowMaps = {
     kind: res.kind,
+    stage,
+    block,
     heads: res.H,
     gridH: res.grid[0]!,
     gridW: res.grid[1]!,
@@ -178,6 +186,10 @@ export interface VisualizeOptions extends FlowMapOptions {
 export interface VisualizeResult {
   out: string;
   kind: 'flow' | 'softmax';
+  stage: number;
+  block: number;
+  /** Leading non-image tokens (1 for DeiT's CLS): queryToken < prefix means the CLS query. */
+  prefix: number;
   heads: number;
   grid: [number, number];
   queryToken: number;
@@ -261,6 +273,9 @@ export async function visualize(runDir: string, image: string, out: string, opts
     return {
       out,
       kind: maps.kind,
+      stage: maps.stage,
+      block: maps.block,
+      prefix: maps.prefix,
       heads: maps.heads,
       grid: [maps.gridH, maps.gridW],
       queryToken: maps.queryToken,

@@ -4,6 +4,7 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend, loadConfig, shutdownBackend, tf, train } from '@flowformer/core';
 import { benchData, configParams, imagenetTask, visualize, type ImagenetConfig } from '../src/index.ts';
+import { parseQuery } from '../src/task.ts';
 import { repoRoot, shared, tempDir } from './helpers.ts';
 
 const cifar = shared('cifar10');
@@ -46,6 +47,17 @@ describe('configs', () => {
     );
     const ok = load('imagenet-1k/flowformer.yaml');
     await expect(imagenetTask.load(ok, { dataRoot: tmp.dir, cacheDir: tmp.dir, rng: undefined as never, log: () => {} })).rejects.toThrow(/imagenet\/train does not exist/);
+  });
+});
+
+describe('visualize hook', () => {
+  it("--query: 'row,col' or 'cls'; anything else names the expected form", () => {
+    expect(parseQuery(undefined)).toBeUndefined();
+    expect(parseQuery('3,4')).toEqual([3, 4]);
+    expect(parseQuery(' 0 , 7 ')).toEqual([0, 7]);
+    expect(parseQuery('CLS')).toBe('cls');
+    expect(() => parseQuery('3;4')).toThrow(/--query '3;4': expected 'row,col'.*or 'cls'/);
+    expect(() => parseQuery('-1,2')).toThrow(/expected 'row,col'/);
   });
 });
 
@@ -92,6 +104,7 @@ describe.skipIf(!cifar.present)(`training on real CIFAR-10 images ${cifar.reason
     const b = await benchData({ dir: path.join(cifar.path, 'train'), data: { imageSize: 32, trainCrop: 'pad-random', evalCropPct: 1 }, batchSize: 32, batches: 2 });
     console.log(`data throughput (shared machine, indicative): train ${b.train.imagesPerSecond.toFixed(0)} img/s, eval ${b.eval.imagesPerSecond.toFixed(0)} img/s at 32 px`);
     expect(b.train.imagesPerSecond).toBeGreaterThan(0);
+    expect(b.decode.imagesPerSecond).toBeGreaterThan(0);
     expect(b.images).toBe(64);
   }, 600_000);
 });

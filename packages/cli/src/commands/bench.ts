@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { CommandModule } from 'yargs';
+import type { Argv, CommandModule } from 'yargs';
 import {
   BENCH_VARIANTS,
   DEFAULT_BENCH_LENGTHS,
@@ -15,7 +15,12 @@ import {
   type AttentionBenchRow,
   type BenchVariant,
   type Series,
+  type Task,
+  type TaskBenchResult,
 } from '@flowformer/core';
+import type { DiscoveredTask } from '../discover.ts';
+import { resolveDataRoot } from '../paths.ts';
+import { declareTaskOptions, taskOptionValues } from '../task-options.ts';
 
 interface BenchAttentionArgs {
   lengths: number[];
@@ -97,9 +102,138 @@ const attentionBench: CommandModule<object, BenchAttentionArgs> = {
   },
 };
 
-export const benchCommand: CommandModule = {
-  command: 'bench <what>',
-  describe: 'Benchmarks: attention cost against sequence length',
-  builder: (y) => y.command(attentionBench).demandCommand(1, 'Say what to benchmark: `attention`.'),
-  handler: () => {},
-};
+/** A markdown table; numeric columns right-aligned. */
+function markdownTable(columns: string[], rows: (string | number)[][]): string {
+  const numeric = columns.map((_, j) => rows.length > 0 && rows.every((r) => typeof r[j] === 'number' || /^[\d.,]+$/.test(String(r[j]))));
+  const fmt = (v: string | number) => (typeof v === 'number' ? v.toLocaleString('en-US') : v);
+  return [
+    `| ${columns.join(' | ')} |`,
+    `| ${numeric.map((n) => (n ? '---:' : '---')).join(' | ')} |`,
+    ...rows.map((r) => `| ${r.map(fmt).join(' | ')} |`),
+  ].join('\n');
+}
+
+/** Facts about the machine that any benchmark's numbers depend on, whatever the compute backend. */
+function machineFacts() {
+  const cpus = os.cpus();
+  return {
+    date: new Date().toISOString(),
+    cores: cpus.length,
+    cpu: cpus[0]?.model ?? 'unknown',
+    memoryGiB: Math.round((os.totalmem() / 2 ** 30) * 10) / 10,
+    platform: `${os.platform()} ${os.release()} ${os.arch()}`,
+    node: process.version,
+    /** 1-minute load average when the benchmark ended: other jobs on the machine slow it down. */
+    loadAverage: Math.round(os.loadavg()[0]! * 100) / 100,
+  };
+}
+
+function reportMarkdown(task: string, what: string, cmd: string, r: TaskBenchResult, machine: ReturnType<typeof machineFacts>): string {
+  const setup = markdownTable(['setting', 'value'], Object.entries(r.setup).map(([k, v]) => [k, String(v)]));
+  return [
+    `# ${what} benchmark: ${task}`,
+    '',
+    r.title,
+    '',
+    `Command: \`${cmd}\``,
+    '',
+    `Machine: ${machine.cores} cores (${machine.cpu}), ${machine.memoryGiB} GiB, ${machine.platform}, node ${machine.node}; ${machine.date}; load average ${machine.loadAverage} when it ended`,
+    '',
+    setup,
+    '',
+    markdownTable(r.columns, r.rows),
+    '',
+    ...(r.notes ?? []).map((n) => `- ${n}`),
+    '',
+  ].join('\n');
+}
+
+interface TaskBenchCliArgs {
+  task: string;
+  out?: string;
+  json?: boolean;
+  backend?: string;
+  'data-root'?: string;
+  [taskFlag: string]: unknown;
+}
+
+/** Flags of the command itself (and the global ones): a task cannot redefine them. */
+const OWN_FLAGS = ['task', 'out', 'json', 'backend', 'data-root', 'help', 'version'] as const;
+
+/**
+ * `flowformer bench <what> --task T`: a benchmark a task declares in `Task.bench[<what>]`
+ * (imagenet: `data`). One subcommand per `<what>` any installed task offers; the flags and
+ * examples come from the tasks.
+ */
+function taskBenchCommand(what: string, tasks: Task[]): CommandModule<object, TaskBenchCliArgs> {
+  const benchOf = (t: Task) => t.bench![what]!;
+  return {
+    command: what,
+    describe: `${tasks.map((t) => `[${t.name}] ${benchOf(t).describe}`).join('; ')}`,
+    builder: (y) => {
+      let b: Argv<any> = y
+        .option('task', { type: 'string', demandOption: true, choices: tasks.map((t) => t.name), describe: `the task whose ${what} benchmark to run` })
+        .option('out', { type: 'string', describe: `also write ${what}-<task>.md and ${what}-<task>.json (command, machine, settings, numbers) into this folder` })
+        .option('json', { type: 'boolean', describe: 'print the whole record as JSON on stdout instead of the table' });
+      b = declareTaskOptions(b, tasks.map((t) => ({ task: t.name, options: benchOf(t).options })), OWN_FLAGS);
+      for (const t of tasks) for (const [cmd, desc] of benchOf(t).examples ?? []) b = b.example(cmd, desc);
+      return b as never;
+    },
+    handler: async (args) => {
+      const task = tasks.find((t) => t.name === args.task)!;
+      const options = taskOptionValues(task.name, benchOf(task).options, args);
+      // The tensors a benchmark builds need a backend, even when it times no compute.
+      await initBackend(args.backend as never);
+      const result = await benchOf(task).run({ dataRoot: resolveDataRoot(args['data-root']), options, log: (m) => console.error(m) });
+      const machine = machineFacts();
+      const cmd = ['flowformer', ...process.argv.slice(2)].join(' ');
+      const record = { command: cmd, task: task.name, benchmark: what, title: result.title, machine, backend: backendInfo().backend, setup: result.setup, columns: result.columns, rows: result.rows, notes: result.notes ?? [], raw: result.raw ?? null };
+      if (args.json) console.log(JSON.stringify(record, null, 2));
+      else {
+        console.log(`${result.title}\n`);
+        console.log(markdownTable(['setting', 'value'], Object.entries(result.setup).map(([k, v]) => [k, String(v)])) + '\n');
+        console.log(markdownTable(result.columns, result.rows));
+        for (const n of result.notes ?? []) console.log(`- ${n}`);
+      }
+      if (args.out) {
+        fs.mkdirSync(args.out, { recursive: true });
+        const base = path.join(args.out, `${what}-${task.name}`);
+        fs.writeFileSync(`${base}.md`, reportMarkdown(task.name, what, cmd, result, machine));
+        fs.writeFileSync(`${base}.json`, JSON.stringify(record, null, 2) + '\n');
+        console.error(`wrote ${base}.{md,json}`);
+      }
+    },
+  };
+}
+
+export function benchCommand(discovered: DiscoveredTask[]): CommandModule {
+  // `attention` is the core's benchmark; a task's bench of that name would be unreachable.
+  const kinds = new Map<string, Task[]>();
+  for (const { task } of discovered) {
+    for (const what of Object.keys(task.bench ?? {})) {
+      if (what === 'attention') {
+        console.error(`warning: task '${task.name}' declares bench 'attention', which is the core's benchmark; ignored`);
+        continue;
+      }
+      kinds.set(what, [...(kinds.get(what) ?? []), task]);
+    }
+  }
+  const names = ['attention', ...kinds.keys()];
+  return {
+    command: 'bench <what>',
+    describe: `Benchmarks: attention cost against sequence length${[...kinds].map(([k, ts]) => `; ${k} (${ts.map((t) => t.name).join(', ')})`).join('')}`,
+    builder: (y) => {
+      let b = y.command(attentionBench).example('$0 bench attention --out results/bench', 'time and memory of softmax vs Flow-Attention against L');
+      for (const [what, ts] of kinds) {
+        b = b.command(taskBenchCommand(what, ts));
+        // Each task's first example, so that `bench --help` shows how to run every kind.
+        for (const t of ts) {
+          const ex = t.bench![what]!.examples?.[0];
+          if (ex) b = b.example(ex[0], ex[1]);
+        }
+      }
+      return b.demandCommand(1, `Say what to benchmark: ${names.map((n) => `\`${n}\``).join(', ')}.`);
+    },
+    handler: () => {},
+  };
+}

@@ -55,6 +55,12 @@ export async function imageSize(file: string): Promise<{ width: number; height: 
   return { width, height };
 }
 
+/** Decodes the whole file at its own size, nothing else (the decode-only cost `benchData` measures). */
+export async function decodeFull(file: string): Promise<RgbImage> {
+  const { buf, width, height } = await readImage(file);
+  return toRgb(file, sharp(buf), width, height);
+}
+
 /** Decodes `box` of the file and resizes it (bicubic, aspect not kept) to `size` x `size`. */
 export async function decodeCropResize(file: string, box: CropBox | ((width: number, height: number) => CropBox) | null, size: number): Promise<RgbImage> {
   const { buf, width, height } = await readImage(file);
