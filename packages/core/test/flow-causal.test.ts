@@ -1,5 +1,5 @@
 /**
- * The causal form: three implementations (parallel, chunked, recurrent step) of one
+ * The causal form: four implementations (parallel, chunked, fused, recurrent step) of one
  * function, its gradients against finite differences, the causal property, and the prefix
  * sum whose gradient it relies on. Every check runs on the wasm and the cpu backends.
  */
@@ -9,7 +9,7 @@ import { EVAL } from '../src/nn/module.ts';
 import { Rng } from '../src/train/rng.ts';
 import { flowAttention } from '../src/attention/flow.ts';
 import { disposeFlowCausalState, flowCausalInit, flowCausalStep } from '../src/attention/flow-causal.ts';
-import type { FlowAttentionOptions } from '../src/attention/flow-options.ts';
+import { resolveCausalImpl, type FlowAttentionOptions } from '../src/attention/flow-options.ts';
 import { prefixSum } from '../src/attention/prefix-sum.ts';
 import { FlowAttention } from '../src/attention/layer.ts';
 import { initBackend, shutdownBackend } from './helpers/backend.ts';
@@ -36,7 +36,7 @@ function outAndGrads(opts: FlowAttentionOptions, seed = 1): Float32Array[] {
 
 for (const backend of ['wasm', 'cpu'] as const) {
   describe(`causal Flow-Attention on ${backend}`, () => {
-    it('chunked == parallel, forward and gradients, for chunk sizes that do and do not divide L', async () => {
+    it('chunked == fused == parallel, forward and gradients, for chunk sizes that do and do not divide L', async () => {
       await initBackend(backend);
       const before = tf.memory().numTensors;
       for (const extra of [{}, { clamp: null, competition: false }, { allocation: false, featureMap: 'relu' as const }]) {
@@ -48,7 +48,37 @@ for (const backend of ['wasm', 'cpu'] as const) {
             expect(relErr(got[i]!, ref[i]!), `${what}, chunk ${chunkSize}, ${JSON.stringify(extra)}`).toBeLessThan(2e-6);
           });
         }
+        // the fused single-chunk form, explicitly and as 'auto' picks it (L = 13 <= 128)
+        for (const causalImpl of ['fused', 'auto'] as const) {
+          const got = outAndGrads({ causal: true, causalImpl, ...extra });
+          ['output', 'grad q', 'grad k', 'grad v'].forEach((what, i) => {
+            expect(relErr(got[i]!, ref[i]!), `${what}, ${causalImpl}, ${JSON.stringify(extra)}`).toBeLessThan(2e-6);
+          });
+        }
       }
+      expect(tf.memory().numTensors, 'tensor leak').toBe(before);
+    });
+
+    it("'auto' picks fused for one chunk without padding, chunked otherwise; fused refuses a mask", async () => {
+      await initBackend(backend);
+      expect(resolveCausalImpl('auto', 64, 128, false)).toBe('fused');
+      expect(resolveCausalImpl('auto', 128, 128, false)).toBe('fused');
+      expect(resolveCausalImpl('auto', 129, 128, false)).toBe('chunked');
+      expect(resolveCausalImpl('auto', 64, 128, true)).toBe('chunked');
+      for (const impl of ['fused', 'chunked', 'parallel'] as const) expect(resolveCausalImpl(impl, 4096, 128, true)).toBe(impl);
+      const before = tf.memory().numTensors;
+      const [q, k, v] = qkv(21);
+      const mask = tf.tensor2d(Array.from({ length: B * L }, (_, i) => (i % L < L - 3 ? 1 : 0)), [B, L]);
+      expect(() => flowAttention(q, k, v, { causal: true, causalImpl: 'fused', keyPaddingMask: mask })).toThrow(/'fused' takes no padding mask/);
+      // with a mask, 'auto' is the chunked form (bit for bit: the same code)
+      const auto = flowAttention(q, k, v, { causal: true, keyPaddingMask: mask });
+      const chunked = flowAttention(q, k, v, { causal: true, causalImpl: 'chunked', keyPaddingMask: mask });
+      expect(Array.from(auto.dataSync())).toEqual(Array.from(chunked.dataSync()));
+      // beyond one chunk too
+      const auto3 = flowAttention(q, k, v, { causal: true, chunkSize: 5 });
+      const chunked3 = flowAttention(q, k, v, { causal: true, causalImpl: 'chunked', chunkSize: 5 });
+      expect(Array.from(auto3.dataSync())).toEqual(Array.from(chunked3.dataSync()));
+      tf.dispose([q, k, v, mask, auto, chunked, auto3, chunked3]);
       expect(tf.memory().numTensors, 'tensor leak').toBe(before);
     });
 
@@ -78,7 +108,7 @@ for (const backend of ['wasm', 'cpu'] as const) {
       expect(tf.memory().numTensors, 'tensor leak').toBe(before);
     });
 
-    it('gradients equal finite differences of the float64 reference (both implementations)', async () => {
+    it('gradients equal finite differences of the float64 reference (every implementation)', async () => {
       await initBackend(backend);
       const dims = { B: 1, H: 2, L: 6, S: 6, D: 3, Dv: 2 };
       const n = dims.B * dims.H * dims.L * dims.D;
@@ -101,7 +131,7 @@ for (const backend of ['wasm', 'cpu'] as const) {
         }),
       );
       const refOut = refFlow(q0, k0, v0, dims, ropts);
-      for (const causalImpl of ['parallel', 'chunked'] as const) {
+      for (const causalImpl of ['parallel', 'chunked', 'fused'] as const) {
         const got = tf.tidy(() => {
           const q = tf.tensor(Float32Array.from(q0), [1, 2, 6, 3]);
           const k = tf.tensor(Float32Array.from(k0), [1, 2, 6, 3]);
@@ -121,7 +151,7 @@ for (const backend of ['wasm', 'cpu'] as const) {
       await initBackend(backend);
       const before = tf.memory().numTensors;
       const t = 7;
-      for (const causalImpl of ['parallel', 'chunked'] as const) {
+      for (const causalImpl of ['parallel', 'chunked', 'fused'] as const) {
         tf.tidy(() => {
           const [q, k, v] = qkv(21);
           const opts = { causal: true, causalImpl, chunkSize: 4 };

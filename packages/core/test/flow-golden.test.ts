@@ -76,7 +76,7 @@ describe.skipIf(!haveGolden)(suiteName, () => {
   for (const backend of backends) {
     describe(backend, () => {
       for (const c of cases.filter((x) => x.kind === 'core')) {
-        for (const impl of c.causal ? (['chunked', 'parallel'] as const) : ([undefined] as const)) {
+        for (const impl of c.causal ? (['chunked', 'parallel', 'fused'] as const) : ([undefined] as const)) {
           // A small chunk that leaves a remainder (several chunks on every case), and the default.
           const oddChunk = c.name.includes('long') ? 48 : 4;
           for (const chunkSize of impl === 'chunked' ? [oddChunk, undefined] : [undefined]) {

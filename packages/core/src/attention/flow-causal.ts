@@ -9,18 +9,23 @@
  * `out_t = q'_t . sum_{s<=t} k_s (x) v'_s` needs a `D x Dv` state per position, and it has
  * three implementations of the same function:
  * - `parallel`: the original's `[B, H, L, D, Dv]` prefix sum of outer products (reference),
- * - `chunked` (default): within a chunk of C positions a masked `(q k^T) v`; across chunks
- *   the `D x Dv` state carried from all previous chunks (memory linear in L),
+ * - `chunked` (default beyond one chunk): within a chunk of C positions a masked `(q k^T) v`;
+ *   across chunks the `D x Dv` state carried from all previous chunks (memory linear in L),
  * - `flowCausalStep`: one token at a time from a per-head recurrent state, O(D * Dv) per token.
+ *
+ * For a sequence that fits in one chunk, `fused` (flow-causal-fused.ts) computes all of it,
+ * flows included, in one hand-written gradient ('auto' picks it there).
  *
  * No `tf.einsum` (it has no gradient) and no reliance on tfjs's Cumsum gradient (wrong on
  * non-last axes): prefix sums go through `prefixSum`, which carries its own gradient.
  */
 import { tf } from '../tf.ts';
 import { prefixSum } from './prefix-sum.ts';
+import { flowAttentionCausalFused } from './flow-causal-fused.ts';
 import {
   applyFeatureMap,
   paddingMask4,
+  resolveCausalImpl,
   resolveFlowOptions,
   epsDot,
   type FlowAttentionOptions,
@@ -42,6 +47,11 @@ export function flowAttentionCausal(
   const [B, H, L] = q.shape as [number, number, number, number];
   if (k.shape[2] !== L) {
     throw new Error(`flowAttention: the causal form needs L == S (self-attention); got q [${q.shape}], k [${k.shape}]`);
+  }
+  const impl = resolveCausalImpl(opts.causalImpl, L, opts.chunkSize, mask !== undefined);
+  if (impl === 'fused') {
+    if (mask) throw new Error("flowAttention: causalImpl 'fused' takes no padding mask; use 'auto' or 'chunked' with keyPaddingMask");
+    return flowAttentionCausalFused(q, k, v, opts);
   }
   return tf.tidy(() => {
     const { eps } = opts;
@@ -83,7 +93,7 @@ export function flowAttentionCausal(
     //     normalisation); that scales whole output rows, so it is applied to the output,
     //     together with sinkAllocation: no extra [B,H,L,D] tensor.
     let out =
-      opts.causalImpl === 'parallel'
+      impl === 'parallel'
         ? causalDotProductParallel(phiQ, phiKm, values)
         : causalDotProductChunked(phiQ, phiKm, values, opts.chunkSize); // [B,H,L,Dv]
     let rowScale = tf.div(sinkIncoming, normal); // [B,H,L,1]

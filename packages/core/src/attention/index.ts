@@ -2,7 +2,9 @@
 export { flowAttention } from './flow.ts';
 export {
   DEFAULT_CHUNK_SIZE,
+  CAUSAL_IMPLS,
   applyFeatureMap,
+  resolveCausalImpl,
   resolveFlowOptions,
   type FlowAttentionOptions,
   type ResolvedFlowOptions,
@@ -19,6 +21,7 @@ export {
   disposeFlowCausalState,
   type FlowCausalState,
 } from './flow-causal.ts';
+export { flowAttentionCausalFused } from './flow-causal-fused.ts';
 export { prefixSum, type PrefixSumOptions } from './prefix-sum.ts';
 export { softmaxAttention, type SoftmaxAttentionOptions } from './softmax.ts';
 export {

@@ -113,7 +113,7 @@ export interface FlowAttentionArgs extends AttentionLayerArgs {
   allocation?: boolean;
   /** Default 'keys'; 'heads' = the LRA code. */
   competitionAxis?: CompetitionAxis;
-  /** Default 'chunked'. */
+  /** Default 'auto' ('fused' for L <= chunkSize without padding, else 'chunked'). */
   causalImpl?: CausalImpl;
   /** Default 128 (`DEFAULT_CHUNK_SIZE`). */
   chunkSize?: number;

@@ -56,7 +56,10 @@ registerAttention({
     competition: z.boolean().optional().describe('source competition; false = the paper\'s "w/o competition" ablation (default true)'),
     allocation: z.boolean().optional().describe('sink allocation; false = the paper\'s "w/o allocation" ablation (default true)'),
     competitionAxis: z.enum(['keys', 'heads']).optional().describe("softmax of the competition over 'keys' (paper, default) or 'heads' (LRA code)"),
-    causalImpl: z.enum(['chunked', 'parallel']).optional().describe("causal form: 'chunked' (default, memory linear in L) or 'parallel' (the original's)"),
+    causalImpl: z
+      .enum(['auto', 'fused', 'chunked', 'parallel'])
+      .optional()
+      .describe("causal form: 'auto' (default: 'fused' when L <= chunkSize without padding, else 'chunked'), 'fused' (one hand-written gradient, memory quadratic in L), 'chunked' (memory linear in L) or 'parallel' (the original's)"),
     chunkSize: chunkSize(DEFAULT_CHUNK_SIZE),
   }),
   build: (rng, args, o) => new FlowAttention(rng, { ...args, ...o }),

@@ -1,7 +1,7 @@
 /**
  * The attention efficiency benchmark (issue "The benchmark"): forward + backward time and
  * peak tensor memory of softmax attention and of Flow-Attention (normal, causal parallel,
- * causal chunked) as the sequence grows, to show the paper's claim: softmax attention is
+ * causal chunked, causal fused) as the sequence grows, to show the paper's claim: softmax attention is
  * quadratic in L, Flow-Attention linear in time and memory.
  *
  * Each configuration: inputs q, k, v `[B,H,L,D]` drawn once, `warmup` untimed runs, then
@@ -24,9 +24,10 @@ export type BenchVariant =
   | 'softmax-causal' // softmax attention with the causal mask
   | 'flow' // Flow-Attention, normal form
   | 'flow-causal-parallel' // causal Flow-Attention as the original code ([B,H,L,D,D] prefix sum)
-  | 'flow-causal-chunked'; // causal Flow-Attention, chunked (our default)
+  | 'flow-causal-chunked' // causal Flow-Attention, chunked (the default beyond one chunk)
+  | 'flow-causal-fused'; // causal Flow-Attention, one hand-written gradient (the default for L <= chunk size)
 
-export const BENCH_VARIANTS: readonly BenchVariant[] = ['softmax', 'softmax-causal', 'flow', 'flow-causal-parallel', 'flow-causal-chunked'];
+export const BENCH_VARIANTS: readonly BenchVariant[] = ['softmax', 'softmax-causal', 'flow', 'flow-causal-parallel', 'flow-causal-chunked', 'flow-causal-fused'];
 export const DEFAULT_BENCH_VARIANTS: readonly BenchVariant[] = ['softmax', 'flow', 'flow-causal-parallel', 'flow-causal-chunked'];
 export const DEFAULT_BENCH_LENGTHS: readonly number[] = [256, 1024, 4096, 16384];
 
@@ -67,8 +68,8 @@ export interface AttentionBenchRow {
   variant: BenchVariant;
   attention: 'softmax' | 'flow';
   causal: boolean;
-  /** 'dense' (softmax), 'normal' (non-causal flow), 'parallel' or 'chunked' (causal flow). */
-  impl: 'dense' | 'normal' | 'parallel' | 'chunked';
+  /** 'dense' (softmax), 'normal' (non-causal flow), 'parallel', 'chunked' or 'fused' (causal flow). */
+  impl: 'dense' | 'normal' | 'parallel' | 'chunked' | 'fused';
   L: number;
   B: number;
   H: number;
@@ -89,6 +90,13 @@ export interface AttentionBenchRow {
 }
 
 const F32 = 4;
+/**
+ * `[B,H,L,D]`-sized tensors live at the peak of the fused causal form besides its 3 `[B,H,L,L]`:
+ * measured 72.7 at D = 64 and 77.6 at D = 8 (where the `[B,H,L,1]` flows weigh more), the
+ * same on cpu, wasm and tensorflow. It keeps every intermediate for its backward pass, which
+ * is cheap only while L is at most a chunk.
+ */
+const FUSED_LINEAR = 80;
 
 /**
  * Estimated peak bytes of one forward+backward (inputs included), used to skip what would not
@@ -115,6 +123,8 @@ export function estimatePeakBytes(variant: BenchVariant, L: number, B: number, H
       const N = Math.ceil(L / C);
       return 2 * B * H * N * C * C * F32 + 2 * B * H * N * D * D * F32 + 52 * linear;
     }
+    case 'flow-causal-fused': // M and dM [B,H,L,L], the [L,L] mask; linear terms: see test/bench.test.ts
+      return 3 * quadratic + L * L * F32 + FUSED_LINEAR * linear;
   }
 }
 
@@ -130,6 +140,8 @@ function describeVariant(v: BenchVariant): Pick<AttentionBenchRow, 'attention' |
       return { attention: 'flow', causal: true, impl: 'parallel' };
     case 'flow-causal-chunked':
       return { attention: 'flow', causal: true, impl: 'chunked' };
+    case 'flow-causal-fused':
+      return { attention: 'flow', causal: true, impl: 'fused' };
   }
 }
 
@@ -145,6 +157,8 @@ function attentionFn(v: BenchVariant, chunkSize: number): (q: tf.Tensor, k: tf.T
       return (q, k, val) => flowAttention(q, k, val, { causal: true, causalImpl: 'parallel' });
     case 'flow-causal-chunked':
       return (q, k, val) => flowAttention(q, k, val, { causal: true, causalImpl: 'chunked', chunkSize });
+    case 'flow-causal-fused':
+      return (q, k, val) => flowAttention(q, k, val, { causal: true, causalImpl: 'fused' });
   }
 }
 
