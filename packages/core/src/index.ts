@@ -13,3 +13,4 @@ export * from './attention/index.ts';
 export * from './bench/index.ts';
 export * from './backend/tensorflow-setup.ts';
 export * from './results/tables.ts'; export * from './results/paper.ts';
+export * from './results/report.ts';

@@ -16,6 +16,8 @@ import type { tf } from './tf.ts';
 import type { Config, TaskSchemas } from './config/schema.ts';
 import type { ForwardContext, Module } from './nn/module.ts';
 import type { Rng } from './train/rng.ts';
+import type { RunSummary } from './results/run.ts';
+import type { PaperData } from './results/paper.ts';
 
 /** A materialised mini-batch. The trainer disposes `tensors` after the step. */
 export interface Batch {
@@ -99,6 +101,14 @@ export interface Task<Cfg extends Config = any, B extends Batch = Batch> {
   data?: DataCommands;
   /** `flowformer generate --run RUN_DIR ...`: sampling from a trained model (language models). */
   generate?(args: GenerateArgs): Promise<{ text: string }>;
+  /**
+   * `flowformer reproduce --table <name>` (run or --collect, either scale): the task's "runs on
+   * this machine" section, appended below the generic ours-vs-paper table in
+   * `results/tables/<table>[-mini].md` and under `here` in its JSON. Shows what the generic
+   * table cannot: protocols, proxies, throughput, chance levels. Read runs from `args.runs` and
+   * the paper's numbers from `args.paper` only (never retype them).
+   */
+  report?(args: TaskReportArgs): TaskReport | Promise<TaskReport>;
   /**
    * `flowformer visualize --run RUN_DIR --image FILE --out FILE.png ...`: draws what a trained
    * model attends to in one input (ImageNet: the flow maps of the paper's Figure 2). Returns
@@ -192,6 +202,30 @@ export interface GenerateArgs {
   log?: (msg: string) => void;
   /** Receives each sampled token's text as soon as it exists (streaming output). */
   onText?: (text: string) => void;
+}
+
+/** What `flowformer reproduce` hands to `Task.report`. */
+export interface TaskReportArgs {
+  /** Every run record under `<resultsRoot>/runs/` (all tasks and statuses; filter what you need). */
+  runs: RunSummary[];
+  /** Absolute repository root (run records hold absolute config paths; show them relative to it). */
+  repoRoot: string;
+  /** Absolute results root the runs were read from. */
+  resultsRoot: string;
+  /** The paper's numbers (results/paper/flowformer-paper.json), for `paperValue(table, row, method, paper)`. */
+  paper: PaperData;
+  /** The scale of the table being written; the section may show runs of either scale. */
+  scale: 'paper' | 'mini';
+}
+
+/** A task's section of a result table. */
+export interface TaskReport {
+  /** The section heading (markdown `##`). */
+  title: string;
+  /** The section body: tables and notes, no heading. */
+  markdown: string;
+  /** The same content as data, written to the table's JSON under `here.data`. */
+  json: unknown;
 }
 
 /** What `flowformer data download|generate` hands to a task. */

@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadPaper, paperValue, TABLES, tableJobs, buildTable, tableMarkdown, writeTable, runValue, runOverrides, type RunSummary, type Scale } from '../src/index.ts';
+import { loadPaper, paperValue, TABLES, tableJobs, tableRows, tableTask, buildTable, tableMarkdown, writeTable, runValue, runOverrides, type RunSummary, type Scale } from '../src/index.ts';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const paper = loadPaper();
@@ -83,12 +83,35 @@ describe('tableJobs', () => {
     // imagenet-1k: 4 attentions; DeiT-S row: flow and softmax only.
     const im = tableJobs({ table: 'imagenet', scale: 'paper' });
     expect(im.filter((j) => j.row === 'imagenet-1k-deit-s').map((j) => j.config).sort()).toEqual(['configs/imagenet/imagenet-1k/deit-s-flow.yaml', 'configs/imagenet/imagenet-1k/deit-s.yaml']);
-    expect(tableJobs({ table: 'lra', scale: 'mini', only: ['text'], attentions: ['performer'] })[0]!.sets).toEqual(['attention.type=performer', 'seed=0']);
-    const withSets = tableJobs({ table: 'lra', scale: 'mini', attentions: ['flow'], sets: ['image:data.dir=cifar10', 'training.steps=10'] });
+    expect(tableJobs({ table: 'lra', scale: 'mini', only: ['text'], attentions: ['performer'], seeds: [0] })[0]!.sets).toEqual(['attention.type=performer', 'seed=0']);
+    const withSets = tableJobs({ table: 'lra', scale: 'mini', attentions: ['flow'], seeds: [0], sets: ['image:data.dir=cifar10', 'training.steps=10'] });
     expect(withSets.find((j) => j.row === 'image')!.sets).toEqual(['attention.type=flow', 'seed=0', 'data.dir=cifar10', 'training.steps=10']);
     expect(withSets.find((j) => j.row === 'text')!.sets).toEqual(['attention.type=flow', 'seed=0', 'training.steps=10']);
     const main = tableJobs({ table: 'main', scale: 'mini' });
     expect(new Set(main.map((j) => j.table))).toEqual(new Set(['lra', 'imagenet', 'wikitext', 'uea', 'd4rl']));
+  });
+
+  it("without --seeds each job runs its config's own seed: and sets none", () => {
+    const uea = tableJobs({ table: 'uea', scale: 'paper', only: ['JapaneseVowels'] });
+    expect(uea.map((j) => [j.id, j.config, j.sets.join(' ')])).toEqual([
+      ['uea-JapaneseVowels-flow-s666', 'configs/uea/JapaneseVowels/flowformer.yaml', ''],
+      ['uea-JapaneseVowels-softmax-s666', 'configs/uea/JapaneseVowels/transformer.yaml', ''],
+      ['uea-JapaneseVowels-performer-s666', 'configs/uea/JapaneseVowels/flowformer.yaml', 'attention.type=performer'],
+      ['uea-JapaneseVowels-reformer-s666', 'configs/uea/JapaneseVowels/flowformer.yaml', 'attention.type=reformer'],
+    ]);
+    // seeds of other tasks' configs (written in a base config or the file itself; 0 when none is written)
+    expect(tableJobs({ table: 'lra', scale: 'mini', only: ['listops'], attentions: ['flow'] })[0]!.seed).toBe(0);
+    expect(tableJobs({ table: 'd4rl', scale: 'paper', only: ['hopper-medium'], attentions: ['softmax'] })[0]).toMatchObject({ seed: 1, config: 'configs/d4rl/hopper-medium/softmax.yaml', sets: [] });
+    expect(tableJobs({ table: 'wikitext', scale: 'paper', attentions: ['softmax'] })[0]).toMatchObject({ seed: 1, config: 'configs/wikitext/wikitext-103/transformer.yaml' });
+    // --seeds as before: one job per seed, each with its --set seed=
+    const seeded = tableJobs({ table: 'uea', scale: 'paper', only: ['JapaneseVowels'], attentions: ['softmax'], seeds: [0, 1, 2] });
+    expect(seeded.map((j) => [j.id, j.sets.join(' ')])).toEqual([
+      ['uea-JapaneseVowels-softmax-s0', 'seed=0'], ['uea-JapaneseVowels-softmax-s1', 'seed=1'], ['uea-JapaneseVowels-softmax-s2', 'seed=2'],
+    ]);
+    // the DeiT-S row fixes both its columns and has no fallback: no performer job
+    expect(tableJobs({ table: 'imagenet', scale: 'paper', attentions: ['performer'] }).map((j) => j.row)).toEqual(['imagenet-1k']);
+    expect(tableRows('uea', 'mini').every((r) => !r.configs)).toBe(true); // mini rows: one config, attention overridden
+    expect(tableTask('uea')).toBe('uea');
   });
 });
 
@@ -141,11 +164,37 @@ describe('buildTable', () => {
     expect(JSON.parse(fs.readFileSync(files.json, 'utf8')).rows).toHaveLength(6);
   });
 
+  it("a run made without reproduce (the config's own seed, no --set) fills its cell; the task's section goes below the table and under here in the JSON", () => {
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ff-tables-'));
+    const runs = [
+      fakeRun(tmp, { config: 'configs/uea/JapaneseVowels/flowformer.yaml', attention: 'flow', seed: 666, task: 'uea', metric: 'accuracy', value: 0.9865 }),
+      fakeRun(tmp, { config: 'configs/uea/JapaneseVowels/transformer.yaml', attention: 'softmax', seed: 666, task: 'uea', metric: 'accuracy', value: 0.9919 }),
+      // a softmax run of flowformer.yaml is not the Transformer baseline (no attention dropout): it does not fill the softmax cell
+      fakeRun(tmp, { config: 'configs/uea/JapaneseVowels/flowformer.yaml', attention: 'softmax', seed: 666, task: 'uea', metric: 'accuracy', value: 0.5 }),
+    ];
+    const t = buildTable({ table: 'uea', scale: 'paper', only: ['JapaneseVowels'], runs, repoRoot });
+    expect(t.seeds).toBe('config');
+    const jv = t.rows.find((r) => r.row === 'JapaneseVowels')!;
+    expect(jv.cells.map((c) => [c.attention, c.ours ? +c.ours.mean.toFixed(6) : null, c.paper])).toEqual([
+      ['flow', 98.65, 98.9], ['softmax', 99.19, 98.7], ['performer', null, paperValue('uea', 'JapaneseVowels', 'Performer')], ['reformer', null, paperValue('uea', 'JapaneseVowels', 'Reformer')],
+    ]);
+    expect(jv.config).toBe('flow: configs/uea/JapaneseVowels/flowformer.yaml, softmax: configs/uea/JapaneseVowels/transformer.yaml, others: configs/uea/JapaneseVowels/flowformer.yaml --set attention.type=<a>');
+    t.here = { task: 'uea', title: 'UEA runs on this machine', markdown: '| a | b |\n| --- | --: |\n| x | 1 |\n', json: { rows: 1 } };
+    const md = tableMarkdown(t);
+    expect(md).toContain("each config's own seed");
+    expect(md).toMatch(/## Where our numbers come from[\s\S]*## UEA runs on this machine\n\nWritten by the uea task's report[^\n]*\n\n\| a \| b \|/);
+    const files = writeTable(path.join(tmp, 'tables'), t);
+    const json = JSON.parse(fs.readFileSync(files.json, 'utf8'));
+    expect(json.here).toEqual({ task: 'uea', title: 'UEA runs on this machine', data: { rows: 1 } });
+    expect(json.seeds).toBe('config');
+  });
+
   it("'main' takes each benchmark's average row, and only when every row ran", () => {
     const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ff-tables-'));
     const runs = ['listops', 'text', 'retrieval', 'image', 'pathfinder'].map((d, i) =>
       fakeRun(tmp, { config: `configs/lra/${d}/mini.yaml`, attention: 'flow', seed: 0, task: 'lra', metric: 'accuracy', value: 0.1 * (i + 1) }));
-    runs.push(fakeRun(tmp, { config: 'configs/wikitext/wikitext-103-proxy/flowformer.yaml', attention: 'softmax', seed: 0, task: 'wikitext', metric: 'ppl', value: 250 }));
+    // the proxy's own seed (1, from wikitext-103/flowformer.yaml): no --seeds given
+    runs.push(fakeRun(tmp, { config: 'configs/wikitext/wikitext-103-proxy/flowformer.yaml', attention: 'softmax', seed: 1, task: 'wikitext', metric: 'ppl', value: 250 }));
     const t = buildTable({ table: 'main', scale: 'mini', runs, repoRoot });
     const lra = t.rows.find((r) => r.row === 'lra')!.cells.find((c) => c.attention === 'flow')!;
     expect(lra.ours!.mean).toBeCloseTo(30);

@@ -320,6 +320,19 @@ export function loadConfig<C extends Config = Config>(configPath: string, opts: 
   return { config, path: file, name: configName(file, config.task, config.name), files: loaded.files, sets };
 }
 
+/**
+ * The merged `extends:` chain of a config file, unvalidated and without defaults: for callers
+ * that need a value or two (`reproduce` reads each config's `seed:`) without the task's schema.
+ * Throws a `ConfigError` for unreadable files, YAML errors and bad `extends`.
+ */
+export function readConfigChain(configPath: string): Record<string, unknown> {
+  const file = path.resolve(configPath);
+  const problems: ConfigProblem[] = [];
+  const loaded = loadChain(file, [], null, problems);
+  if (!loaded) throw new ConfigError(problems, file);
+  return loaded.value;
+}
+
 /** The resolved config as YAML, headed by where it came from (what `config show` prints and run records keep). */
 export function formatConfig(resolved: ResolvedConfig | Config): string {
   const isResolved = 'config' in resolved && 'files' in resolved;

@@ -2,15 +2,22 @@
  * The paper's benchmark tables rebuilt from our runs (`flowformer reproduce`).
  *
  * A table is rows (a dataset or LRA task) x columns (an attention type). Each cell is one job
- * per seed: `flowformer train --config <row's config> --set attention.type=<a> --set seed=<s>`.
- * Our value of a cell is the mean (± std over seeds) of the completed runs found under
- * `<resultsRoot>/runs/`, matched by config path, attention and seed; the paper's value stands
- * beside it. A cell with no run says 'not run': nothing is ever filled in from the paper.
+ * per seed: `flowformer train --config <config> [--set attention.type=<a>] [--set seed=<s>]`,
+ * where a row either fixes the config of an attention (a baseline with its own recipe, e.g.
+ * UEA's transformer.yaml) or falls back to its main config with `attention.type` overridden;
+ * without `--seeds` the seed is the config's own `seed:`. Our value of a cell is the mean
+ * (± std over seeds) of the completed runs found under `<resultsRoot>/runs/`, matched by
+ * config path, attention and seed; the paper's value stands beside it. A cell with no run
+ * says 'not run': nothing is ever filled in from the paper. A task may add a section of its
+ * own below the table (`Task.report`, see `TableResult.here`).
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { readConfigChain } from '../config/load.ts';
 import type { RunSummary } from './run.ts';
 import { loadPaper, paperValue, formatPaperCell, type PaperCell, type PaperData } from './paper.ts';
+import { meanStd, reportedMetrics, runOverrides } from './report.ts';
 
 export const TABLES = ['lra', 'imagenet', 'wikitext', 'uea', 'd4rl', 'main'] as const;
 export type TableName = (typeof TABLES)[number];
@@ -24,12 +31,21 @@ export function paperMethod(table: string, attention: string): string | null {
   return m[attention] ?? null;
 }
 
+/** The repository root, found from this file's location (configs are relative to it). */
+export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../..');
+
 export interface TableRowSpec {
   row: string;
   task: string;
-  /** Config file relative to the repository root; null when the row cannot run at this scale. */
+  /**
+   * The fallback config (relative to the repository root): an attention without an entry in
+   * `configs` trains it with `--set attention.type=<a>`. Null: only the `configs` attentions run.
+   */
   config: string | null;
-  /** Fixed config per attention (rows whose baselines are separate configs, e.g. DeiT-S). */
+  /**
+   * Fixed config per attention, trained as is (no attention override): baselines with a recipe
+   * of their own (UEA/D4RL softmax with attention dropout, DeiT-S).
+   */
   configs?: Record<string, string>;
   /** Paper column per attention for such rows. */
   methods?: Record<string, string>;
@@ -46,6 +62,15 @@ const UEA = ['EthanolConcentration', 'FaceDetection', 'Handwriting', 'Heartbeat'
 const UEA_MINI = ['Handwriting', 'JapaneseVowels', 'SelfRegulationSCP1', 'UWaveGestureLibrary'];
 const D4RL = ['halfcheetah-medium-expert', 'hopper-medium-expert', 'walker2d-medium-expert', 'halfcheetah-medium', 'hopper-medium', 'walker2d-medium', 'halfcheetah-medium-replay', 'hopper-medium-replay', 'walker2d-medium-replay'];
 
+/**
+ * A paper-scale row whose flow and softmax columns are the shipped configs of the paper's
+ * Flowformer and its softmax baseline, and whose other attentions fall back to the Flowformer
+ * config with `attention.type` overridden.
+ */
+function withBaseline(dir: string, softmax: string): Pick<TableRowSpec, 'config' | 'configs'> {
+  return { config: `${dir}/flowformer.yaml`, configs: { flow: `${dir}/flowformer.yaml`, softmax: `${dir}/${softmax}` } };
+}
+
 /** The rows of one table at one scale (not 'main', which is the five tables' summary rows). */
 export function tableRows(table: Exclude<TableName, 'main'>, scale: Scale): TableRowSpec[] {
   switch (table) {
@@ -57,16 +82,16 @@ export function tableRows(table: Exclude<TableName, 'main'>, scale: Scale): Tabl
       return scale === 'mini'
         ? UEA_MINI.map((d) => ({ row: d, task: 'uea', config: `configs/uea/${d}/mini.yaml`, paperRow: d,
             note: 'mini: d_model 128, 20 epochs (paper: 512, 100); paper protocol; not comparable with the paper' }))
-        : UEA.map((d) => ({ row: d, task: 'uea', config: `configs/uea/${d}/flowformer.yaml`, paperRow: d }));
+        : UEA.map((d) => ({ row: d, task: 'uea', ...withBaseline(`configs/uea/${d}`, 'transformer.yaml'), paperRow: d }));
     case 'wikitext':
       return scale === 'mini'
         ? [{ row: 'wikitext-103-proxy', task: 'wikitext', config: 'configs/wikitext/wikitext-103-proxy/flowformer.yaml', paperRow: 'wikitext-103', note: 'proxy: trains on wiki.valid.tokens (no train file here), small model; not comparable' }]
-        : [{ row: 'wikitext-103', task: 'wikitext', config: 'configs/wikitext/wikitext-103/flowformer.yaml', paperRow: 'wikitext-103' }];
+        : [{ row: 'wikitext-103', task: 'wikitext', ...withBaseline('configs/wikitext/wikitext-103', 'transformer.yaml'), paperRow: 'wikitext-103' }];
     case 'imagenet':
       return scale === 'mini'
         ? [{ row: 'cifar10', task: 'imagenet', config: 'configs/imagenet/cifar10/flowformer.yaml', paperRow: 'imagenet-1k', note: 'proxy: CIFAR-10 5,000 images, small model; the paper column is ImageNet-1K, not comparable' }]
         : [
-            { row: 'imagenet-1k', task: 'imagenet', config: 'configs/imagenet/imagenet-1k/flowformer.yaml', paperRow: 'imagenet-1k' },
+            { row: 'imagenet-1k', task: 'imagenet', ...withBaseline('configs/imagenet/imagenet-1k', 'flowformer-softmax.yaml'), paperRow: 'imagenet-1k' },
             { row: 'imagenet-1k-deit-s', task: 'imagenet', config: null, paperRow: 'imagenet-1k-deit-s',
               configs: { flow: 'configs/imagenet/imagenet-1k/deit-s-flow.yaml', softmax: 'configs/imagenet/imagenet-1k/deit-s.yaml' },
               methods: { flow: 'DeiT-S + Flowformer', softmax: 'DeiT-S' } },
@@ -75,8 +100,13 @@ export function tableRows(table: Exclude<TableName, 'main'>, scale: Scale): Tabl
       return scale === 'mini'
         ? [{ row: 'halfcheetah-mixed', task: 'd4rl', config: 'configs/d4rl/halfcheetah-mixed/flowformer-smoke.yaml', paperRow: null,
             note: 'no D4RL file here: a generated dataset (flowformer data generate --task d4rl --dataset halfcheetah-mixed --policy mixed --steps 20000); no paper counterpart' }]
-        : D4RL.map((d) => ({ row: d, task: 'd4rl', config: `configs/d4rl/${d}/flowformer.yaml`, paperRow: d }));
+        : D4RL.map((d) => ({ row: d, task: 'd4rl', ...withBaseline(`configs/d4rl/${d}`, 'softmax.yaml'), paperRow: d }));
   }
+}
+
+/** The task a table's rows train (the table and the task share their name). */
+export function tableTask(table: Exclude<TableName, 'main'>): string {
+  return tableRows(table, 'paper')[0]!.task;
 }
 
 export interface Job {
@@ -84,6 +114,7 @@ export interface Job {
   row: string;
   task: string;
   attention: string;
+  /** The seed given with --seeds, else the config's own `seed:`. */
   seed: number;
   /** Relative to the repository root. */
   config: string;
@@ -97,7 +128,13 @@ export interface JobOptions {
   table: TableName;
   scale: Scale;
   attentions?: string[];
+  /**
+   * Seeds to run (`--set seed=<s>` per job). Omitted: one job per cell with the config's own
+   * `seed:` and no seed override, so runs made with a plain `flowformer train --config` match.
+   */
   seeds?: number[];
+  /** Where configs are resolved from; default the repository this package lies in. */
+  repoRoot?: string;
   /** Keep only these rows (names as in the table). */
   only?: string[];
   /**
@@ -120,15 +157,37 @@ function subTables(table: TableName): Exclude<TableName, 'main'>[] {
 }
 
 /** The config a (row, attention) cell trains, or null when the row has no such column. */
-function cellConfig(r: TableRowSpec, attention: string): { config: string; sets: string[] } | null {
-  if (r.configs) return r.configs[attention] ? { config: r.configs[attention]!, sets: [] } : null;
+export function cellConfig(r: TableRowSpec, attention: string): { config: string; sets: string[] } | null {
+  const fixed = r.configs?.[attention];
+  if (fixed) return { config: fixed, sets: [] };
   return r.config ? { config: r.config, sets: [`attention.type=${attention}`] } : null;
+}
+
+/** How a row's cells are configured, for the table's provenance lines. */
+function rowConfigText(r: TableRowSpec): string | null {
+  const fixed = Object.entries(r.configs ?? {}).map(([a, c]) => `${a}: ${c}`);
+  if (!fixed.length) return r.config;
+  return [...fixed, ...(r.config ? [`others: ${r.config} --set attention.type=<a>`] : [])].join(', ');
+}
+
+/** The `seed:` a config file resolves to (the core schema's default, 0, when none is written). */
+export function configSeed(repoRoot: string, config: string): number {
+  const file = path.resolve(repoRoot, config);
+  const seed = readConfigChain(file).seed;
+  if (seed === undefined) return 0;
+  if (typeof seed !== 'number' || !Number.isInteger(seed) || seed < 0) throw new Error(`${config}: seed: expected a non-negative integer, got ${JSON.stringify(seed)}`);
+  return seed;
 }
 
 /** Every job the table needs: one per (row, attention, seed). */
 export function tableJobs(o: JobOptions): Job[] {
   const attentions = o.attentions ?? DEFAULT_ATTENTIONS;
-  const seeds = o.seeds ?? [0];
+  const root = o.repoRoot ?? REPO_ROOT;
+  const seedOf = new Map<string, number>();
+  const ownSeed = (config: string) => {
+    if (!seedOf.has(config)) seedOf.set(config, configSeed(root, config));
+    return seedOf.get(config)!;
+  };
   const jobs: Job[] = [];
   for (const t of subTables(o.table))
     for (const r of tableRows(t, o.scale)) {
@@ -136,8 +195,9 @@ export function tableJobs(o: JobOptions): Job[] {
       for (const a of attentions) {
         const c = cellConfig(r, a);
         if (!c) continue;
-        for (const s of seeds)
-          jobs.push({ table: t, row: r.row, task: r.task, attention: a, seed: s, config: c.config, sets: [...c.sets, `seed=${s}`, ...rowSets(o.sets, r.row)], id: `${t}-${r.row}-${a}-s${s}` });
+        const seeds = o.seeds ? o.seeds.map((s) => ({ s, set: [`seed=${s}`] })) : [{ s: ownSeed(c.config), set: [] as string[] }];
+        for (const { s, set } of seeds)
+          jobs.push({ table: t, row: r.row, task: r.task, attention: a, seed: s, config: c.config, sets: [...c.sets, ...set, ...rowSets(o.sets, r.row)], id: `${t}-${r.row}-${a}-s${s}` });
       }
     }
   return jobs;
@@ -179,25 +239,11 @@ export function runsOfJob(job: Job, runs: RunSummary[], repoRoot: string): RunSu
     .sort((a, b) => (a.runId < b.runId ? 1 : -1));
 }
 
-/**
- * The `--set` overrides a run's command carried besides the job's own (attention.type, seed):
- * shown beside its number, since they change the setting (e.g. a shorter budget).
- */
-export function runOverrides(command: string | undefined): string[] {
-  const t = (command ?? '').split(/\s+/);
-  const sets: string[] = [];
-  for (let i = 0; i < t.length; i++) {
-    if (t[i] === '--set' && t[i + 1]) sets.push(t[++i]!);
-    else if (t[i]!.startsWith('--set=')) sets.push(t[i]!.slice(6));
-  }
-  return sets.filter((x) => !/^(attention\.type|seed)=/.test(x));
-}
-
 /** Our number of a run, in the paper's unit: the test metric of the best checkpoint, else the best evaluation; accuracies in %. */
 export function runValue(s: RunSummary): number | null {
   const name = s.metric?.name;
   if (!name) return null;
-  const v = s.test?.metrics?.[name] ?? s.best?.value ?? null;
+  const v = reportedMetrics(s)?.metrics[name] ?? s.best?.value ?? null;
   if (v === null || !Number.isFinite(v)) return null;
   return name === 'accuracy' || name === 'top1' ? v * 100 : v;
 }
@@ -227,23 +273,29 @@ export interface TableRowResult {
   cells: TableCell[];
 }
 
+/** A task's own section below the table (`Task.report`): what was run on this machine. */
+export interface TableHere {
+  task: string;
+  title: string;
+  markdown: string;
+  /** Written to the table's JSON under `here.data`. */
+  json: unknown;
+}
+
 export interface TableResult {
   table: TableName;
   title: string;
   scale: Scale;
   metric: string;
   mode: string;
-  seeds: number[];
+  /** The seeds run, or 'config': each job used its config's own `seed:`. */
+  seeds: number[] | 'config';
   attentions: string[];
   paperSource: string;
   generatedAt: string;
   rows: TableRowResult[];
-}
-
-function meanStd(xs: number[]): { mean: number; std: number | null } {
-  const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
-  if (xs.length < 2) return { mean, std: null };
-  return { mean, std: Math.sqrt(xs.reduce((a, b) => a + (b - mean) ** 2, 0) / (xs.length - 1)) };
+  /** The task's "runs on this machine" section, appended below the table (task tables only). */
+  here?: TableHere;
 }
 
 export interface BuildOptions extends JobOptions {
@@ -281,7 +333,7 @@ function buildSubTable(t: Exclude<TableName, 'main'>, o: BuildOptions, paper: Pa
       if (!js.length) return { attention: a, paperMethod: method, ours: null, status: 'no config for this attention', paper: p };
       return { attention: a, paperMethod: method, paper: p, ...((x) => ({ ours: x.cell, status: x.status }))(ourCell(js, o.runs, o.repoRoot)) };
     });
-    rows.push({ row: r.row, config: r.config ?? (r.configs ? Object.values(r.configs).join(', ') : null), paperRow: r.paperRow, note: r.skip ?? r.note, cells });
+    rows.push({ row: r.row, config: rowConfigText(r), paperRow: r.paperRow, note: r.skip ?? r.note, cells });
   }
   // The paper's average row: ours only when every row of the column has a value.
   const paperRows = paper.tables[t]?.rows ?? [];
@@ -309,7 +361,7 @@ function buildSubTable(t: Exclude<TableName, 'main'>, o: BuildOptions, paper: Pa
 export function buildTable(o: BuildOptions): TableResult {
   const paper = o.paper ?? loadPaper();
   const attentions = o.attentions ?? DEFAULT_ATTENTIONS;
-  const base = { table: o.table, scale: o.scale, seeds: o.seeds ?? [0], attentions, generatedAt: (o.now ?? new Date()).toISOString() };
+  const base = { table: o.table, scale: o.scale, seeds: o.seeds ?? ('config' as const), attentions, generatedAt: (o.now ?? new Date()).toISOString() };
   if (o.table !== 'main') {
     const p = paper.tables[o.table]!;
     return { ...base, title: p.title, metric: p.metric, mode: p.mode, paperSource: p.source, rows: buildSubTable(o.table, o, paper) };
@@ -339,7 +391,8 @@ function oursText(c: TableCell): string {
 export function tableMarkdown(t: TableResult): string {
   const L: string[] = [];
   L.push(`# ${t.title} — ${t.table}, scale ${t.scale}`, '');
-  L.push(`Ours: \`flowformer reproduce --table ${t.table} --scale ${t.scale}\`, seeds ${t.seeds.join(',')}; mean ± std over seeds. Paper: ${t.paperSource} (results/paper/flowformer-paper.json).`);
+  const seeds = t.seeds === 'config' ? "each config's own seed" : `seeds ${t.seeds.join(',')}`;
+  L.push(`Ours: \`flowformer reproduce --table ${t.table} --scale ${t.scale}\`, ${seeds}; mean ± std over seeds. Paper: ${t.paperSource} (results/paper/flowformer-paper.json).`);
   L.push(`Cells without a completed run say "not run"; no number of ours is ever taken from the paper. Generated ${t.generatedAt}.`, '');
   L.push(`| row | ${t.attentions.map((a) => `${a} (ours) | paper`).join(' | ')} |`);
   L.push(`| --- | ${t.attentions.map(() => '--: | --:').join(' | ')} |`);
@@ -353,6 +406,7 @@ export function tableMarkdown(t: TableResult): string {
       for (const run of c.ours?.runs ?? [])
         L.push(`  - ${c.attention} seed ${run.seed}: ${run.runDir} (dataset ${run.dataset}, data ${String(run.dataDir ?? '-')}, ${run.steps} steps, backend ${run.backend}, commit ${run.gitCommit ?? '-'}${run.overrides.length ? `; overrides: ${run.overrides.map((o) => `--set ${o}`).join(' ')}` : ''})`);
   }
+  if (t.here) L.push('', `## ${t.here.title}`, '', `Written by the ${t.here.task} task's report from the run records under the results root, not only this table's jobs.`, '', t.here.markdown.trimEnd());
   return L.join('\n') + '\n';
 }
 
@@ -361,6 +415,8 @@ export function writeTable(dir: string, t: TableResult): { md: string; json: str
   fs.mkdirSync(dir, { recursive: true });
   const base = path.join(dir, t.scale === 'mini' ? `${t.table}-mini` : t.table);
   fs.writeFileSync(base + '.md', tableMarkdown(t));
-  fs.writeFileSync(base + '.json', JSON.stringify(t, null, 2) + '\n');
+  const { here, ...rest } = t;
+  const json = here ? { ...rest, here: { task: here.task, title: here.title, data: here.json } } : rest;
+  fs.writeFileSync(base + '.json', JSON.stringify(json, null, 2) + '\n');
   return { md: base + '.md', json: base + '.json' };
 }
