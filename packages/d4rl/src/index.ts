@@ -13,4 +13,4 @@ export { rollouts, type RolloutArgs, type RolloutResult } from './evaluate.ts';
 export { D4rlModelSchema, D4rlDataSchema, D4rlRolloutSchema } from './schema.ts';
 export { d4rlTask, DEFAULT_TARGETS, parseDatasetName, type D4rlConfig } from './task.ts';
 export { PAPER_TABLE, PAPER_ROWS, PAPER_METHODS, paperComparisonMarkdown, type PaperMethod } from './paper.ts';
-export { collectD4rlRuns, d4rlTableMarkdown, type D4rlRunScores } from './table.ts';
+export { collectD4rlRuns, d4rlTableMarkdown, d4rlReport, type D4rlRunScores, type D4rlSetting } from './table.ts';

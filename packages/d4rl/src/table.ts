@@ -1,71 +1,123 @@
 /**
- * `results/tables/d4rl.md`: our finished runs beside the paper's table. Reads every
- * `results/runs/d4rl/<config>/<run-id>/summary.json`, keeps the completed runs, takes the
- * normalised score of each run's LAST evaluation (the original reports the model after its
- * final iteration), and groups them by dataset and model (one entry per seed).
+ * The D4RL section of `results/tables/d4rl[-mini].md` (issue 9), the d4rl Task's `report`
+ * hook: every setting run here (config, attention, data file), the normalised score of each
+ * run's LAST evaluation (the original reports the model after its final iteration) as mean ±
+ * sample std over seeds, beside the paper's number for that dataset and attention when the
+ * paper has one. Runs on generated data (no D4RL file here) have no paper counterpart and say
+ * so. Runs that were read but not counted are listed with why.
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import path from 'node:path';
-import type { RunSummary } from '@flowformer/core';
-import { paperComparisonMarkdown } from './paper.ts';
+import {
+  formatMeanStd,
+  formatPaperCell,
+  groupRuns,
+  markdownTable,
+  meanStd,
+  overridesText,
+  paperMethod,
+  paperValue,
+  relativeTo,
+  type PaperCell,
+  type PaperData,
+  type RunSummary,
+  type TaskReport,
+  type TaskReportArgs,
+} from '@flowformer/core';
+
+export interface D4rlSetting {
+  dataset: string;
+  /** Config file relative to the repository root. */
+  config: string;
+  attention: string;
+  /** `model.name` of the runs ('flowformer', 'dt'). */
+  model: string;
+  overrides: string[];
+  /** The HDF5 file the runs trained on (`dataInfo.file`). */
+  dataFile: string | null;
+  seeds: number[];
+  /** Final normalised scores (x 100), one per seed. */
+  scores: number[];
+  mean: number;
+  std: number | null;
+  /** Updates of each run. */
+  steps: number[];
+  runDirs: string[];
+  /** The paper's column for this attention and its value for this dataset; null where it has none. */
+  paperMethod: string | null;
+  paper: PaperCell | null;
+}
 
 export interface D4rlRunScores {
-  /** runs[dataset][model] = final scores, one per run. */
-  runs: Record<string, Record<string, number[]>>;
+  settings: D4rlSetting[];
   /** Runs that were read but not counted, with why. */
   skipped: { runDir: string; reason: string }[];
-  /** Counted runs (for the table's notes). */
-  counted: { dataset: string; model: string; seed: number; score: number; steps: number; file: unknown }[];
 }
 
-export function collectD4rlRuns(resultsRoot: string): D4rlRunScores {
-  const out: D4rlRunScores = { runs: {}, skipped: [], counted: [] };
-  const base = path.join(resultsRoot, 'runs', 'd4rl');
-  if (!existsSync(base)) return out;
-  for (const config of readdirSync(base)) {
-    const cdir = path.join(base, config);
-    for (const run of readdirSync(cdir)) {
-      const f = path.join(cdir, run, 'summary.json');
-      if (!existsSync(f)) continue;
-      let s: RunSummary;
-      try {
-        s = JSON.parse(readFileSync(f, 'utf8')) as RunSummary;
-      } catch (e) {
-        out.skipped.push({ runDir: path.dirname(f), reason: `unreadable summary.json (${(e as Error).message})` });
-        continue;
-      }
-      const score = s.final?.metrics.score;
-      if (s.status !== 'completed') out.skipped.push({ runDir: s.runDir, reason: `status ${s.status}` });
-      else if (typeof score !== 'number') out.skipped.push({ runDir: s.runDir, reason: 'no final score' });
-      else {
-        ((out.runs[s.dataset] ??= {})[s.model] ??= []).push(score);
-        out.counted.push({ dataset: s.dataset, model: s.model, seed: s.seed, score, steps: s.steps, file: s.dataInfo?.file });
-      }
-    }
-  }
-  return out;
+const finalScore = (s: RunSummary) => s.final?.metrics?.score;
+
+/** The d4rl runs among `runs` (every task's records), grouped by setting, beside the paper. */
+export function collectD4rlRuns(runs: RunSummary[], repoRoot: string, paper: PaperData): D4rlRunScores {
+  const mine = runs.filter((r) => r.task === 'd4rl');
+  const skipped = mine.flatMap((s) =>
+    s.status !== 'completed' ? [{ runDir: s.runDir, reason: `status ${s.status}` }] : typeof finalScore(s) !== 'number' ? [{ runDir: s.runDir, reason: 'no final score' }] : [],
+  );
+  const settings = groupRuns(mine, { task: 'd4rl', repoRoot, filter: (s) => typeof finalScore(s) === 'number' }).map((g): D4rlSetting => {
+    const first = g.runs[0]!;
+    const scores = g.runs.map((r) => finalScore(r)!);
+    const method = paperMethod('d4rl', g.attention);
+    return {
+      dataset: first.dataset,
+      config: g.config,
+      attention: g.attention,
+      model: first.model,
+      overrides: g.overrides,
+      dataFile: typeof first.dataInfo?.file === 'string' ? first.dataInfo.file : null,
+      seeds: g.runs.map((r) => r.seed),
+      scores,
+      ...meanStd(scores),
+      steps: g.runs.map((r) => r.steps),
+      runDirs: g.runs.map((r) => r.runDir),
+      paperMethod: method,
+      paper: method ? paperValue('d4rl', first.dataset, method, paper) : null,
+    };
+  });
+  return { settings, skipped };
 }
 
-/** The whole markdown file. */
-export function d4rlTableMarkdown(resultsRoot: string, models: string[] = ['dt', 'flowformer']): string {
-  const r = collectD4rlRuns(resultsRoot);
-  const lines = [
-    '# D4RL: normalised scores (x 100), ours beside the paper',
+/** The section's markdown. */
+export function d4rlTableMarkdown(r: D4rlRunScores, paper: PaperData, repoRoot?: string): string {
+  const where = (d: string) => (repoRoot ? relativeTo(repoRoot, d) : d);
+  const paperRows = paper.tables.d4rl?.rows ?? [];
+  const L = [
+    'Normalised score (x 100) of each run\'s last evaluation (`rollout.episodes` episodes at the first return target), mean ± sample std over seeds; ' +
+      'the paper: mean ± std over its seeds. Datasets outside the paper\'s nine (generated data, e.g. `halfcheetah-mixed`) have no paper counterpart.',
     '',
-    'Paper: Flowformer (ICML 2022), offline-RL table. Ours: the final evaluation of each completed run in',
-    '`results/runs/d4rl/` (mean +- std over seeds, number of seeds in parentheses); "-" = not run here.',
-    '',
-    paperComparisonMarkdown(r.runs, models),
   ];
-  if (r.counted.length > 0) {
-    lines.push('Runs counted:', '');
-    for (const c of r.counted) lines.push(`- ${c.dataset} ${c.model} seed ${c.seed}: ${c.score.toFixed(1)} after ${c.steps} updates (data: ${String(c.file)})`);
-    lines.push('');
+  if (r.settings.length === 0) L.push('No completed D4RL run under the results root yet.', '');
+  else {
+    const rows = r.settings.map((s) => [
+      s.dataset,
+      `${s.config}${overridesText(s.overrides)}`,
+      `${s.attention} (${s.model})`,
+      s.dataFile ?? '-',
+      formatMeanStd(s.scores, 1),
+      [...new Set(s.steps)].join(', '),
+      paperRows.includes(s.dataset) ? `${formatPaperCell(s.paper, 1)} (${s.paperMethod ?? '-'})` : 'no paper row',
+    ]);
+    L.push(markdownTable(['dataset', 'config', 'attention (model)', 'data file', 'ours: final score', 'updates', 'paper'], rows, ['l', 'l', 'l', 'l', 'r', 'r', 'r']).trimEnd(), '');
+    L.push('Runs:', '');
+    for (const s of r.settings) s.runDirs.forEach((d, i) => L.push(`- ${s.dataset} ${s.attention} seed ${s.seeds[i]}: ${s.scores[i]!.toFixed(1)} after ${s.steps[i]} updates — ${where(d)}`));
+    L.push('');
   }
   if (r.skipped.length > 0) {
-    lines.push('Not counted:', '');
-    for (const s of r.skipped) lines.push(`- ${s.runDir}: ${s.reason}`);
-    lines.push('');
+    L.push('Not counted:', '');
+    for (const s of r.skipped) L.push(`- ${where(s.runDir)}: ${s.reason}`);
+    L.push('');
   }
-  return lines.join('\n');
+  return L.join('\n');
+}
+
+/** The d4rl Task's `report` hook. */
+export function d4rlReport(args: TaskReportArgs): TaskReport {
+  const r = collectD4rlRuns(args.runs, args.repoRoot, args.paper);
+  return { title: 'D4RL runs on this machine', markdown: d4rlTableMarkdown(r, args.paper, args.repoRoot), json: r };
 }

@@ -29,6 +29,7 @@ import { generateDataset } from './generate.ts';
 import { DecisionTransformer } from './model.ts';
 import { D4rlDataSchema, D4rlModelSchema, D4rlRolloutSchema, type D4rlDataConfig, type D4rlModelConfig, type D4rlRolloutConfig } from './schema.ts';
 import { meanStd, normalizedScore } from './score.ts';
+import { d4rlReport } from './table.ts';
 
 export type D4rlConfig = Config & {
   model: D4rlModelConfig & { name: string };
@@ -84,6 +85,7 @@ export const d4rlTask: Task<D4rlConfig, WindowBatch> = {
   schema: { model: D4rlModelSchema, data: D4rlDataSchema, rollout: D4rlRolloutSchema },
   metric: { name: 'score', mode: 'max' },
   defaultConfig: 'configs/d4rl/hopper-medium/flowformer.yaml',
+  report: d4rlReport,
 
   async load(config: D4rlConfig, ctx: TaskContext): Promise<TaskData<WindowBatch>> {
     const { env, dataset } = parseDatasetName(config.dataset);

@@ -8,3 +8,4 @@ export * from './schema.ts';
 export { imagenetTask, buildImageModel, configParams, evaluateImages, pipelineOf, type ImagenetConfig, type ImagenetInfo } from './task.ts';
 export { benchData, type BenchDataOptions, type BenchDataResult } from './bench.ts';
 export { visualize, flowMaps, type VisualizeOptions, type VisualizeResult } from './visualize.ts';
+export { imagenetReport, collectImageRuns, imageReportMarkdown, type ImageReport, type ImageSetting } from './report.ts';

@@ -26,6 +26,7 @@ import { scanImageFolder, sortIlsvrcVal, type ImageFolder } from './data/folder.
 import { ImageFolderSplit, type ImageBatch, type ImagePipelineArgs } from './data/split.ts';
 import { countParams, DeiT, HierarchicalFlowformer, type ImageClassifier } from './model.ts';
 import { ImagenetDataSchema, ImagenetModelSchema, LrScalingSchema, type ImagenetDataConfig, type ImagenetModelConfig, type LrScalingConfig } from './schema.ts';
+import { imagenetReport } from './report.ts';
 
 export type ImagenetConfig = Config & {
   model: ImagenetModelConfig & { name: string };
@@ -254,6 +255,7 @@ export const imagenetTask: Task<ImagenetConfig, ImageBatch> = {
   schema: { model: ImagenetModelSchema, data: ImagenetDataSchema, lrScaling: LrScalingSchema },
   metric: { name: 'top1', mode: 'max' },
   defaultConfig: 'configs/imagenet/cifar10/flowformer.yaml',
+  report: imagenetReport,
 
   async load(config: ImagenetConfig, ctx: TaskContext): Promise<TaskData<ImageBatch>> {
     const d = config.data;

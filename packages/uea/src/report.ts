@@ -1,24 +1,47 @@
 /**
- * The UEA results table (issue 5): our accuracies beside the paper's, per dataset, under both
- * protocols, as mean +- std over seeds, read from the run records
- * (`<results>/runs/uea/<config>/<run-id>/{summary.json,config.yaml}`).
+ * The UEA section of `results/tables/uea[-mini].md` (issue 5), the uea Task's `report` hook:
+ * our test accuracies beside the paper's, per dataset, under BOTH protocols, as mean ± sample
+ * std over seeds, from the run records (`<results>/runs/uea/<config>/<run-id>/{summary.json,
+ * config.yaml}`):
  *
- * - paper protocol: the best TEST accuracy over the evaluations (`summary.best`, selected on test);
- * - holdout protocol: the TEST accuracy of the checkpoint the validation split selected (`summary.test`).
+ * - paper protocol: the best TEST accuracy over the evaluations every 2 epochs (`summary.best`,
+ *   selected on test, as the original code reports);
+ * - holdout protocol: the TEST accuracy of the checkpoint a stratified validation split of
+ *   TRAIN selected (`summary.test`).
  *
- * Only completed runs count. A run whose config departs from the paper's recipe (smaller
- * model, fewer epochs, ...) is never mixed in silently: its cell says what differs.
- *
- *   npx tsx packages/uea/src/report.ts [resultsRoot]    writes <resultsRoot>/tables/uea.{md,json}
+ * Columns are attentions (flow beside the paper's Flowformer, softmax beside its Transformer,
+ * any other attention that was run beside its paper column). A run whose config departs from
+ * the paper's recipe (the mini configs' smaller model and 20 epochs, ...) is never mixed with
+ * faithful runs: each recipe is its own row, with what differs in a footnote. Only completed
+ * runs count; per seed the latest run.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { loadConfig, type RunSummary } from '@flowformer/core';
-import { PAPER_DATASETS, paperAverage } from './datasets.ts';
+import { join } from 'node:path';
+import {
+  compareAttentions,
+  formatMeanStd,
+  formatPaperCell,
+  formatSeconds,
+  latestPerSeed,
+  loadConfig,
+  markdownTable,
+  meanStd,
+  paperMethod,
+  paperValue,
+  readRunSummaries,
+  relativeTo,
+  type PaperCell,
+  type PaperData,
+  type RunSummary,
+  type TaskReport,
+  type TaskReportArgs,
+} from '@flowformer/core';
+import { PAPER_DATASETS } from './datasets.ts';
 import { ueaTask, type UeaConfig } from './task.ts';
 
 export type UeaProtocolName = 'paper' | 'holdout';
+const PROTOCOLS: UeaProtocolName[] = ['paper', 'holdout'];
+/** Issue 5 asks for mean ± std over three seeds. */
+export const UEA_SEEDS_WANTED = 3;
 
 export interface UeaRunResult {
   dataset: string;
@@ -27,6 +50,7 @@ export interface UeaRunResult {
   attention: string;
   protocol: UeaProtocolName;
   seed: number;
+  runId: string;
   /** Test accuracy in [0, 1] under the run's protocol. */
   accuracy: number;
   epochs: number;
@@ -60,12 +84,14 @@ function recipeDeviations(c: UeaConfig): string[] {
   return want.filter(([, got, exp]) => got !== exp).map(([k, got, exp]) => `${k} ${JSON.stringify(got)} (paper ${JSON.stringify(exp)})`);
 }
 
-/** The result of one run folder, or null when it is not a completed UEA run. */
-export function readUeaRun(runDir: string): UeaRunResult | null {
-  const summaryPath = join(runDir, 'summary.json');
-  if (!existsSync(summaryPath)) return null;
-  const s = JSON.parse(readFileSync(summaryPath, 'utf8')) as RunSummary;
+/**
+ * The result of one run record, or null when it is not a completed UEA run. Reads the run's
+ * resolved `config.yaml` for the recipe check; a completed run without the accuracy its
+ * protocol reports is an error naming the file.
+ */
+export function ueaRunResult(s: RunSummary): UeaRunResult | null {
   if (s.task !== 'uea' || s.status !== 'completed') return null;
+  const summaryPath = join(s.runDir, 'summary.json');
   const protocol = (s.dataInfo?.protocol as UeaProtocolName | undefined) ?? 'paper';
   let accuracy: number | undefined;
   if (protocol === 'paper') {
@@ -75,135 +101,147 @@ export function readUeaRun(runDir: string): UeaRunResult | null {
     accuracy = s.test?.metrics.accuracy;
   }
   if (accuracy === undefined) throw new Error(`${summaryPath}: completed ${protocol}-protocol run without a test accuracy (${protocol === 'paper' ? 'best' : 'test'}.metrics.accuracy)`);
-  const { config } = loadConfig<UeaConfig>(join(runDir, 'config.yaml'), { task: ueaTask });
+  const { config } = loadConfig<UeaConfig>(join(s.runDir, 'config.yaml'), { task: ueaTask });
   return {
     dataset: s.dataset,
     model: s.model,
     attention: s.attention,
     protocol,
     seed: s.seed,
+    runId: s.runId,
     accuracy,
     epochs: s.epochs,
     deviations: recipeDeviations(config),
-    runDir,
+    runDir: s.runDir,
     wallSeconds: s.wallSeconds,
     backend: s.backend,
   };
 }
 
-/** Every completed UEA run under `<resultsRoot>/runs/uea/`. */
+/** Every completed UEA run under `<resultsRoot>/runs/` (throws on a malformed one). */
 export function readUeaRuns(resultsRoot: string): UeaRunResult[] {
-  const root = join(resultsRoot, 'runs', 'uea');
-  if (!existsSync(root)) return [];
-  const out: UeaRunResult[] = [];
-  for (const config of readdirSync(root).sort()) {
-    for (const run of readdirSync(join(root, config)).sort()) {
-      const r = readUeaRun(join(root, config, run));
-      if (r) out.push(r);
+  return readRunSummaries(resultsRoot).flatMap((s) => ueaRunResult(s) ?? []);
+}
+
+/** The completed UEA runs among `runs`; a malformed record is skipped with why, not fatal to the table. */
+function ueaResults(runs: RunSummary[]): { results: UeaRunResult[]; skipped: { runDir: string; reason: string }[] } {
+  const results: UeaRunResult[] = [];
+  const skipped: { runDir: string; reason: string }[] = [];
+  for (const s of runs) {
+    try {
+      const r = ueaRunResult(s);
+      if (r) results.push(r);
+    } catch (e) {
+      skipped.push({ runDir: s.runDir, reason: (e as Error).message.split('\n')[0]! });
     }
   }
-  return out;
+  return { results, skipped };
 }
 
 export interface UeaCell {
-  /** Accuracies in %, one per run (seed). */
+  /** Accuracies in %, one per seed (the latest run of each). */
   values: number[];
   seeds: number[];
   mean: number;
-  /** Sample standard deviation (n - 1); null for a single run. */
+  /** Sample standard deviation (n - 1); null for a single seed. */
   std: number | null;
-  deviations: string[];
   runDirs: string[];
 }
 
-export interface UeaTable {
-  columns: { model: string; protocol: UeaProtocolName }[];
-  rows: { dataset: string; paper: { flowformer: number; transformer: number }; cells: (UeaCell | null)[] }[];
-  paperAverage: { flowformer: number; transformer: number };
+export interface UeaRow {
+  dataset: string;
+  /** What this row's runs change from the paper's recipe; empty: the paper's recipe. */
+  deviations: string[];
+  /** cells[attention][protocol]: ours, null where not run. */
+  cells: Record<string, Record<UeaProtocolName, UeaCell | null>>;
+  /** paper[attention]: the paper's accuracy of that attention's column, null where it has none. */
+  paper: Record<string, PaperCell | null>;
 }
 
-const COLUMNS: { model: string; protocol: UeaProtocolName }[] = [
-  { model: 'flowformer', protocol: 'paper' },
-  { model: 'flowformer', protocol: 'holdout' },
-  { model: 'transformer', protocol: 'paper' },
-  { model: 'transformer', protocol: 'holdout' },
-];
+export interface UeaTable {
+  /** Attention columns: flow and softmax always, then any other attention that was run. */
+  attentions: string[];
+  /** The paper column of each attention ('Flowformer', 'Transformer', ...). */
+  paperMethods: Record<string, string | null>;
+  rows: UeaRow[];
+  /** The paper's printed 10-dataset averages, for reference (ours cover fewer datasets). */
+  paperAverage: Record<string, PaperCell | null>;
+  seedsWanted: number;
+  /** Every run counted, for provenance. */
+  runs: UeaRunResult[];
+  /** Completed UEA runs that could not be read, with why. */
+  skipped: { runDir: string; reason: string }[];
+}
 
 function cell(runs: UeaRunResult[]): UeaCell | null {
-  if (runs.length === 0) return null;
-  // A faithful run and a shrunk one are different experiments: keep the faithful ones if any.
-  const faithful = runs.filter((r) => r.deviations.length === 0);
-  const used = faithful.length > 0 ? faithful : runs;
+  const used = latestPerSeed(runs);
+  if (used.length === 0) return null;
   const values = used.map((r) => 100 * r.accuracy);
-  const mean = values.reduce((a, b) => a + b, 0) / values.length;
-  const std = values.length > 1 ? Math.sqrt(values.reduce((a, v) => a + (v - mean) ** 2, 0) / (values.length - 1)) : null;
-  return {
-    values,
-    seeds: used.map((r) => r.seed),
-    mean,
-    std,
-    deviations: [...new Set(used.flatMap((r) => r.deviations))],
-    runDirs: used.map((r) => r.runDir),
-  };
+  return { values, seeds: used.map((r) => r.seed), ...meanStd(values), runDirs: used.map((r) => r.runDir) };
 }
 
-export function ueaTable(runs: UeaRunResult[]): UeaTable {
-  return {
-    columns: COLUMNS,
-    rows: PAPER_DATASETS.map((d) => ({
-      dataset: d.name,
-      paper: d.paper,
-      cells: COLUMNS.map((c) => cell(runs.filter((r) => r.dataset === d.name && r.model === c.model && r.protocol === c.protocol))),
-    })),
-    paperAverage: { flowformer: paperAverage('flowformer'), transformer: paperAverage('transformer') },
-  };
+/** Our runs per dataset, recipe, attention and protocol, beside the paper's numbers. */
+export function ueaTable(all: UeaRunResult[], paper: PaperData, skipped: UeaTable['skipped'] = []): UeaTable {
+  const attentions = [...new Set(['flow', 'softmax', ...all.map((r) => r.attention)])].sort(compareAttentions);
+  const paperMethods = Object.fromEntries(attentions.map((a) => [a, paperMethod('uea', a)]));
+  const paperOf = (row: string) => Object.fromEntries(attentions.map((a) => [a, paperMethods[a] ? paperValue('uea', row, paperMethods[a]!, paper) : null]));
+  // Rows: the paper's dataset order (others after, alphabetically), the paper's recipe first.
+  const order = (paper.tables.uea?.rows ?? []).filter((r) => r !== 'average');
+  const rank = (d: string) => (order.includes(d) ? order.indexOf(d) : order.length);
+  const keys = [...new Map(all.map((r) => [JSON.stringify([r.dataset, r.deviations]), { dataset: r.dataset, deviations: r.deviations }])).values()].sort(
+    (a, b) => rank(a.dataset) - rank(b.dataset) || a.dataset.localeCompare(b.dataset) || a.deviations.length - b.deviations.length || a.deviations.join().localeCompare(b.deviations.join()),
+  );
+  const rows = keys.map(({ dataset, deviations }): UeaRow => {
+    const mine = all.filter((r) => r.dataset === dataset && r.deviations.join('\n') === deviations.join('\n'));
+    return {
+      dataset,
+      deviations,
+      cells: Object.fromEntries(attentions.map((a) => [a, Object.fromEntries(PROTOCOLS.map((p) => [p, cell(mine.filter((r) => r.attention === a && r.protocol === p))]))])) as UeaRow['cells'],
+      paper: paperOf(dataset),
+    };
+  });
+  const counted = new Set(rows.flatMap((r) => Object.values(r.cells).flatMap((c) => PROTOCOLS.flatMap((p) => c[p]?.runDirs ?? []))));
+  return { attentions, paperMethods, rows, paperAverage: paperOf('average'), seedsWanted: UEA_SEEDS_WANTED, runs: all.filter((r) => counted.has(r.runDir)), skipped };
 }
 
-function fmtCell(c: UeaCell | null, notes: string[]): string {
-  if (!c) return '-';
-  let s = c.std === null ? `${c.mean.toFixed(1)} (1 seed)` : `${c.mean.toFixed(1)} ± ${c.std.toFixed(1)} (${c.values.length} seeds)`;
-  if (c.deviations.length > 0) {
-    notes.push(c.deviations.join('; '));
-    s += ` [${notes.length}]`;
-  }
-  return s;
-}
-
-export function ueaTableMarkdown(t: UeaTable): string {
-  const notes: string[] = [];
-  const lines = [
-    '# UEA multivariate classification: test accuracy (%)',
+export function ueaTableMarkdown(t: UeaTable, repoRoot?: string): string {
+  const L: string[] = [
+    'Test accuracy (%). *paper protocol*: the best TEST accuracy over evaluations every 2 epochs (what the original code reports). ' +
+      '*holdout*: a stratified 20% of TRAIN selects the checkpoint; its TEST accuracy (configs `*-holdout.yaml`). ' +
+      `Ours: mean ± sample std over seeds (the latest run per seed; ${t.seedsWanted} seeds wanted, cells say how many they have); "-": not run. ` +
+      'Each recipe is its own row: runs that depart from the paper\'s recipe (e.g. the mini configs) are never averaged with faithful ones.',
     '',
-    "Ours: mean ± sample std over seeds. *paper protocol*: the best TEST accuracy over evaluations every 2 epochs (what the original code reports). " +
-      '*holdout*: a stratified 20% of TRAIN selects the checkpoint; its TEST accuracy. Paper numbers: Wu et al. 2022. "-": not run.',
-    '',
-    '| dataset | paper Flowformer | paper Transformer | ours Flowformer (paper protocol) | ours Flowformer (holdout) | ours Transformer (paper protocol) | ours Transformer (holdout) |',
-    '| --- | ---: | ---: | ---: | ---: | ---: | ---: |',
   ];
-  for (const r of t.rows) {
-    lines.push(`| ${r.dataset} | ${r.paper.flowformer.toFixed(1)} | ${r.paper.transformer.toFixed(1)} | ${r.cells.map((c) => fmtCell(c, notes)).join(' | ')} |`);
+  const skipped = t.skipped.map((s) => `- not counted: ${s.runDir}: ${s.reason}`);
+  if (t.rows.length === 0) return [...L, 'No completed UEA run under the results root yet.', ...(skipped.length ? ['', ...skipped] : [])].join('\n') + '\n';
+  const notes: string[] = [];
+  const head = ['dataset', 'recipe'];
+  for (const a of t.attentions) head.push(`${a}: paper protocol`, `${a}: holdout`, `paper ${t.paperMethods[a] ?? '(none)'}`);
+  const body = t.rows.map((r) => {
+    let recipe = 'paper';
+    if (r.deviations.length) {
+      notes.push(r.deviations.join('; '));
+      recipe = `differs [${notes.length}]`;
+    }
+    return [r.dataset, recipe, ...t.attentions.flatMap((a) => [formatMeanStd(r.cells[a]!.paper?.values ?? []), formatMeanStd(r.cells[a]!.holdout?.values ?? []), formatPaperCell(r.paper[a] ?? null, 1)])];
+  });
+  L.push(markdownTable(head, body, head.map((_, i) => (i < 2 ? 'l' : 'r'))).trimEnd(), '');
+  L.push(`The paper's averages over its ten datasets (${t.attentions.map((a) => `${t.paperMethods[a] ?? a} ${formatPaperCell(t.paperAverage[a] ?? null, 1)}`).join(', ')}) cover datasets not run here, so there is no average row.`, '');
+  if (notes.length) {
+    L.push("Recipes that depart from the paper's:", '');
+    notes.forEach((n, i) => L.push(`${i + 1}. ${n}`));
+    L.push('');
   }
-  lines.push(`| average (10) | ${t.paperAverage.flowformer.toFixed(1)} | ${t.paperAverage.transformer.toFixed(1)} | | | | |`);
-  if (notes.length > 0) {
-    lines.push('', 'Runs that depart from the paper\'s recipe:', '');
-    notes.forEach((n, i) => lines.push(`${i + 1}. ${n}`));
-  }
-  return lines.join('\n') + '\n';
+  L.push('Runs:', '');
+  for (const r of [...t.runs].sort((a, b) => a.runDir.localeCompare(b.runDir)))
+    L.push(`- ${r.dataset} ${r.attention} (${r.model}), ${r.protocol} protocol, seed ${r.seed}: ${(100 * r.accuracy).toFixed(2)} — ${repoRoot ? relativeTo(repoRoot, r.runDir) : r.runDir} (${r.epochs} epochs, ${formatSeconds(r.wallSeconds)}, ${r.backend})`);
+  L.push(...skipped);
+  return L.join('\n') + '\n';
 }
 
-/** Writes `<outDir>/uea.md` and `uea.json` from the runs under `resultsRoot`; returns the paths. */
-export function writeUeaTable(resultsRoot: string, outDir = join(resultsRoot, 'tables')): { md: string; json: string; table: UeaTable } {
-  const table = ueaTable(readUeaRuns(resultsRoot));
-  mkdirSync(outDir, { recursive: true });
-  const md = join(outDir, 'uea.md');
-  const json = join(outDir, 'uea.json');
-  writeFileSync(md, ueaTableMarkdown(table));
-  writeFileSync(json, JSON.stringify(table, null, 2) + '\n');
-  return { md, json, table };
-}
-
-if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const root = resolve(process.argv[2] ?? 'results');
-  const { md, json } = writeUeaTable(root);
-  console.log(`wrote ${md} and ${json}`);
+/** The uea Task's `report` hook. */
+export function ueaReport(args: TaskReportArgs): TaskReport {
+  const { results, skipped } = ueaResults(args.runs);
+  const table = ueaTable(results, args.paper, skipped);
+  return { title: 'UEA runs on this machine: both protocols, per recipe', markdown: ueaTableMarkdown(table, args.repoRoot), json: table };
 }

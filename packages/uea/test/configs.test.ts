@@ -9,10 +9,12 @@ import { repoRoot } from './helpers.ts';
 const dir = join(repoRoot, 'configs', 'uea');
 
 describe('configs/uea', () => {
-  it('has flowformer, transformer and their holdout variants for each of the 10 datasets', () => {
+  it('has flowformer, transformer and their holdout variants for each of the 10 datasets (and a mini.yaml for the four of the shared data)', () => {
     const folders = readdirSync(dir, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name).sort();
     expect(folders).toEqual(PAPER_DATASETS.map((d) => d.name).sort());
-    for (const f of folders) expect(readdirSync(join(dir, f)).sort()).toEqual(['flowformer-holdout.yaml', 'flowformer.yaml', 'transformer-holdout.yaml', 'transformer.yaml']);
+    const mini = ['Handwriting', 'JapaneseVowels', 'SelfRegulationSCP1', 'UWaveGestureLibrary'];
+    for (const f of folders)
+      expect(readdirSync(join(dir, f)).sort(), f).toEqual(['flowformer-holdout.yaml', 'flowformer.yaml', ...(mini.includes(f) ? ['mini.yaml'] : []), 'transformer-holdout.yaml', 'transformer.yaml']);
   });
 
   for (const d of PAPER_DATASETS) {

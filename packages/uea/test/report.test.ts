@@ -1,8 +1,8 @@
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { formatConfig, loadConfig, type RunSummary } from '@flowformer/core';
+import { formatConfig, loadConfig, loadPaper, readRunSummaries, type RunSummary } from '@flowformer/core';
 import { describe, expect, it } from 'vitest';
-import { readUeaRuns, writeUeaTable } from '../src/report.ts';
+import { readUeaRuns, ueaReport, type UeaTable } from '../src/report.ts';
 import { ueaTask } from '../src/task.ts';
 import { repoRoot, scratch } from './helpers.ts';
 
@@ -15,6 +15,10 @@ function fakeRun(root: string, cfg: string, runId: string, sets: string[], resul
   writeFileSync(join(dir, 'config.yaml'), formatConfig(resolved));
   const summary: Partial<RunSummary> = {
     task: 'uea',
+    runId,
+    runDir: dir,
+    configPath: join(repoRoot, 'configs/uea', cfg),
+    command: `flowformer train --config configs/uea/${cfg}${sets.map((x) => ` --set ${x}`).join('')}`,
     dataset: c.dataset,
     model: c.model.name,
     attention: c.attention.type,
@@ -31,31 +35,56 @@ function fakeRun(root: string, cfg: string, runId: string, sets: string[], resul
   writeFileSync(join(dir, 'summary.json'), JSON.stringify(summary));
 }
 
-describe('the UEA results table', () => {
-  it('averages seeds per dataset, model and protocol, and flags runs that depart from the recipe', () => {
+describe("the uea task's report (the UEA section of results/tables/uea.md)", () => {
+  it('averages seeds per dataset, recipe, attention and protocol, beside the paper; other recipes get their own row', () => {
     const s = scratch('uea-table-');
     try {
       fakeRun(s.dir, 'JapaneseVowels/flowformer.yaml', 'a', ['seed=1'], { best: 0.98 });
       fakeRun(s.dir, 'JapaneseVowels/flowformer.yaml', 'b', ['seed=2'], { best: 0.99 });
       fakeRun(s.dir, 'JapaneseVowels/flowformer.yaml', 'c', ['seed=3'], { best: 0.97 });
       fakeRun(s.dir, 'JapaneseVowels/flowformer.yaml', 'd', ['seed=4'], { best: 0.5, status: 'interrupted' }); // ignored
+      fakeRun(s.dir, 'JapaneseVowels/flowformer.yaml', '0', ['seed=3'], { best: 0.1 }); // an older run of seed 3: the latest counts
       fakeRun(s.dir, 'JapaneseVowels/flowformer-holdout.yaml', 'a', [], { best: 1.0, test: 0.96 });
+      fakeRun(s.dir, 'JapaneseVowels/transformer.yaml', 'a', [], { best: 0.99 });
+      fakeRun(s.dir, 'JapaneseVowels/mini.yaml', 'a', ['attention.type=performer'], { best: 0.9 });
       fakeRun(s.dir, 'Handwriting/transformer.yaml', 'a', ['training.epochs=10', 'model.dModel=64'], { best: 0.25 });
-      expect(readUeaRuns(s.dir).length).toBe(5);
-      const { md, json, table } = writeUeaTable(s.dir);
-      const jv = table.rows.find((r) => r.dataset === 'JapaneseVowels')!;
-      expect(jv.paper).toEqual({ flowformer: 98.9, transformer: 98.7 });
-      expect(jv.cells[0]!.values).toEqual([98, 99, 97]);
-      expect(jv.cells[0]!.mean).toBeCloseTo(98, 10);
-      expect(jv.cells[0]!.std).toBeCloseTo(1, 10);
-      expect(jv.cells[1]!.values).toEqual([96]); // holdout: TEST accuracy of the valid-selected checkpoint
-      expect(jv.cells[2]).toBeNull();
-      const text = readFileSync(md, 'utf8');
-      expect(text).toContain('| JapaneseVowels | 98.9 | 98.7 | 98.0 ± 1.0 (3 seeds) | 96.0 (1 seed) | - | - |');
-      expect(text).toContain('| Handwriting | 33.8 | 32.0 | - | - | 25.0 (1 seed) [1] | - |');
-      expect(text).toContain('1. model.dModel 64 (paper 512); training.epochs 10 (paper 100)');
-      expect(text).toContain('| average (10) | 73.0 | 71.9 |');
-      expect(JSON.parse(readFileSync(json, 'utf8')).rows.length).toBe(10);
+      expect(readUeaRuns(s.dir).length).toBe(8);
+      const r = ueaReport({ runs: readRunSummaries(s.dir), repoRoot, resultsRoot: s.dir, paper: loadPaper(), scale: 'paper' });
+      const t = r.json as UeaTable;
+      expect(t.attentions).toEqual(['flow', 'softmax', 'performer']);
+      expect(t.paperMethods).toEqual({ flow: 'Flowformer', softmax: 'Transformer', performer: 'Performer' });
+      const jv = t.rows.find((x) => x.dataset === 'JapaneseVowels' && x.deviations.length === 0)!;
+      expect(jv.paper).toMatchObject({ flow: 98.9, softmax: 98.7 });
+      expect(jv.cells.flow!.paper!.values).toEqual([98, 99, 97]);
+      expect(jv.cells.flow!.paper!.mean).toBeCloseTo(98, 10);
+      expect(jv.cells.flow!.paper!.std).toBeCloseTo(1, 10);
+      expect(jv.cells.flow!.holdout!.values).toEqual([96]); // holdout: TEST accuracy of the valid-selected checkpoint
+      expect(jv.cells.softmax!.paper!.values).toEqual([99]);
+      expect(jv.cells.performer!.paper).toBeNull();
+      // the mini recipe is a row of its own, not averaged into the paper recipe's cells
+      const mini = t.rows.find((x) => x.dataset === 'JapaneseVowels' && x.deviations.length > 0)!;
+      expect(mini.cells.performer!.paper!.values).toEqual([90]);
+      expect(t.rows.map((x) => x.dataset)).toEqual(['Handwriting', 'JapaneseVowels', 'JapaneseVowels']); // the paper's order
+      expect(r.markdown).toContain('| JapaneseVowels | paper | 98.00 ± 1.00 (3 seeds) | 96.00 (1 seed) | 98.9 | 99.00 (1 seed) | - | 98.7 | - | - |');
+      expect(r.markdown).toContain('| Handwriting | differs [1] | - | - | 33.8 | 25.00 (1 seed) | - | 32.0 | - | - |');
+      expect(r.markdown).toContain('1. model.dModel 64 (paper 512); training.epochs 10 (paper 100)');
+      expect(r.markdown).toMatch(/2\. model\.dModel 128 \(paper 512\); model\.nHeads 4 \(paper 8\); model\.dFF 256 \(paper 2048\); training\.epochs 20 \(paper 100\)/);
+      expect(r.markdown).toContain("The paper's averages over its ten datasets (Flowformer 73.0, Transformer 71.9");
+      expect(r.markdown).toMatch(/- JapaneseVowels flow \(flowformer\), holdout protocol, seed 666: 96\.00 — /);
+      expect(r.markdown).not.toContain('50.00'); // the interrupted run
+    } finally {
+      s.cleanup();
+    }
+  });
+
+  it('says so when nothing ran, and lists unreadable runs instead of failing', () => {
+    const s = scratch('uea-table-');
+    try {
+      const empty = ueaReport({ runs: [], repoRoot, resultsRoot: s.dir, paper: loadPaper(), scale: 'mini' });
+      expect(empty.markdown).toContain('No completed UEA run under the results root yet.');
+      fakeRun(s.dir, 'JapaneseVowels/flowformer.yaml', 'a', [], {}); // completed, but no accuracy
+      const r = ueaReport({ runs: readRunSummaries(s.dir), repoRoot, resultsRoot: s.dir, paper: loadPaper(), scale: 'mini' });
+      expect(r.markdown).toMatch(/not counted: .*summary\.json: completed paper-protocol run without a test accuracy/);
     } finally {
       s.cleanup();
     }

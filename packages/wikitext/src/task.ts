@@ -23,6 +23,7 @@ import { loadWordCorpus } from './data/wikitext.ts';
 import { downloadCommand } from './download.ts';
 import { evaluatePerplexity } from './eval.ts';
 import { generateFromRun, type GenerateFromRunArgs } from './run-generate.ts';
+import { wikitextReport } from './report.ts';
 import { TransformerLM } from './model.ts';
 import { LmDataSchema, LmModelSchema, type LmDataConfig, type LmModelConfig } from './schema.ts';
 
@@ -174,6 +175,7 @@ export const wikitextTask: Task<LmConfig, LmBatch> & { generate: (args: Generate
   },
 
   generate: (args) => generateFromRun(args),
+  report: wikitextReport,
 
   async load(config: LmConfig, ctx: TaskContext): Promise<TaskData<LmBatch>> {
     const { vocab: _vocab, ...data } = loadLmData(config, ctx);
