@@ -13,3 +13,4 @@ export * from './data/splits.ts';
 export * from './schema.ts';
 export * from './model.ts';
 export { lraTask, lraAttention, evaluateLra, lraDefaultDir, type LraConfig, type LraInfo } from './task.ts';
+export { lraReport, collectLraRuns, lraReportMarkdown, type LraReport, type LraSetting } from './report.ts';
