@@ -37,8 +37,8 @@ describe('flowformer reproduce', () => {
   it('--dry-run prints the jobs of every table at both scales', () => {
     const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ff-repro-'));
     // 'main' holds every table's jobs (each process costs seconds on 2 cores, so one per scale):
-    // paper lra 20 + imagenet 6 + wikitext 4 + uea 40 + d4rl 36; mini 20 + 4 + 4 + 40 + 4.
-    const perTable = { paper: { lra: 20, imagenet: 6, wikitext: 4, uea: 40, d4rl: 36 }, mini: { lra: 20, imagenet: 4, wikitext: 4, uea: 40, d4rl: 4 } };
+    // paper lra 20 + imagenet 6 + wikitext 4 + uea 40 + d4rl 36; mini 20 + 4 + 4 + 16 (the four UEA datasets with a mini.yaml) + 4.
+    const perTable = { paper: { lra: 20, imagenet: 6, wikitext: 4, uea: 40, d4rl: 36 }, mini: { lra: 20, imagenet: 4, wikitext: 4, uea: 16, d4rl: 4 } };
     for (const scale of ['paper', 'mini'] as const) {
       const r = run(['reproduce', '--table', 'main', '--scale', scale, '--dry-run', '--results-root', tmp]);
       expect(r.code, r.err).toBe(0);
@@ -47,10 +47,16 @@ describe('flowformer reproduce', () => {
       const todo = r.out.split('\n').filter((l) => l.startsWith('todo '));
       expect(todo.length).toBe(n);
       for (const [t, k] of Object.entries(perTable[scale])) expect(todo.filter((l) => l.startsWith(`todo  ${t}-`)).length, `${scale} ${t}`).toBe(k);
-      expect(r.out).toMatch(/flowformer train --config configs\/\S+\.yaml .*--set seed=0/);
+      // no --seeds: each job runs its config's own seed: and sets none
+      expect(r.out).not.toContain('--set seed=');
+      if (scale === 'paper') {
+        expect(r.out).toMatch(/todo  uea-JapaneseVowels-softmax-s666 +flowformer train --config configs\/uea\/JapaneseVowels\/transformer\.yaml\n/);
+        expect(r.out).toMatch(/todo  uea-JapaneseVowels-performer-s666 +flowformer train --config configs\/uea\/JapaneseVowels\/flowformer\.yaml --set attention\.type=performer\n/);
+      }
     }
     const seeds = run(['reproduce', '--table', 'lra', '--scale', 'mini', '--dry-run', '--seeds', '0,1,2', '--only', 'listops', '--attentions', 'flow', '--results-root', tmp]);
     expect(seeds.out).toContain('3 jobs');
+    expect(seeds.out).toMatch(/todo  lra-listops-flow-s2 +flowformer train --config configs\/lra\/listops\/mini\.yaml --set attention\.type=flow --set seed=2/);
     const bad = run(['reproduce', '--table', 'lra', '--only', 'nosuch', '--dry-run', '--results-root', tmp]);
     expect(bad.code).toBe(1);
     expect(bad.err).toMatch(/--only: no row nosuch in table lra .* rows: listops, text/);
@@ -68,6 +74,16 @@ describe('flowformer reproduce', () => {
     expect(md).toContain(a);
     const json = JSON.parse(fs.readFileSync(path.join(tmp, 'tables', 'wikitext-mini.json'), 'utf8'));
     expect(json.rows[0].cells[1]).toMatchObject({ attention: 'softmax', ours: null, status: 'not run', paper: 33 });
+    // below the table, the wikitext task's own section of every wikitext run found (its report hook)
+    expect(md).toMatch(/## Where our numbers come from[\s\S]*## WikiText runs on this machine/);
+    expect(md).toContain("The paper's WikiText-103 test perplexities (results/paper/flowformer-paper.json): Flowformer 30.8");
+    expect(r.out).toContain("section 'WikiText runs on this machine: tiny Shakespeare and the WikiText-103 proxy' from the wikitext task");
+    expect(json.here.task).toBe('wikitext');
+    expect(json.here.data.settings.map((s: { seeds: number[] }) => s.seeds)).toEqual([[0, 1]]);
+    // 'main' has no task section
+    const main = run(['reproduce', '--table', 'main', '--scale', 'mini', '--collect', '--seeds', '0,1', '--results-root', tmp]);
+    expect(main.code, main.err).toBe(0);
+    expect(JSON.parse(fs.readFileSync(path.join(tmp, 'tables', 'main-mini.json'), 'utf8')).here).toBeUndefined();
     // nothing was trained: no logs, no new runs
     expect(fs.existsSync(path.join(tmp, 'tables', 'logs'))).toBe(false);
   }, 60_000);

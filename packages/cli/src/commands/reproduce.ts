@@ -1,14 +1,15 @@
 /**
  * `flowformer reproduce --table T`: runs the jobs a paper table needs as independent
  * `flowformer train` child processes (or, with --collect, only gathers existing runs), then
- * writes results/tables/<table>.md and .json with ours beside the paper's numbers.
+ * writes results/tables/<table>.md and .json with ours beside the paper's numbers, and below
+ * them the task's own "runs on this machine" section when its Task has a `report` hook.
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { CommandModule } from 'yargs';
-import { TABLES, DEFAULT_ATTENTIONS, tableJobs, tableRows, readRunSummaries, runsOfJob, buildTable, writeTable, type Job, type Scale, type TableName } from '@flowformer/core';
+import { TABLES, DEFAULT_ATTENTIONS, tableJobs, tableRows, tableTask, readRunSummaries, runsOfJob, buildTable, writeTable, listTasks, loadPaper, type Job, type RunSummary, type Scale, type TableHere, type TableName } from '@flowformer/core';
 import { repoRoot } from '../paths.ts';
 import { runRoots } from './train.ts';
 
@@ -16,7 +17,7 @@ interface ReproduceArgs {
   table: TableName;
   scale: Scale;
   attentions: string;
-  seeds: string;
+  seeds?: string;
   only?: string;
   set?: string[];
   jobs: number;
@@ -47,6 +48,14 @@ function runJob(job: Job, args: ReproduceArgs, resultsRoot: string, log: string)
   });
 }
 
+/** The task's own section (its `report` hook), or undefined when the task has none or is not installed. */
+async function taskSection(taskName: string, a: { runs: RunSummary[]; repoRoot: string; resultsRoot: string; scale: Scale }): Promise<TableHere | undefined> {
+  const task = listTasks().find((t) => t.name === taskName);
+  if (!task?.report) return undefined;
+  const r = await task.report({ ...a, paper: loadPaper() });
+  return { task: task.name, title: r.title, markdown: r.markdown, json: r.json };
+}
+
 export const reproduceCommand: CommandModule<object, ReproduceArgs> = {
   command: 'reproduce',
   describe: "Run (or --collect) the runs of one of the paper's tables; writes results/tables/<table>.md and .json beside the paper's numbers",
@@ -55,7 +64,7 @@ export const reproduceCommand: CommandModule<object, ReproduceArgs> = {
       .option('table', { choices: TABLES, demandOption: true, describe: "which table; 'main' is the README's five-benchmark summary (all tables' jobs)" })
       .option('scale', { choices: ['paper', 'mini'] as const, default: 'paper' as const, describe: "paper configs, or the mini/proxy configs that run on a CPU (tables then go to <table>-mini.*)" })
       .option('attentions', { type: 'string', default: DEFAULT_ATTENTIONS.join(','), describe: 'attention types, one column each (flow,softmax,performer,reformer,linear,cosformer)' })
-      .option('seeds', { type: 'string', default: '0', describe: 'comma-separated seeds; cells show mean ± std over them' })
+      .option('seeds', { type: 'string', describe: "comma-separated seeds (--set seed=<s> per job); cells show mean ± std over them. Default: one run per cell with the config's own seed: (UEA 666, tiny Shakespeare 1337, ...)" })
       .option('only', { type: 'string', describe: 'comma-separated rows to run (e.g. listops,text or JapaneseVowels); to split a table across machines' })
       .option('set', { type: 'string', array: true, describe: "extra config override for every job (key=value) or one row's jobs (row:key=value, e.g. image:data.dir=cifar10)" })
       .option('jobs', { type: 'number', default: 1, describe: 'trainings run in parallel (separate processes)' })
@@ -67,12 +76,14 @@ export const reproduceCommand: CommandModule<object, ReproduceArgs> = {
       .example('$0 reproduce --table lra --scale mini --jobs 2', 'the five LRA mini tasks x 4 attentions, two at a time')
       .example('$0 reproduce --table uea --only JapaneseVowels,Handwriting --data-root ../shared/data', 'two UEA rows')
       .example('$0 reproduce --table lra --scale mini --data-root ../shared/data --set image:data.dir=cifar10', 'LRA Image on the shared CIFAR-10 folders')
-      .example('$0 reproduce --table main --collect', 'gather the runs already done into the summary table') as never,
+      .example('$0 reproduce --table uea --seeds 0,1,2 --only JapaneseVowels', 'three seeds of one UEA row (mean ± std)')
+      .example('$0 reproduce --table main --collect', 'gather the runs already done into the summary table')
+      .epilog("A task table (not 'main') ends with the task's own section of every completed run found under the results root (protocols, proxies, throughput, chance levels), when the task provides one.") as never,
   handler: async (args) => {
     const root = repoRoot();
     const roots = runRoots(args);
     const attentions = list(args.attentions)!;
-    const seeds = list(args.seeds)!.map((s) => {
+    const seeds = list(args.seeds)?.map((s) => {
       const n = Number(s);
       if (!Number.isInteger(n) || n < 0) throw new Error(`--seeds: '${s}' is not a non-negative integer (e.g. --seeds 0,1,2)`);
       return n;
@@ -90,7 +101,7 @@ export const reproduceCommand: CommandModule<object, ReproduceArgs> = {
 
     if (args['dry-run']) {
       console.log(`${jobs.length} jobs for table ${args.table} (scale ${args.scale}); results root ${roots.resultsRoot}`);
-      for (const j of jobs) console.log(`${done(j) ? 'done ' : 'todo '} ${j.id.padEnd(48)} flowformer train --config ${j.config} ${j.sets.map((s) => `--set ${s}`).join(' ')}`);
+      for (const j of jobs) console.log(`${done(j) ? 'done ' : 'todo '} ${j.id.padEnd(48)} flowformer train --config ${j.config} ${j.sets.map((s) => `--set ${s}`).join(' ')}`.trimEnd());
       for (const t of args.table === 'main' ? (['lra', 'imagenet', 'wikitext', 'uea', 'd4rl'] as const) : [args.table as Exclude<TableName, 'main'>])
         for (const r of tableRows(t, args.scale)) if (r.note || r.skip) console.log(`note ${t}/${r.row}: ${r.skip ?? r.note}`);
       return;
@@ -117,10 +128,22 @@ export const reproduceCommand: CommandModule<object, ReproduceArgs> = {
       await Promise.all(Array.from({ length: Math.max(1, Math.min(args.jobs, todo.length)) }, worker));
     }
 
-    const table = buildTable({ ...opts, runs: readRunSummaries(roots.resultsRoot), repoRoot: root });
+    const runs = readRunSummaries(roots.resultsRoot);
+    const table = buildTable({ ...opts, runs, repoRoot: root });
+    let reportFailed = false;
+    if (args.table !== 'main') {
+      try {
+        table.here = await taskSection(tableTask(args.table), { runs, repoRoot: root, resultsRoot: roots.resultsRoot, scale: args.scale });
+      } catch (e) {
+        // The generic table is still worth writing; the exit status says something is missing.
+        console.error(`the ${args.table} task's report failed, its section is missing from the table: ${(e as Error).message}`);
+        reportFailed = true;
+      }
+    }
     const files = writeTable(args.out ?? path.join(roots.resultsRoot, 'tables'), table);
     const cells = table.rows.flatMap((r) => r.cells);
-    console.log(`wrote ${files.md} and ${files.json}: ${cells.filter((c) => c.ours).length} of ${cells.length} cells have our runs`);
+    console.log(`wrote ${files.md} and ${files.json}: ${cells.filter((c) => c.ours).length} of ${cells.length} cells have our runs${table.here ? `; section '${table.here.title}' from the ${table.here.task} task` : ''}`);
+    if (reportFailed) process.exitCode = 1;
     if (failed.length) {
       console.error(`${failed.length} job(s) failed (their cells say 'not run'):`);
       for (const f of failed) console.error(`  ${f.job.id}: exit ${f.code}, see ${f.log}`);
