@@ -31,7 +31,7 @@ import {
 } from '@flowformer/core';
 import { BYTE_VOCAB_SIZE } from './data/bytes.ts';
 import { MissingDataError } from './data/errors.ts';
-import { generateLraData, lraDataDir } from './data/generate.ts';
+import { generateLraData, lraDataDir, lraGeneratedPresent } from './data/generate.ts';
 import { downloadLraData, type LraDownloadable } from './data/download.ts';
 import { cifarBinaryFiles, readCifarBinary, readImageFolder, splitTrainVal, subsetImages, type PixelImages } from './data/image.ts';
 import { encodeListOps, LISTOPS_NUM_CLASSES, LISTOPS_VOCAB_SIZE, readListOpsTsv } from './data/listops.ts';
@@ -155,7 +155,9 @@ async function loadSplits(dataset: LraDataset, config: LraConfig, ctx: TaskConte
     }
     case 'pathfinder': {
       const cond = path.join(dir, PATHFINDER_CONDITIONS[d.difficulty]);
-      if (!existsSync(path.join(cond, 'metadata'))) {
+      // A generated mini set with another image count (an older mini definition) is regenerated.
+      const stale = d.generate && d.dir === undefined && d.size === 'mini' && !lraGeneratedPresent(ctx.dataRoot, 'pathfinder', 'mini', d.difficulty);
+      if (!existsSync(path.join(cond, 'metadata')) || stale) {
         if (!d.generate || d.dir !== undefined) {
           throw new MissingDataError('Pathfinder', cond, `Generate it with 'flowformer data generate --task lra --dataset pathfinder${d.size === 'mini' ? ' --size mini' : ''}' (or set data.generate: true), or download the LRA release.`);
         }

@@ -51,6 +51,29 @@ describe('flowformer data generate --task lra', () => {
     expect(existsSync(path.join(root, 'lra', `pathfinder32.tmp-${process.pid}`))).toBe(false);
     await expect(generateLraData({ dataset: 'pathfinder', dataRoot: root, size: -3 })).rejects.toThrow(/--size must be/);
   });
+
+  it('keeps each Pathfinder difficulty in its own condition folder and regenerates a set of another size', async () => {
+    const root = path.join(tmp.dir, 'root3');
+    const easy = await generateLraData({ dataset: 'pathfinder', dataRoot: root, size: 12, difficulty: 'easy' });
+    expect(easy.dir).toBe(path.join(root, 'lra/pathfinder32/curv_baseline'));
+    // Metadata rows carry the easy rules: contour length 6, distractors of 2 paddles.
+    const row = readFileSync(path.join(easy.dir, 'metadata', '0.npy'), 'utf8').split('\n')[0]!.split(' ');
+    expect(row.slice(5, 7)).toEqual(['6', '2']);
+    // The easy set never stands in for the hard one (nor the other way round).
+    expect(lraGeneratedPresent(root, 'pathfinder', 12, 'easy')).toBe(true);
+    expect(lraGeneratedPresent(root, 'pathfinder', 12, 'hard')).toBe(false);
+    const hard = await generateLraData({ dataset: 'pathfinder', dataRoot: root, size: 12, difficulty: 'hard' });
+    expect(hard.generated).toBe(true);
+    expect(hard.dir).toBe(path.join(root, 'lra/pathfinder32/curv_contour_length_14'));
+    expect(readPathfinderMetadata(easy.dir).length).toBe(12);
+    // A set of another image count is stale: not present, and regenerated in place.
+    expect(lraGeneratedPresent(root, 'pathfinder', 20, 'easy')).toBe(false);
+    const more = await generateLraData({ dataset: 'pathfinder', dataRoot: root, size: 20, difficulty: 'easy' });
+    expect(more.generated).toBe(true);
+    expect(readPathfinderMetadata(more.dir).length).toBe(20);
+    const again = await generateLraData({ dataset: 'pathfinder', dataRoot: root, size: 20, difficulty: 'easy' });
+    expect(again.generated).toBe(false);
+  });
 });
 
 describe('flowformer data download --task lra (local HTTP server, small archives in the real layouts)', () => {

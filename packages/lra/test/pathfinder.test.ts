@@ -2,7 +2,7 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Rng } from '@flowformer/core';
-import { drawPathfinder, writePathfinder } from '../src/data/pathfinder-gen.ts';
+import { drawPathfinder, PATHFINDER_CONTOUR_LENGTH, writePathfinder } from '../src/data/pathfinder-gen.ts';
 import { readPathfinder, readPathfinderCached, readPathfinderMetadata, splitPathfinder } from '../src/data/pathfinder.ts';
 import { tempDir } from './helpers.ts';
 
@@ -71,6 +71,25 @@ describe('Pathfinder generator (published rules, LRA 32x32 hard)', () => {
     // points widens both a little.
     expect(turns / n).toBeLessThan(0.7);
     expect(sharp).toBe(0);
+  });
+
+  it('easy (contour length 6, as curv_baseline): targets of 6 paddles, distractors of 2, markers at target ends, balanced labels', () => {
+    const r = new Rng(12);
+    const easy = Array.from({ length: 200 }, () => drawPathfinder(r, { contourLength: PATHFINDER_CONTOUR_LENGTH.easy }));
+    for (const im of easy) {
+      const targets = im.contours.filter((c) => c.kind === 'target');
+      const distractors = im.contours.filter((c) => c.kind === 'distractor');
+      for (const t of targets) expect(t.segments.length).toBe(6);
+      expect(distractors.length).toBeLessThanOrEqual(10); // floor(20 / 2)
+      for (const d of distractors) expect(d.segments.length).toBe(2);
+      expect(im.markers[0]).toEqual(im.contours[im.originContour]!.segments[0]!.a);
+      expect(im.markers[1]).toEqual(im.contours[im.terminalContour]!.segments.at(-1)!.b);
+      expect(im.label).toBe(im.originContour === im.terminalContour ? 1 : 0);
+      for (const m of im.markers) expect(im.pixels[Math.round(m.y) * 32 + Math.round(m.x)]!).toBeGreaterThan(200);
+    }
+    // Labels ~ Bernoulli(0.5): 200 draws stay within 4 standard deviations (~28) of 100.
+    const positives = easy.filter((im) => im.label === 1).length;
+    expect(Math.abs(positives - 100)).toBeLessThan(28);
   });
 
   it('writes the release layout and the reader gets the same pixels and labels back, split 80/10/10', async () => {

@@ -7,7 +7,11 @@
  *   lra/listops/basic_{train,val,test}.tsv                 LRA rules (500 < length < 2000)
  *   lra/listops-mini/basic_{train,val,test}.tsv            short trees for the mini config
  *   lra/pathfinder32/curv_contour_length_14/{imgs,metadata}   LRA's 32x32 "hard"
- *   lra/pathfinder32-mini/curv_contour_length_14/...        a small set for the mini config
+ *   lra/pathfinder32-mini/curv_baseline/...                 the mini config's small "easy" set
+ *
+ * Each Pathfinder difficulty has its own condition folder (the release's curv_baseline,
+ * curv_contour_length_9, curv_contour_length_14), so a set of one difficulty is never read
+ * for another.
  *
  * Files are written to a temporary name and renamed when complete, so an interrupted run
  * never leaves a half-written dataset that a later run would take for a finished one.
@@ -16,7 +20,7 @@ import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:f
 import path from 'node:path';
 import { Rng } from '@flowformer/core';
 import { formatListOpsTsv, generateListOpsSplits, LRA_LISTOPS_SIZES, type ListOpsGeneratorArgs, type ListOpsSplitSizes } from './listops.ts';
-import { PATHFINDER_CONDITIONS, type PathfinderDifficulty } from './pathfinder.ts';
+import { PATHFINDER_CONDITIONS, readPathfinderMetadata, type PathfinderDifficulty } from './pathfinder.ts';
 import { writePathfinder, type PathfinderArgs } from './pathfinder-gen.ts';
 
 export type LraGeneratedDataset = 'listops' | 'pathfinder';
@@ -28,7 +32,11 @@ export const LISTOPS_MINI_RULES: ListOpsGeneratorArgs = { maxDepth: 4, maxArgs: 
 export const LISTOPS_MINI_SIZES: ListOpsSplitSizes = { train: 8000, val: 500, test: 1000 };
 /** LRA's Pathfinder-32 has 200,000 images per difficulty (160k/20k/20k after the 80/10/10 split). */
 export const PATHFINDER_FULL_COUNT = 200_000;
-export const PATHFINDER_MINI_COUNT = 4000;
+/**
+ * The mini set: 20,000 images (16k/2k/2k). Generating them takes under a minute; 2,000 test
+ * images resolve accuracy to about +-1 point (a 4,000-image set gave 400 test images).
+ */
+export const PATHFINDER_MINI_COUNT = 20_000;
 
 /** Folders (relative to the data root) of each generated set. */
 export function lraDataDir(dataset: LraGeneratedDataset, size: LraGenerateSize): string {
@@ -63,11 +71,24 @@ export interface LraGenerateResult {
   seconds: number;
 }
 
-/** Whether the generated files of a set are already in place. */
+/**
+ * Whether the generated files of a set are already in place. For Pathfinder `mini` and
+ * numbered sizes the metadata must also list exactly that many images: a set written with
+ * another count (e.g. the earlier 4,000-image mini set) is stale and gets regenerated.
+ * `full` only needs the folder, since the LRA release unpacked there is also accepted.
+ */
 export function lraGeneratedPresent(dataRoot: string, dataset: LraGeneratedDataset, size: LraGenerateSize, difficulty: PathfinderDifficulty = 'hard'): boolean {
   const dir = path.join(dataRoot, lraDataDir(dataset, size));
   if (dataset === 'listops') return ['train', 'val', 'test'].every((s) => existsSync(path.join(dir, `basic_${s}.tsv`)));
-  return existsSync(path.join(dir, PATHFINDER_CONDITIONS[difficulty], 'metadata'));
+  const cond = path.join(dir, PATHFINDER_CONDITIONS[difficulty]);
+  if (!existsSync(path.join(cond, 'metadata'))) return false;
+  if (size === 'full') return true;
+  return readPathfinderMetadata(cond).length === pathfinderCount(size);
+}
+
+/** Images of a generated Pathfinder set of this size. */
+function pathfinderCount(size: LraGenerateSize): number {
+  return size === 'full' ? PATHFINDER_FULL_COUNT : size === 'mini' ? PATHFINDER_MINI_COUNT : size;
 }
 
 export async function generateLraData(args: LraGenerateArgs): Promise<LraGenerateResult> {
@@ -101,7 +122,7 @@ export async function generateLraData(args: LraGenerateArgs): Promise<LraGenerat
   }
 
   if (args.dataset === 'pathfinder') {
-    const count = size === 'full' ? PATHFINDER_FULL_COUNT : size === 'mini' ? PATHFINDER_MINI_COUNT : size;
+    const count = pathfinderCount(size);
     const cond = path.join(dir, PATHFINDER_CONDITIONS[difficulty]);
     if (!args.force && lraGeneratedPresent(args.dataRoot, 'pathfinder', size, difficulty)) {
       log(`Pathfinder already present in ${cond} (use --force to regenerate)`);
