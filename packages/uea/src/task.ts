@@ -6,6 +6,7 @@ import {
   attentionFactory,
   crossEntropy,
   forEachBatch,
+  paperSummary,
   tf,
   type AttentionFactory,
   type Config,
@@ -84,7 +85,8 @@ export const ueaTask: Task<UeaConfig, UeaBatch> = {
   datasets: [
     ...PAPER_DATASETS.map((d) => ({
       name: d.name,
-      description: `paper: Flowformer ${d.paper.flowformer}, Transformer ${d.paper.transformer} (${d.epochs} epochs)`,
+      // The paper's accuracies come from results/paper/flowformer-paper.json, never retyped here.
+      description: `paper: ${paperSummary('uea', d.name, ['Flowformer', 'Transformer'])} (${d.epochs} epochs)`,
     })),
     { name: 'BasicMotions', description: 'tiny archive dataset (40/40 cases) for quick checks; not in the paper' },
   ],
