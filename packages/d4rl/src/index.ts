@@ -12,5 +12,5 @@ export { DecisionTransformer, type DecisionTransformerArgs } from './model.ts';
 export { rollouts, type RolloutArgs, type RolloutResult } from './evaluate.ts';
 export { D4rlModelSchema, D4rlDataSchema, D4rlRolloutSchema } from './schema.ts';
 export { d4rlTask, DEFAULT_TARGETS, parseDatasetName, type D4rlConfig } from './task.ts';
-export { PAPER_TABLE, PAPER_ROWS, PAPER_METHODS, paperComparisonMarkdown, type PaperMethod } from './paper.ts';
+export { paperComparisonMarkdown } from './paper.ts';
 export { collectD4rlRuns, d4rlTableMarkdown, d4rlReport, type D4rlRunScores, type D4rlSetting } from './table.ts';
