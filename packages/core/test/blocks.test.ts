@@ -6,16 +6,11 @@ import { checkGradients, relError } from '../src/nn/gradcheck.ts';
 import { DecoderBlock, EncoderBlock } from '../src/nn/blocks.ts';
 import { Dense } from '../src/nn/dense.ts';
 import { attentionFactory } from '../src/attention/registry.ts';
+import { randn } from './helpers/random.ts';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
 });
-
-const randn = (rng: Rng, shape: number[], std = 1) => {
-  const a = new Float32Array(shape.reduce((x, y) => x * y, 1));
-  for (let i = 0; i < a.length; i++) a[i] = rng.normal(0, std);
-  return tf.tensor(a, shape);
-};
 
 const D = 16;
 const attn = (type: string, causal = false) => attentionFactory({ dModel: D, nHeads: 4, causal }, { type });

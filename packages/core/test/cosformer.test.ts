@@ -5,16 +5,11 @@ import { EVAL } from '../src/nn/module.ts';
 import { checkGradients, relError } from '../src/nn/gradcheck.ts';
 import { CosformerAttention } from '../src/attention/cosformer.ts';
 import { mergeHeads, splitHeads } from '../src/nn/multihead.ts';
+import { randn } from './helpers/random.ts';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
 });
-
-const randn = (rng: Rng, shape: number[], std = 1) => {
-  const a = new Float32Array(shape.reduce((x, y) => x * y, 1));
-  for (let i = 0; i < a.length; i++) a[i] = rng.normal(0, std);
-  return tf.tensor(a, shape);
-};
 
 /**
  * The authors' "left product" check, written from the paper's definition: weights

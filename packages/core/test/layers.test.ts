@@ -11,17 +11,11 @@ import { MLP } from '../src/nn/mlp.ts';
 import { gelu, geluTanh } from '../src/nn/activations.ts';
 import { checkGradients, relError } from '../src/nn/gradcheck.ts';
 import { applyTimmInit } from '../src/nn/reinit.ts';
+import { randn } from './helpers/random.ts';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
 });
-
-const randn = (rng: Rng, shape: number[], std = 1) => {
-  const n = shape.reduce((a, b) => a * b, 1);
-  const a = new Float32Array(n);
-  for (let i = 0; i < n; i++) a[i] = rng.normal(0, std);
-  return tf.tensor(a, shape);
-};
 
 describe('LayerNorm', () => {
   it('matches a direct float64 computation, with configurable eps', () => {

@@ -4,16 +4,11 @@ import { Rng } from '../src/train/rng.ts';
 import { EVAL } from '../src/nn/module.ts';
 import { checkGradients, relError } from '../src/nn/gradcheck.ts';
 import { MobileAttention, mobileAttention } from '../src/attention/mobile.ts';
+import { randn } from './helpers/random.ts';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
 });
-
-const randn = (rng: Rng, shape: number[], std = 1) => {
-  const a = new Float32Array(shape.reduce((x, y) => x * y, 1));
-  for (let i = 0; i < a.length; i++) a[i] = rng.normal(0, std);
-  return tf.tensor(a, shape);
-};
 
 type T4 = number[][][][];
 const sig = (z: number) => 1 / (1 + Math.exp(-z));

@@ -13,6 +13,7 @@ import { Embedding } from '../src/nn/embedding.ts';
 import { MLP } from '../src/nn/mlp.ts';
 import { attentionFactory, buildAttention, getAttention, listAttentions } from '../src/attention/registry.ts';
 import { initBackend, shutdownBackend } from './helpers/backend.ts';
+import { randn } from './helpers/random.ts';
 
 afterAll(async () => {
   await shutdownBackend();
@@ -23,12 +24,6 @@ interface Case {
   /** Builds the module and returns the loss of one forward pass (inputs built inside from a seed). */
   make: () => { module: Module; loss: (x: tf.Variable) => tf.Scalar; input: () => tf.Tensor };
 }
-
-const randn = (rng: Rng, shape: number[], std = 1) => {
-  const a = new Float32Array(shape.reduce((x, y) => x * y, 1));
-  for (let i = 0; i < a.length; i++) a[i] = rng.normal(0, std);
-  return tf.tensor(a, shape);
-};
 
 function lossOf(y: tf.Tensor, seed: number): tf.Scalar {
   return tf.tidy(() => tf.sum(tf.mul(y, randn(new Rng(seed), y.shape))) as tf.Scalar);

@@ -6,16 +6,11 @@ import { checkGradients, relError } from '../src/nn/gradcheck.ts';
 import { PerformerAttention, orthogonalRandomFeatures, softmaxKernelFeatures } from '../src/attention/performer.ts';
 import { linearAttentionCore } from '../src/attention/linear.ts';
 import { mergeHeads, splitHeads } from '../src/nn/multihead.ts';
+import { randn } from './helpers/random.ts';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
 });
-
-const randn = (rng: Rng, shape: number[], std = 1) => {
-  const a = new Float32Array(shape.reduce((x, y) => x * y, 1));
-  for (let i = 0; i < a.length; i++) a[i] = rng.normal(0, std);
-  return tf.tensor(a, shape);
-};
 
 function softmaxAttention(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, causal: boolean) {
   return tf.tidy(() => {

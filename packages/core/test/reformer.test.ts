@@ -5,16 +5,11 @@ import { EVAL } from '../src/nn/module.ts';
 import { checkGradients, relError } from '../src/nn/gradcheck.ts';
 import { ReformerAttention } from '../src/attention/reformer.ts';
 import { mergeHeads, splitHeads } from '../src/nn/multihead.ts';
+import { randn } from './helpers/random.ts';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
 });
-
-const randn = (rng: Rng, shape: number[], std = 1) => {
-  const a = new Float32Array(shape.reduce((x, y) => x * y, 1));
-  for (let i = 0; i < a.length; i++) a[i] = rng.normal(0, std);
-  return tf.tensor(a, shape);
-};
 
 /** Full shared-QK attention: keys = normalised queries, self only when alone, optional causal and key mask. */
 function fullSharedQK(layer: ReformerAttention, x: tf.Tensor, causal: boolean, keyMask?: number[]) {
