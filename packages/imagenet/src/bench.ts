@@ -7,10 +7,10 @@
  * train and eval go through the same `ImageFolderSplit.batch` the trainer calls (tensors included).
  */
 import { readFile } from 'node:fs/promises';
-import { Rng, tf } from '@flowformer/core';
+import { mapLimit, Rng, tf } from '@flowformer/core';
 import { decodeFull } from './data/decode.ts';
 import { scanImageFolder } from './data/folder.ts';
-import { ImageFolderSplit, mapLimit } from './data/split.ts';
+import { ImageFolderSplit } from './data/split.ts';
 import { ImagenetDataSchema, type ImagenetDataConfig } from './schema.ts';
 import { pipelineOf } from './task.ts';
 

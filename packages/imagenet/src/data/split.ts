@@ -4,7 +4,7 @@
  * prefetches one batch ahead, so at most two batches of pixels are in memory), augments the
  * training ones, and returns NHWC float tensors.
  */
-import { Rng, tf, type Batch, type BatchContext, type Split } from '@flowformer/core';
+import { mapLimit, Rng, tf, type Batch, type BatchContext, type Split } from '@flowformer/core';
 import { colorJitter, hflip, mixupCutmix, normalizeInto, randAugment, type MixupArgs, type RandAugmentArgs, type RgbImage } from './augment.ts';
 import { decodeEval, decodePadRandomCrop, decodeRandomResizedCrop } from './decode.ts';
 import type { ImageFolder } from './folder.ts';
@@ -34,20 +34,6 @@ export interface ImagePipelineArgs {
   /** Evaluation: resize the shorter side to floor(imageSize / evalCropPct), centre crop. */
   evalCropPct: number;
   mixup: MixupArgs | null;
-}
-
-/** `fn` over `items` with at most `limit` calls in flight; results in input order. */
-export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T, i: number) => Promise<R>): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i]!, i);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
-  return out;
 }
 
 /** Decodes and augments one training image (everything but Mixup/CutMix), drawing only from `rng`. */

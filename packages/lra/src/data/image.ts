@@ -19,7 +19,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import sharp, { type OutputInfo } from 'sharp';
-import { Rng } from '@flowformer/core';
+import { mapLimit, Rng } from '@flowformer/core';
 import { DataFormatError, MissingDataError } from './errors.ts';
 
 export const CIFAR10_CLASSES = ['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck'] as const;
@@ -118,19 +118,8 @@ export async function decodeGrayImage(file: string, height: number, width: numbe
   return out;
 }
 
-/** Runs `fn` over `items` with at most `limit` in flight, keeping the order of results. */
-export async function mapLimit<T, R>(items: T[], limit: number, fn: (x: T, i: number) => Promise<R>): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i]!, i);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
-}
+// The pathfinder reader and generator import it from here.
+export { mapLimit };
 
 const IMAGE_EXT = /\.(png|jpe?g|bmp|webp|tiff?)$/i;
 
