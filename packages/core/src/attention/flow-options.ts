@@ -35,8 +35,8 @@ export const CAUSAL_IMPLS: readonly CausalImpl[] = ['auto', 'fused', 'chunked', 
 
 /**
  * The form 'auto' stands for at sequence length L. At L = 64, B = 12, H = 4, D = 32 (the
- * character-level GPT) 'fused' took about half the CPU time of 'chunked' per forward +
- * backward on tfjs-node (kernel launches dominate there); beyond one chunk its `[L, L]`
+ * character-level GPT) 'fused' took about two thirds of the CPU time of 'chunked' per
+ * forward + backward on tfjs-node (kernel launches dominate there); beyond one chunk its `[L, L]`
  * product grows quadratically, which is what the chunked form exists to avoid.
  */
 export function resolveCausalImpl(impl: CausalImpl, L: number, chunkSize: number, masked: boolean): Exclude<CausalImpl, 'auto'> {
