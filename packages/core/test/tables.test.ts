@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadPaper, paperNumber, paperRows, paperSummary, paperTable, paperValue, TABLES, tableJobs, tableRows, tableTask, buildTable, tableMarkdown, writeTable, runValue, runOverrides, type RunSummary, type Scale } from '../src/index.ts';
+import { loadPaper, paperNumber, paperRows, paperSummary, paperTable, paperValue, TABLES, tableJobs, tableRows, tableTask, buildTable, tableMarkdown, writeTable, runValue, runOverrides, interruptedRunOfJob, type RunSummary, type Scale } from '../src/index.ts';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const paper = loadPaper();
@@ -131,6 +131,22 @@ function fakeRun(root: string, o: { config: string; attention: string; seed: num
   fs.writeFileSync(path.join(runDir, 'summary.json'), JSON.stringify(s));
   return s;
 }
+
+describe('interruptedRunOfJob', () => {
+  it('finds the latest interrupted or stopped run of the same job and extra sets, so reproduce resumes it', () => {
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ff-tables-'));
+    const [job] = tableJobs({ table: 'lra', scale: 'mini', only: ['listops'], attentions: ['flow'] });
+    const cfg = { config: 'configs/lra/listops/mini.yaml', attention: 'flow', seed: 0, task: 'lra', metric: 'accuracy', value: 0.3 };
+    const done = fakeRun(tmp, cfg);
+    expect(interruptedRunOfJob(job!, [done], repoRoot)).toBeUndefined(); // completed: nothing to resume
+    const cut = { ...fakeRun(tmp, { ...cfg, status: 'interrupted' }), command: 'flowformer train -c x --set attention.type=flow' };
+    expect(interruptedRunOfJob(job!, [done, cut], repoRoot)).toBe(cut);
+    // another setting (an extra --set the job does not have) is not this job's run
+    const other = { ...cut, command: 'flowformer train -c x --set attention.type=flow --set training.steps=5' };
+    expect(interruptedRunOfJob(job!, [other], repoRoot)).toBeUndefined();
+    expect(interruptedRunOfJob({ ...job!, attention: 'softmax' }, [cut], repoRoot)).toBeUndefined();
+  });
+});
 
 describe('buildTable', () => {
   it('ours (mean ± std over seeds, in %) beside the paper; not run where nothing ran; the average only when complete', () => {

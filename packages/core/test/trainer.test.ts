@@ -116,18 +116,20 @@ describe('trainer on the example task', () => {
     expect(JSON.parse(fs.readFileSync(path.join(err.summary.runDir, 'summary.json'), 'utf8')).status).toBe('diverged');
   });
 
-  it('SIGINT saves ckpt/last and stops cleanly; the run resumes', async () => {
+  it.each(['SIGINT', 'SIGTERM'] as const)('%s saves ckpt/last and stops cleanly; the run resumes', async (signal) => {
     const s = await train(
       base({
         onStep: ({ step }) => {
-          if (step === 7) process.kill(process.pid, 'SIGINT');
+          if (step === 7) process.kill(process.pid, signal);
         },
       }),
     );
     expect(s.status).toBe('interrupted');
     expect(s.steps).toBeGreaterThanOrEqual(7);
     expect(readCheckpointInfo(path.join(s.runDir, 'ckpt/last')).step).toBe(s.steps);
+    expect(JSON.parse(fs.readFileSync(path.join(s.runDir, 'summary.json'), 'utf8')).status).toBe('interrupted');
     expect(process.listenerCount('SIGINT')).toBe(0);
+    expect(process.listenerCount('SIGTERM')).toBe(0);
     const r = await train(base({ resume: s.runDir }));
     expect(r.status).toBe('completed');
     expect(r.steps).toBe(60);

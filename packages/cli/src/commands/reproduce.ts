@@ -4,12 +4,12 @@
  * writes results/tables/<table>.md and .json with ours beside the paper's numbers, and below
  * them the task's own "runs on this machine" section when its Task has a `report` hook.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { CommandModule } from 'yargs';
-import { TABLES, DEFAULT_ATTENTIONS, tableJobs, tableRows, tableTask, readRunSummaries, runsOfJob, buildTable, writeTable, listTasks, loadPaper, type Job, type RunSummary, type Scale, type TableHere, type TableName } from '@flowformer/core';
+import { TABLES, DEFAULT_ATTENTIONS, tableJobs, tableRows, tableTask, readRunSummaries, runsOfJob, interruptedRunOfJob, buildTable, writeTable, listTasks, loadPaper, type Job, type RunSummary, type Scale, type TableHere, type TableName } from '@flowformer/core';
 import { repoRoot } from '../paths.ts';
 import { runRoots } from './train.ts';
 
@@ -33,18 +33,36 @@ interface ReproduceArgs {
 const bin = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bin/flowformer.js');
 const list = (s: string | undefined) => (s ? s.split(',').map((x) => x.trim()).filter(Boolean) : undefined);
 
+/**
+ * The jobs running now. A SIGINT/SIGTERM to `reproduce` is passed on to them (each saves its
+ * ckpt/last and stops as 'interrupted'; `reproduce` again resumes nothing but reruns what is
+ * not completed), and no new job starts afterwards.
+ */
+const running = new Set<ChildProcess>();
+let stopping = false;
+function onStopSignal(signal: NodeJS.Signals): void {
+  if (stopping) return;
+  stopping = true;
+  console.error(`${signal}: stopping ${running.size} running job(s) (they save ckpt/last); no new job starts`);
+  for (const c of running) c.kill(signal);
+}
+
 /** Runs one job as `flowformer train`, its output to `log`; resolves with the exit code. */
-function runJob(job: Job, args: ReproduceArgs, resultsRoot: string, log: string): Promise<number> {
-  const argv = [bin, 'train', '--config', path.join(repoRoot(), job.config), ...job.sets.flatMap((s) => ['--set', s]), '--no-progress', '--results-root', resultsRoot];
+function runJob(job: Job, args: ReproduceArgs, resultsRoot: string, log: string, resume?: string): Promise<number> {
+  const argv = resume
+    ? [bin, 'train', '--resume', resume, '--no-progress', '--results-root', resultsRoot]
+    : [bin, 'train', '--config', path.join(repoRoot(), job.config), ...job.sets.flatMap((s) => ['--set', s]), '--no-progress', '--results-root', resultsRoot];
   if (args['data-root']) argv.push('--data-root', args['data-root']);
   if (args.backend) argv.push('--backend', args.backend);
   fs.mkdirSync(path.dirname(log), { recursive: true });
   const fd = fs.openSync(log, 'w');
   fs.writeSync(fd, `$ node ${argv.join(' ')}\n`);
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, argv, { stdio: ['ignore', fd, fd], cwd: repoRoot() });
-    child.on('error', (e) => { fs.writeSync(fd, `spawn failed: ${e.message}\n`); resolve(127); });
-    child.on('close', (code) => { fs.closeSync(fd); resolve(code ?? 1); });
+    // detached: a Ctrl-C in the terminal reaches `reproduce` only, which passes it on once.
+    const child = spawn(process.execPath, argv, { stdio: ['ignore', fd, fd], cwd: repoRoot(), detached: true });
+    running.add(child);
+    child.on('error', (e) => { running.delete(child); fs.writeSync(fd, `spawn failed: ${e.message}\n`); resolve(127); });
+    child.on('close', (code) => { running.delete(child); fs.closeSync(fd); resolve(code ?? 1); });
   });
 }
 
@@ -116,16 +134,26 @@ export const reproduceCommand: CommandModule<object, ReproduceArgs> = {
       let finished = 0;
       const t0 = Date.now();
       const worker = async () => {
-        while (next < todo.length) {
+        while (next < todo.length && !stopping) {
           const job = todo[next++]!;
           const log = path.join(logDir, `${job.id}.log`);
-          const code = await runJob(job, args, roots.resultsRoot, log);
+          const resume = args.rerun ? undefined : interruptedRunOfJob(job, existing, root)?.runDir;
+          if (resume) console.log(`resuming ${job.id} from ${resume}`);
+          const code = await runJob(job, args, roots.resultsRoot, log, resume);
           finished++;
           if (code !== 0) failed.push({ job, code, log });
           console.log(`[${finished}/${todo.length}] ${code === 0 ? 'ok    ' : `FAILED (exit ${code})`} ${job.id} (${((Date.now() - t0) / 60000).toFixed(1)} min) log ${log}`);
         }
       };
-      await Promise.all(Array.from({ length: Math.max(1, Math.min(args.jobs, todo.length)) }, worker));
+      process.on('SIGINT', onStopSignal);
+      process.on('SIGTERM', onStopSignal);
+      try {
+        await Promise.all(Array.from({ length: Math.max(1, Math.min(args.jobs, todo.length)) }, worker));
+      } finally {
+        process.removeListener('SIGINT', onStopSignal);
+        process.removeListener('SIGTERM', onStopSignal);
+      }
+      if (stopping) console.error(`stopped: ${todo.length - finished} job(s) not finished; run the same command again to continue them (interrupted runs resume from ckpt/last; completed ones are skipped)`);
     }
 
     const runs = readRunSummaries(roots.resultsRoot);

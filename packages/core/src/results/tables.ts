@@ -239,6 +239,18 @@ export function runsOfJob(job: Job, runs: RunSummary[], repoRoot: string): RunSu
     .sort((a, b) => (a.runId < b.runId ? 1 : -1));
 }
 
+/**
+ * The latest run of a job that was interrupted (Ctrl-C, SIGTERM) or stopped early, with the same
+ * extra `--set`s, so `reproduce` continues it with `--resume` instead of starting over.
+ */
+export function interruptedRunOfJob(job: Job, runs: RunSummary[], repoRoot: string): RunSummary | undefined {
+  const want = path.resolve(repoRoot, job.config);
+  const sets = runOverrides(job.sets.map((x) => `--set ${x}`).join(' ')).join(' ');
+  return runs
+    .filter((r) => (r.status === 'interrupted' || r.status === 'stopped') && r.attention === job.attention && r.seed === job.seed && path.resolve(repoRoot, r.configPath ?? '') === want && runOverrides(r.command).join(' ') === sets)
+    .sort((a, b) => (a.runId < b.runId ? 1 : -1))[0];
+}
+
 /** Our number of a run, in the paper's unit: the test metric of the best checkpoint, else the best evaluation; accuracies in %. */
 export function runValue(s: RunSummary): number | null {
   const name = s.metric?.name;

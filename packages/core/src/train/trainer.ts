@@ -54,7 +54,7 @@ export interface TrainOptions {
   log?: (msg: string) => void;
   /** Stop after this many updates, saving ckpt/last (status 'stopped'); for tests and time-boxed sessions. */
   stopAtStep?: number;
-  /** Save and stop cleanly on SIGINT (Ctrl-C). Default true. */
+  /** Save and stop cleanly on SIGINT (Ctrl-C) or SIGTERM (`kill`, job schedulers' time limits). Default true. */
   handleSigint?: boolean;
   /** Called after every update with its mean loss (tests, custom monitoring). */
   onStep?: (info: { step: number; loss: number; lr: number; gradNorm: number | null }) => void;
@@ -302,14 +302,23 @@ export async function train(opts: TrainOptions): Promise<RunSummary> {
     run.writeSummary(summary('running', lastLoss));
   };
 
-  // ------------------------------------------------------------------ Ctrl-C
+  // ------------------------------------------------------------------ Ctrl-C, kill
+  // The first SIGINT/SIGTERM finishes the update, saves ckpt/last and marks the run
+  // 'interrupted' (resumable); the handlers are then removed, so a second signal kills.
   let interrupted = false;
-  const onSigint = () => {
+  const onSigint = (signal: NodeJS.Signals) => {
     interrupted = true;
-    log('interrupt: finishing this update, saving ckpt/last, then stopping (Ctrl-C again to kill)');
-    process.removeListener('SIGINT', onSigint);
+    log(`${signal}: finishing this update, saving ckpt/last, then stopping (send it again to kill)`);
+    removeSignalHandlers();
   };
-  if (opts.handleSigint ?? true) process.on('SIGINT', onSigint);
+  const removeSignalHandlers = () => {
+    process.removeListener('SIGINT', onSigint);
+    process.removeListener('SIGTERM', onSigint);
+  };
+  if (opts.handleSigint ?? true) {
+    process.on('SIGINT', onSigint);
+    process.on('SIGTERM', onSigint);
+  }
 
   // ------------------------------------------------------------------ the loop
   let perm: Int32Array | null = null;
@@ -493,7 +502,7 @@ export async function train(opts: TrainOptions): Promise<RunSummary> {
     model.dispose();
     throw e;
   } finally {
-    process.removeListener('SIGINT', onSigint);
+    removeSignalHandlers();
     progress?.done();
   }
 
