@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import {
   BENCH_VARIANTS,
+  DEFAULT_CHUNK_SIZE,
   DEFAULT_BENCH_LENGTHS,
   DEFAULT_BENCH_VARIANTS,
   benchAttention,
@@ -63,7 +64,7 @@ const attentionBench: CommandModule<object, BenchAttentionArgs> = {
       .option('D', { type: 'number', default: 64, describe: 'head size' })
       .option('runs', { type: 'number', default: 5, describe: 'timed runs per configuration (median reported)' })
       .option('warmup', { type: 'number', default: 1, describe: 'untimed runs first' })
-      .option('chunk-size', { type: 'number', describe: 'chunk size of the chunked causal form (default 64)' })
+      .option('chunk-size', { type: 'number', describe: `chunk size of the chunked causal form (default ${DEFAULT_CHUNK_SIZE})` })
       .option('memory-limit-gb', { type: 'number', describe: 'skip configurations whose estimated peak is above this' })
       .option('json', { type: 'boolean', describe: 'print the rows as JSON on stdout' })
       .option('out', { type: 'string', describe: 'also write attention.md, attention.json and attention.png into this folder' })
