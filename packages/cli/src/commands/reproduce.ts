@@ -141,8 +141,9 @@ export const reproduceCommand: CommandModule<object, ReproduceArgs> = {
           if (resume) console.log(`resuming ${job.id} from ${resume}`);
           const code = await runJob(job, args, roots.resultsRoot, log, resume);
           finished++;
-          if (code !== 0) failed.push({ job, code, log });
-          console.log(`[${finished}/${todo.length}] ${code === 0 ? 'ok    ' : `FAILED (exit ${code})`} ${job.id} (${((Date.now() - t0) / 60000).toFixed(1)} min) log ${log}`);
+          const cut = code !== 0 && stopping; // stopped by our signal: interrupted and resumable, not failed
+          if (code !== 0 && !cut) failed.push({ job, code, log });
+          console.log(`[${finished}/${todo.length}] ${code === 0 ? 'ok    ' : cut ? 'interrupted (resumes on the next call)' : `FAILED (exit ${code})`} ${job.id} (${((Date.now() - t0) / 60000).toFixed(1)} min) log ${log}`);
         }
       };
       process.on('SIGINT', onStopSignal);

@@ -98,7 +98,7 @@ export function tableRows(table: Exclude<TableName, 'main'>, scale: Scale): Tabl
           ];
     case 'd4rl':
       return scale === 'mini'
-        ? [{ row: 'halfcheetah-mixed', task: 'd4rl', config: 'configs/d4rl/halfcheetah-mixed/flowformer-smoke.yaml', paperRow: null,
+        ? [{ row: 'halfcheetah-mixed', task: 'd4rl', config: 'configs/d4rl/halfcheetah-mixed/mini.yaml', paperRow: null,
             note: 'no D4RL file here: a generated dataset (flowformer data generate --task d4rl --dataset halfcheetah-mixed --policy mixed --steps 20000); no paper counterpart' }]
         : D4RL.map((d) => ({ row: d, task: 'd4rl', ...withBaseline(`configs/d4rl/${d}`, 'softmax.yaml'), paperRow: d }));
   }
