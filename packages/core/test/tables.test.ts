@@ -148,6 +148,24 @@ describe('interruptedRunOfJob', () => {
   });
 });
 
+describe('the main table', () => {
+  it('summarises a benchmark whose average is incomplete by the rows run in every column, and says so', () => {
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ff-tables-'));
+    const run = (attention: string, config: string, v: number) => fakeRun(tmp, { config, attention, seed: 0, task: 'lra', metric: 'accuracy', value: v, testValue: v });
+    const runs = [
+      run('flow', 'configs/lra/listops/mini.yaml', 0.34), run('softmax', 'configs/lra/listops/mini.yaml', 0.3),
+      run('flow', 'configs/lra/image/mini.yaml', 0.22), // image: flow only, so it is left out of both columns
+    ];
+    const t = buildTable({ table: 'main', scale: 'mini', attentions: ['flow', 'softmax'], runs, repoRoot });
+    const lra = t.rows.find((r) => r.row === 'lra')!;
+    expect(lra.cells.map((c) => c.ours?.mean)).toEqual([34, 30]);
+    expect(lra.cells[0]!.status).toBe('partial: mean of listops');
+    expect(lra.cells[0]!.paper).toBe(56.48);
+    expect(lra.note).toContain('mean over listops only');
+    expect(t.rows.find((r) => r.row === 'uea')!.cells[0]!.ours).toBeNull(); // nothing ran: not run
+  });
+});
+
 describe('buildTable', () => {
   it('ours (mean ± std over seeds, in %) beside the paper; not run where nothing ran; the average only when complete', () => {
     const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ff-tables-'));

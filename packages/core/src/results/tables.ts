@@ -382,7 +382,30 @@ export function buildTable(o: BuildOptions): TableResult {
   const main = paper.tables.main!;
   const rows: TableRowResult[] = subTables('main').map((t) => {
     const sub = buildSubTable(t, { ...o, only: undefined }, paper);
-    const r = sub.find((x) => x.row === 'average') ?? sub[0]!;
+    const avg = sub.find((x) => x.row === 'average');
+    // An incomplete average (rows without runs, e.g. datasets not on this machine): summarise the
+    // rows that ran in EVERY column instead, so the columns stay comparable with each other, and
+    // say so; the paper's cell beside it is still its full average.
+    if (avg && avg.cells.some((c) => !c.ours)) {
+      const full = sub.filter((x) => x.row !== 'average' && x.cells.every((c) => c.ours));
+      if (full.length) {
+        const names = full.map((x) => x.row).join(', ');
+        return {
+          row: t, config: null, paperRow: t,
+          note: `from the ${t} table: mean over ${names} only, the rows run in every column (${sub.length - 1 - full.length} of ${sub.length - 1} rows lack runs); the paper's number is its average over all rows`,
+          cells: avg.cells.map((c, i) => {
+            const vals = full.map((x) => x.cells[i]!.ours!.mean);
+            const method = paperMethod('main', c.attention);
+            return {
+              ...c, paperMethod: method, paper: method ? paperValue('main', t, method, paper) : null,
+              status: `partial: mean of ${names}`,
+              ours: { mean: vals.reduce((a, b) => a + b, 0) / vals.length, std: null, n: vals.length, values: vals, runs: full.flatMap((x) => x.cells[i]!.ours!.runs) },
+            };
+          }),
+        };
+      }
+    }
+    const r = avg ?? sub[0]!;
     return {
       row: t, config: r.config, paperRow: t, note: `from the ${t} table, row ${r.row}${r.note ? ` (${r.note})` : ''}`,
       cells: r.cells.map((c) => ({ ...c, paperMethod: paperMethod('main', c.attention), paper: paperMethod('main', c.attention) ? paperValue('main', t, paperMethod('main', c.attention)!, paper) : null })),
