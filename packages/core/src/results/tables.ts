@@ -325,9 +325,15 @@ function ourCell(jobs: Job[], runs: RunSummary[], repoRoot: string): { cell: Our
     ...meanStd(values),
     n: values.length,
     values,
-    runs: found.map((r) => ({ runDir: r.runDir, seed: r.seed, config: path.relative(repoRoot, r.configPath), dataset: r.dataset, dataDir: (r.dataInfo as Record<string, unknown> | undefined)?.dir ?? null, backend: r.backend, gitCommit: r.gitCommit, steps: r.steps, command: r.command, overrides: runOverrides(r.command) })),
+    runs: found.map((r) => ({ runDir: repoRelative(repoRoot, r.runDir), seed: r.seed, config: path.relative(repoRoot, r.configPath), dataset: r.dataset, dataDir: (r.dataInfo as Record<string, unknown> | undefined)?.dir ?? null, backend: r.backend, gitCommit: r.gitCommit, steps: r.steps, command: r.command, overrides: runOverrides(r.command) })),
   };
   return { cell, status: found.length === jobs.length ? 'ok' : `partial: ${found.length} of ${jobs.length} seeds` };
+}
+
+/** A path relative to the repository when it lies inside it (tables are committed), else absolute. */
+function repoRelative(repoRoot: string, p: string): string {
+  const rel = path.relative(repoRoot, p);
+  return rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : p;
 }
 
 /** One table (not 'main') from the runs found. */
