@@ -6,41 +6,15 @@
  * paper has one. Runs on generated data (no D4RL file here) have no paper counterpart and say
  * so. Runs that were read but not counted are listed with why.
  */
-import {
-  formatMeanStd,
-  formatPaperCell,
-  groupRuns,
-  markdownTable,
-  meanStd,
-  overridesText,
-  paperMethod,
-  paperValue,
-  relativeTo,
-  type PaperCell,
-  type PaperData,
-  type RunSummary,
-  type TaskReport,
-  type TaskReportArgs,
-} from '@flowformer/core';
+import { formatMeanStd, formatPaperCell, groupRuns, markdownTable, meanStd, overridesText, paperMethod, paperValue, relativeTo, type PaperCell, type PaperData, settingCommon, type RunSummary, type SettingCommon, type TaskReport, type TaskReportArgs } from '@flowformer/core';
 
-export interface D4rlSetting {
-  dataset: string;
-  /** Config file relative to the repository root. */
-  config: string;
-  attention: string;
-  /** `model.name` of the runs ('flowformer', 'dt'). */
-  model: string;
-  overrides: string[];
+export interface D4rlSetting extends SettingCommon {
   /** The HDF5 file the runs trained on (`dataInfo.file`). */
   dataFile: string | null;
-  seeds: number[];
   /** Final normalised scores (x 100), one per seed. */
   scores: number[];
   mean: number;
   std: number | null;
-  /** Updates of each run. */
-  steps: number[];
-  runDirs: string[];
   /** The paper's column for this attention and its value for this dataset; null where it has none. */
   paperMethod: string | null;
   paper: PaperCell | null;
@@ -65,17 +39,10 @@ export function collectD4rlRuns(runs: RunSummary[], repoRoot: string, paper: Pap
     const scores = g.runs.map((r) => finalScore(r)!);
     const method = paperMethod('d4rl', g.attention);
     return {
-      dataset: first.dataset,
-      config: g.config,
-      attention: g.attention,
-      model: first.model,
-      overrides: g.overrides,
+      ...settingCommon(g),
       dataFile: typeof first.dataInfo?.file === 'string' ? first.dataInfo.file : null,
-      seeds: g.runs.map((r) => r.seed),
       scores,
       ...meanStd(scores),
-      steps: g.runs.map((r) => r.steps),
-      runDirs: g.runs.map((r) => r.runDir),
       paperMethod: method,
       paper: method ? paperValue('d4rl', first.dataset, method, paper) : null,
     };

@@ -5,34 +5,9 @@
  * the parameter count, beside the paper's ImageNet-1K numbers of the same attention. For the
  * proxy those are clearly marked as not comparable: they show which number it stands in for.
  */
-import {
-  formatCount,
-  formatMeanStd,
-  formatPaperCell,
-  formatSeconds,
-  groupRuns,
-  markdownTable,
-  meanStd,
-  overridesText,
-  paperMethod,
-  paperValue,
-  relativeTo,
-  reportedMetrics,
-  runThroughput,
-  type PaperCell,
-  type PaperData,
-  type RunSummary,
-  type TaskReport,
-  type TaskReportArgs,
-} from '@flowformer/core';
+import { formatCount, formatMeanStd, formatPaperCell, formatSeconds, groupRuns, markdownTable, meanStd, overridesText, paperMethod, paperValue, relativeTo, reportedMetrics, runThroughput, type PaperCell, type PaperData, settingCommon, type RunSummary, type SettingCommon, type TaskReport, type TaskReportArgs } from '@flowformer/core';
 
-export interface ImageSetting {
-  dataset: string;
-  config: string;
-  attention: string;
-  model: string;
-  overrides: string[];
-  seeds: number[];
+export interface ImageSetting extends SettingCommon {
   /** The split the accuracies are on. */
   split: string;
   /** Top-1 / top-5 accuracy in %, one per seed. */
@@ -40,12 +15,6 @@ export interface ImageSetting {
   top5: number[];
   /** Training images per second, one per run (median over its logging windows); null where unrecorded. */
   imagesPerSec: (number | null)[];
-  params: number;
-  /** Compute backends of the runs (throughput and wall time depend on it). */
-  backends: string[];
-  epochs: number[];
-  wallSeconds: number[];
-  runDirs: string[];
   /** The paper's ImageNet-1K row and column this setting is compared with (or stands in for). */
   paperRow: string;
   paperMethod: string | null;
@@ -75,21 +44,11 @@ export function collectImageRuns(runs: RunSummary[], repoRoot: string, paper: Pa
     const m = g.runs.map((r) => reportedMetrics(r)!);
     const p = paperCellOf(first.model, g.attention);
     return {
-      dataset: first.dataset,
-      config: g.config,
-      attention: g.attention,
-      model: first.model,
-      overrides: g.overrides,
-      seeds: g.runs.map((r) => r.seed),
+      ...settingCommon(g),
       split: m[0]!.split,
       top1: m.map((x) => 100 * x.metrics.top1!),
       top5: m.flatMap((x) => (num(x.metrics.top5) === null ? [] : [100 * x.metrics.top5!])),
       imagesPerSec: g.runs.map((r) => runThroughput(r.runDir)?.examplesPerSec ?? null),
-      params: first.params,
-      backends: [...new Set(g.runs.map((r) => r.backend))],
-      epochs: g.runs.map((r) => r.epochs),
-      wallSeconds: g.runs.map((r) => r.wallSeconds),
-      runDirs: g.runs.map((r) => r.runDir),
       paperRow: p.row,
       paperMethod: p.method,
       paperTop1: p.method ? paperValue('imagenet', p.row, p.method, paper) : null,

@@ -5,45 +5,15 @@
  * that learnt nothing scores), and the wall time. The paper's accuracy of the same task and
  * attention stands beside it, marked not comparable for runs that are not the paper's setting.
  */
-import {
-  formatCount,
-  formatMeanStd,
-  formatPaperCell,
-  formatSeconds,
-  groupRuns,
-  markdownTable,
-  meanStd,
-  overridesText,
-  paperMethod,
-  paperValue,
-  relativeTo,
-  reportedMetrics,
-  type PaperCell,
-  type PaperData,
-  type RunSummary,
-  type TaskReport,
-  type TaskReportArgs,
-} from '@flowformer/core';
+import { formatCount, formatMeanStd, formatPaperCell, formatSeconds, groupRuns, markdownTable, meanStd, overridesText, paperMethod, paperValue, relativeTo, reportedMetrics, type PaperCell, type PaperData, settingCommon, type RunSummary, type SettingCommon, type TaskReport, type TaskReportArgs } from '@flowformer/core';
 
-export interface LraSetting {
-  /** The LRA task: listops, text, retrieval, image, pathfinder. */
-  dataset: string;
-  config: string;
-  attention: string;
-  overrides: string[];
-  seeds: number[];
+export interface LraSetting extends SettingCommon {
   /** The split the accuracy is on ('test' unless a run had none). */
   split: string;
   /** Accuracy in %, one per seed. */
   accuracy: number[];
   /** Majority-class rate of the same split in %, one per seed (null where unrecorded). */
   majority: (number | null)[];
-  params: number;
-  /** Compute backends of the runs (throughput and wall time depend on it). */
-  backends: string[];
-  steps: number[];
-  wallSeconds: number[];
-  runDirs: string[];
   /** True for the paper's configs (`configs/lra/<task>/flowformer.yaml`) without overrides. */
   paperSetting: boolean;
   paperMethod: string | null;
@@ -71,22 +41,13 @@ export function collectLraRuns(runs: RunSummary[], repoRoot: string, paper: Pape
     const m = g.runs.map((r) => reportedMetrics(r)!);
     const method = paperMethod('lra', g.attention);
     return {
-      dataset: first.dataset,
-      config: g.config,
-      attention: g.attention,
-      overrides: g.overrides,
-      seeds: g.runs.map((r) => r.seed),
+      ...settingCommon(g),
       split: m[0]!.split,
       accuracy: m.map((x) => 100 * x.metrics.accuracy!),
       majority: g.runs.map((r, i) => {
         const v = majorityRate(r, m[i]!.split, m[i]!.metrics);
         return v === null ? null : 100 * v;
       }),
-      params: first.params,
-      backends: [...new Set(g.runs.map((r) => r.backend))],
-      steps: g.runs.map((r) => r.steps),
-      wallSeconds: g.runs.map((r) => r.wallSeconds),
-      runDirs: g.runs.map((r) => r.runDir),
       paperSetting: /(^|\/)configs\/lra\/[^/]+\/flowformer\.yaml$/.test(g.config) && g.overrides.length === 0,
       paperMethod: method,
       paper: method ? paperValue('lra', first.dataset, method, paper) : null,

@@ -13,37 +13,12 @@
  * Numbers are the reported evaluation (the best evaluation on the run's split, or the best
  * checkpoint on test); tokens/s is the training throughput from metrics.jsonl.
  */
-import {
-  formatCount,
-  formatMeanStd,
-  formatPaperCell,
-  formatSeconds,
-  groupRuns,
-  markdownTable,
-  meanStd,
-  overridesText,
-  paperMethod,
-  paperValue,
-  relativeTo,
-  reportedMetrics,
-  runThroughput,
-  type PaperCell,
-  type PaperData,
-  type RunSummary,
-  type TaskReport,
-  type TaskReportArgs,
-} from '@flowformer/core';
+import { formatCount, formatMeanStd, formatPaperCell, formatSeconds, groupRuns, markdownTable, meanStd, overridesText, paperMethod, paperValue, relativeTo, reportedMetrics, runThroughput, type PaperCell, type PaperData, settingCommon, type RunSummary, type SettingCommon, type TaskReport, type TaskReportArgs } from '@flowformer/core';
 
 /** The paper's WikiText-103 columns quoted in the section (read from the paper file). */
 const PAPER_METHODS = ['Flowformer', 'Transformer', 'Reformer', 'Performer', 'Linear Trans.'];
 
-export interface WikitextSetting {
-  dataset: string;
-  config: string;
-  attention: string;
-  model: string;
-  overrides: string[];
-  seeds: number[];
+export interface WikitextSetting extends SettingCommon {
   /** The split the numbers are on ('valid' for Shakespeare, 'test' for the proxy). */
   split: string;
   ppl: number[];
@@ -52,12 +27,6 @@ export interface WikitextSetting {
   bits: number[];
   /** Training tokens per second, one per run (median over its logging windows); null where unrecorded. */
   tokensPerSec: (number | null)[];
-  params: number;
-  /** Compute backends of the runs (throughput and wall time depend on it). */
-  backends: string[];
-  steps: number[];
-  wallSeconds: number[];
-  runDirs: string[];
   paperMethod: string | null;
   /** The paper's WikiText-103 test perplexity of this attention (not comparable with a proxy or Shakespeare). */
   paper: PaperCell | null;
@@ -78,22 +47,12 @@ export function collectWikitextRuns(runs: RunSummary[], repoRoot: string, paper:
     const m = g.runs.map((r) => reportedMetrics(r)!);
     const method = paperMethod('wikitext', g.attention);
     return {
-      dataset: first.dataset,
-      config: g.config,
-      attention: g.attention,
-      model: first.model,
-      overrides: g.overrides,
-      seeds: g.runs.map((r) => r.seed),
+      ...settingCommon(g),
       split: m[0]!.split,
       ppl: m.map((x) => x.metrics.ppl!),
       loss: m.flatMap((x) => num(x.metrics.loss) ?? []),
       bits: m.flatMap((x) => num(x.metrics.bits) ?? []),
       tokensPerSec: g.runs.map((r) => runThroughput(r.runDir)?.tokensPerSec ?? null),
-      params: first.params,
-      backends: [...new Set(g.runs.map((r) => r.backend))],
-      steps: g.runs.map((r) => r.steps),
-      wallSeconds: g.runs.map((r) => r.wallSeconds),
-      runDirs: g.runs.map((r) => r.runDir),
       paperMethod: method,
       paper: method ? paperValue('wikitext', 'wikitext-103', method, paper) : null,
     };

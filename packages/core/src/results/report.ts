@@ -88,6 +88,45 @@ export interface RunGroup {
   runs: RunSummary[];
 }
 
+/** What every task's report records about a setting (one group of runs): what ran, how, where. */
+export interface SettingCommon {
+  /** The dataset (or LRA task) of the runs. */
+  dataset: string;
+  /** Config file relative to the repository root. */
+  config: string;
+  attention: string;
+  /** `model.name` of the runs. */
+  model: string;
+  overrides: string[];
+  seeds: number[];
+  params: number;
+  /** Compute backends of the runs (throughput and wall time depend on it). */
+  backends: string[];
+  steps: number[];
+  epochs: number[];
+  wallSeconds: number[];
+  runDirs: string[];
+}
+
+/** The common fields of a group's setting; a task's report adds its metrics and paper cells. */
+export function settingCommon(g: RunGroup): SettingCommon {
+  const first = g.runs[0]!;
+  return {
+    dataset: first.dataset,
+    config: g.config,
+    attention: g.attention,
+    model: first.model,
+    overrides: g.overrides,
+    seeds: g.runs.map((r) => r.seed),
+    params: first.params,
+    backends: [...new Set(g.runs.map((r) => r.backend))],
+    steps: g.runs.map((r) => r.steps),
+    epochs: g.runs.map((r) => r.epochs),
+    wallSeconds: g.runs.map((r) => r.wallSeconds),
+    runDirs: g.runs.map((r) => r.runDir),
+  };
+}
+
 /** A path relative to `root` when inside it, else absolute. */
 export function relativeTo(root: string, p: string): string {
   const rel = path.relative(root, p);

@@ -17,7 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { readConfigChain } from '../config/load.ts';
 import type { RunSummary } from './run.ts';
 import { loadPaper, paperValue, formatPaperCell, type PaperCell, type PaperData } from './paper.ts';
-import { meanStd, reportedMetrics, runOverrides } from './report.ts';
+import { meanStd, relativeTo, reportedMetrics, runOverrides } from './report.ts';
 
 export const TABLES = ['lra', 'imagenet', 'wikitext', 'uea', 'd4rl', 'main'] as const;
 export type TableName = (typeof TABLES)[number];
@@ -325,15 +325,9 @@ function ourCell(jobs: Job[], runs: RunSummary[], repoRoot: string): { cell: Our
     ...meanStd(values),
     n: values.length,
     values,
-    runs: found.map((r) => ({ runDir: repoRelative(repoRoot, r.runDir), seed: r.seed, config: path.relative(repoRoot, r.configPath), dataset: r.dataset, dataDir: (r.dataInfo as Record<string, unknown> | undefined)?.dir ?? null, backend: r.backend, gitCommit: r.gitCommit, steps: r.steps, command: r.command, overrides: runOverrides(r.command) })),
+    runs: found.map((r) => ({ runDir: relativeTo(repoRoot, r.runDir), seed: r.seed, config: path.relative(repoRoot, r.configPath), dataset: r.dataset, dataDir: (r.dataInfo as Record<string, unknown> | undefined)?.dir ?? null, backend: r.backend, gitCommit: r.gitCommit, steps: r.steps, command: r.command, overrides: runOverrides(r.command) })),
   };
   return { cell, status: found.length === jobs.length ? 'ok' : `partial: ${found.length} of ${jobs.length} seeds` };
-}
-
-/** A path relative to the repository when it lies inside it (tables are committed), else absolute. */
-function repoRelative(repoRoot: string, p: string): string {
-  const rel = path.relative(repoRoot, p);
-  return rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : p;
 }
 
 /** One table (not 'main') from the runs found. */
