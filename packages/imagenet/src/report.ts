@@ -5,7 +5,7 @@
  * the parameter count, beside the paper's ImageNet-1K numbers of the same attention. For the
  * proxy those are clearly marked as not comparable: they show which number it stands in for.
  */
-import { formatCount, formatMeanStd, formatPaperCell, formatSeconds, groupRuns, markdownTable, meanStd, overridesText, paperMethod, paperValue, relativeTo, reportedMetrics, runThroughput, type PaperCell, type PaperData, settingCommon, type RunSummary, type SettingCommon, type TaskReport, type TaskReportArgs } from '@flowformer/core';
+import { finiteOrNull, formatCount, formatMeanStd, formatPaperCell, formatSeconds, groupRuns, markdownTable, meanStd, overridesText, paperMethod, paperValue, relativeTo, reportedMetrics, runThroughput, type PaperCell, type PaperData, settingCommon, type RunSummary, type SettingCommon, type TaskReport, type TaskReportArgs } from '@flowformer/core';
 
 export interface ImageSetting extends SettingCommon {
   /** The split the accuracies are on. */
@@ -28,7 +28,6 @@ export interface ImageReport {
   settings: ImageSetting[];
 }
 
-const num = (x: unknown): number | null => (typeof x === 'number' && Number.isFinite(x) ? x : null);
 
 /** The paper's row and column for a run: DeiT-S models have their own row and columns. */
 function paperCellOf(model: string, attention: string): { row: string; method: string | null } {
@@ -38,7 +37,7 @@ function paperCellOf(model: string, attention: string): { row: string; method: s
 
 export function collectImageRuns(runs: RunSummary[], repoRoot: string, paper: PaperData): ImageReport {
   const top5Table = (paper.tables.imagenet as { values_top5?: Record<string, Record<string, PaperCell>> } | undefined)?.values_top5;
-  const groups = groupRuns(runs, { task: 'imagenet', repoRoot, filter: (s) => num(reportedMetrics(s)?.metrics.top1) !== null });
+  const groups = groupRuns(runs, { task: 'imagenet', repoRoot, filter: (s) => finiteOrNull(reportedMetrics(s)?.metrics.top1) !== null });
   const settings = groups.map((g): ImageSetting => {
     const first = g.runs[0]!;
     const m = g.runs.map((r) => reportedMetrics(r)!);
@@ -47,7 +46,7 @@ export function collectImageRuns(runs: RunSummary[], repoRoot: string, paper: Pa
       ...settingCommon(g),
       split: m[0]!.split,
       top1: m.map((x) => 100 * x.metrics.top1!),
-      top5: m.flatMap((x) => (num(x.metrics.top5) === null ? [] : [100 * x.metrics.top5!])),
+      top5: m.flatMap((x) => (finiteOrNull(x.metrics.top5) === null ? [] : [100 * x.metrics.top5!])),
       imagesPerSec: g.runs.map((r) => runThroughput(r.runDir)?.examplesPerSec ?? null),
       paperRow: p.row,
       paperMethod: p.method,

@@ -5,7 +5,7 @@
  * that learnt nothing scores), and the wall time. The paper's accuracy of the same task and
  * attention stands beside it, marked not comparable for runs that are not the paper's setting.
  */
-import { formatCount, formatMeanStd, formatPaperCell, formatSeconds, groupRuns, markdownTable, meanStd, overridesText, paperMethod, paperValue, relativeTo, reportedMetrics, type PaperCell, type PaperData, settingCommon, type RunSummary, type SettingCommon, type TaskReport, type TaskReportArgs } from '@flowformer/core';
+import { finiteOrNull, formatCount, formatMeanStd, formatPaperCell, formatSeconds, groupRuns, markdownTable, meanStd, overridesText, paperMethod, paperValue, relativeTo, reportedMetrics, type PaperCell, type PaperData, settingCommon, type RunSummary, type SettingCommon, type TaskReport, type TaskReportArgs } from '@flowformer/core';
 
 export interface LraSetting extends SettingCommon {
   /** The split the accuracy is on ('test' unless a run had none). */
@@ -24,18 +24,17 @@ export interface LraReport {
   settings: LraSetting[];
 }
 
-const num = (x: unknown): number | null => (typeof x === 'number' && Number.isFinite(x) ? x : null);
 
 /** The majority-class rate of the reported split: recorded with the metrics, else in the data info. */
 function majorityRate(s: RunSummary, split: string, metrics: Record<string, number>): number | null {
-  const fromMetrics = num(metrics.majorityRate);
+  const fromMetrics = finiteOrNull(metrics.majorityRate);
   if (fromMetrics !== null) return fromMetrics;
   const info = s.dataInfo?.majorityRate as Record<string, unknown> | undefined;
-  return num(info?.[split]);
+  return finiteOrNull(info?.[split]);
 }
 
 export function collectLraRuns(runs: RunSummary[], repoRoot: string, paper: PaperData): LraReport {
-  const groups = groupRuns(runs, { task: 'lra', repoRoot, filter: (s) => num(reportedMetrics(s)?.metrics.accuracy) !== null });
+  const groups = groupRuns(runs, { task: 'lra', repoRoot, filter: (s) => finiteOrNull(reportedMetrics(s)?.metrics.accuracy) !== null });
   const settings = groups.map((g): LraSetting => {
     const first = g.runs[0]!;
     const m = g.runs.map((r) => reportedMetrics(r)!);

@@ -13,7 +13,7 @@
  * Numbers are the reported evaluation (the best evaluation on the run's split, or the best
  * checkpoint on test); tokens/s is the training throughput from metrics.jsonl.
  */
-import { formatCount, formatMeanStd, formatPaperCell, formatSeconds, groupRuns, markdownTable, meanStd, overridesText, paperMethod, paperValue, relativeTo, reportedMetrics, runThroughput, type PaperCell, type PaperData, settingCommon, type RunSummary, type SettingCommon, type TaskReport, type TaskReportArgs } from '@flowformer/core';
+import { finiteOrNull, formatCount, formatMeanStd, formatPaperCell, formatSeconds, groupRuns, markdownTable, meanStd, overridesText, paperMethod, paperValue, relativeTo, reportedMetrics, runThroughput, type PaperCell, type PaperData, settingCommon, type RunSummary, type SettingCommon, type TaskReport, type TaskReportArgs } from '@flowformer/core';
 
 /** The paper's WikiText-103 columns quoted in the section (read from the paper file). */
 const PAPER_METHODS = ['Flowformer', 'Transformer', 'Reformer', 'Performer', 'Linear Trans.'];
@@ -38,10 +38,9 @@ export interface WikitextReport {
   paper: Record<string, PaperCell | null>;
 }
 
-const num = (x: unknown): number | null => (typeof x === 'number' && Number.isFinite(x) ? x : null);
 
 export function collectWikitextRuns(runs: RunSummary[], repoRoot: string, paper: PaperData): WikitextReport {
-  const groups = groupRuns(runs, { task: 'wikitext', repoRoot, filter: (s) => num(reportedMetrics(s)?.metrics.ppl) !== null });
+  const groups = groupRuns(runs, { task: 'wikitext', repoRoot, filter: (s) => finiteOrNull(reportedMetrics(s)?.metrics.ppl) !== null });
   const settings = groups.map((g): WikitextSetting => {
     const first = g.runs[0]!;
     const m = g.runs.map((r) => reportedMetrics(r)!);
@@ -50,8 +49,8 @@ export function collectWikitextRuns(runs: RunSummary[], repoRoot: string, paper:
       ...settingCommon(g),
       split: m[0]!.split,
       ppl: m.map((x) => x.metrics.ppl!),
-      loss: m.flatMap((x) => num(x.metrics.loss) ?? []),
-      bits: m.flatMap((x) => num(x.metrics.bits) ?? []),
+      loss: m.flatMap((x) => finiteOrNull(x.metrics.loss) ?? []),
+      bits: m.flatMap((x) => finiteOrNull(x.metrics.bits) ?? []),
       tokensPerSec: g.runs.map((r) => runThroughput(r.runDir)?.tokensPerSec ?? null),
       paperMethod: method,
       paper: method ? paperValue('wikitext', 'wikitext-103', method, paper) : null,

@@ -127,6 +127,9 @@ export function settingCommon(g: RunGroup): SettingCommon {
   };
 }
 
+/** `x` when it is a finite number, else null (metrics read from JSON may be absent or NaN). */
+export const finiteOrNull = (x: unknown): number | null => (typeof x === 'number' && Number.isFinite(x) ? x : null);
+
 /** A path relative to `root` when inside it, else absolute. */
 export function relativeTo(root: string, p: string): string {
   const rel = path.relative(root, p);
