@@ -88,6 +88,25 @@ describe('trainer on the example task', () => {
     expect(comparable(b2)).toEqual(comparable(a));
   });
 
+  it('the run records the commit it started on, also when it is resumed on another', async () => {
+    const sets = ['training.epochs=1'];
+    const s1 = await train(base({ sets, stopAtStep: 5 }));
+    const atStart = s1.gitCommit;
+    expect(readCheckpointInfo(path.join(s1.runDir, 'ckpt/last')).meta.gitCommit).toBe(atStart);
+    // Pretend the run started on another commit: a resumption on this one keeps the first and
+    // lists the one it resumed on.
+    const manifestPath = path.join(s1.runDir, 'ckpt/last/manifest.json');
+    const manifest = JSON.parse(fs.readFileSync(manifestPath, 'utf8'));
+    manifest.meta.gitCommit = '0123456789abcdef0123456789abcdef01234567';
+    fs.writeFileSync(manifestPath, JSON.stringify(manifest));
+    const s2 = await train(base({ resume: s1.runDir }));
+    expect(s2.status).toBe('completed');
+    expect(s2.gitCommit).toBe('0123456789abcdef0123456789abcdef01234567');
+    expect(s2.resumedCommits).toEqual([atStart ?? 'none']);
+    const onDisk = JSON.parse(fs.readFileSync(path.join(s2.runDir, 'summary.json'), 'utf8')) as RunSummary;
+    expect(onDisk.gitCommit).toBe(s2.gitCommit);
+  });
+
   it('gradient accumulation over micro-batches equals one big batch', async () => {
     const common = ['model.dropout=0', 'training.epochs=1', 'training.gradClip=null'];
     const big: number[] = [];

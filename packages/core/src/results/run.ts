@@ -47,7 +47,10 @@ export interface RunSummary {
   backend: string;
   seed: number;
   command: string;
+  /** The commit when the run started (`-dirty` if tracked files were modified), null outside git. */
   gitCommit: string | null;
+  /** Set when the run was resumed on other commits than it started on. */
+  resumedCommits?: string[];
   dataInfo: Record<string, unknown>;
   startedAt: string;
   finishedAt: string;

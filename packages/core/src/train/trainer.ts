@@ -88,6 +88,10 @@ interface CheckpointMeta {
   final: RunSummary['final'];
   wallSeconds: number;
   startedAt: string;
+  /** The commit the run started on (checkpoints written before this field existed lack it). */
+  gitCommit?: string | null;
+  /** The commits of later resumptions that differ from `gitCommit`, oldest first. */
+  resumedCommits?: string[];
   /** The training-loss window not yet logged, so that metrics.jsonl of a resumed run matches an uninterrupted one. */
   logWindow: { losses: number[]; examples: number; tokens: number; seconds: number };
 }
@@ -220,6 +224,11 @@ export async function train(opts: TrainOptions): Promise<RunSummary> {
   let final: RunSummary['final'] = null;
   let wallBefore = 0;
   let startedAt = new Date().toISOString();
+  // The commit is read once, when this process starts: code edited or committed while a long run
+  // is under way must not be attributed to it. A resumed run keeps the commit it started on.
+  const commitNow = gitCommit();
+  let startCommit = commitNow;
+  let resumedCommits: string[] = [];
   let resumedWindow: CheckpointMeta['logWindow'] | null = null;
   if (opts.resume) {
     const ck = loadCheckpoint(run.ckpt('last'));
@@ -233,6 +242,9 @@ export async function train(opts: TrainOptions): Promise<RunSummary> {
     step = ck.step;
     ({ epoch, batchInEpoch, epochRngState, best, final, startedAt } = meta);
     wallBefore = meta.wallSeconds;
+    if (meta.gitCommit !== undefined) startCommit = meta.gitCommit;
+    resumedCommits = [...(meta.resumedCommits ?? [])];
+    if (commitNow !== startCommit && !resumedCommits.includes(commitNow ?? 'none')) resumedCommits.push(commitNow ?? 'none');
     dataRng.setState(meta.dataRngState);
     dropoutRng.setState(meta.dropoutRngState);
     run.truncateMetrics(step);
@@ -265,7 +277,8 @@ export async function train(opts: TrainOptions): Promise<RunSummary> {
     backend: opts.backend ?? tf.getBackend(),
     seed: config.seed,
     command: opts.command ?? process.argv.join(' '),
-    gitCommit: gitCommit(),
+    gitCommit: startCommit,
+    ...(resumedCommits.length ? { resumedCommits } : {}),
     dataInfo: data.info,
     startedAt,
     finishedAt: new Date().toISOString(),
@@ -282,6 +295,8 @@ export async function train(opts: TrainOptions): Promise<RunSummary> {
       final,
       wallSeconds: wallBefore + (performance.now() - t0) / 1000,
       startedAt,
+      gitCommit: startCommit,
+      resumedCommits,
       logWindow: { losses: [...window], examples: windowExamples, tokens: windowTokens, seconds: windowSeconds },
     };
     const weights = Object.fromEntries(params.map((p) => [p.name, p.variable as tf.Tensor]));
