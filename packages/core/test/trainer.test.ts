@@ -107,6 +107,19 @@ describe('trainer on the example task', () => {
     expect(onDisk.gitCommit).toBe(s2.gitCommit);
   });
 
+  it('a checkpoint without the commit (written by an older version) takes it from the summary beside it', async () => {
+    const s1 = await train(base({ sets: ['training.epochs=1'], stopAtStep: 5 }));
+    const manifestPath = path.join(s1.runDir, 'ckpt/last/manifest.json');
+    const manifest = JSON.parse(fs.readFileSync(manifestPath, 'utf8'));
+    delete manifest.meta.gitCommit;
+    delete manifest.meta.resumedCommits;
+    fs.writeFileSync(manifestPath, JSON.stringify(manifest));
+    const summaryPath = path.join(s1.runDir, 'summary.json');
+    fs.writeFileSync(summaryPath, JSON.stringify({ ...JSON.parse(fs.readFileSync(summaryPath, 'utf8')), gitCommit: 'fedcba9876543210fedcba9876543210fedcba98' }));
+    const s2 = await train(base({ resume: s1.runDir }));
+    expect(s2.gitCommit).toBe('fedcba9876543210fedcba9876543210fedcba98');
+  });
+
   it('gradient accumulation over micro-batches equals one big batch', async () => {
     const common = ['model.dropout=0', 'training.epochs=1', 'training.gradClip=null'];
     const big: number[] = [];

@@ -242,7 +242,10 @@ export async function train(opts: TrainOptions): Promise<RunSummary> {
     step = ck.step;
     ({ epoch, batchInEpoch, epochRngState, best, final, startedAt } = meta);
     wallBefore = meta.wallSeconds;
+    // Checkpoints written before the commit was kept in them: the summary written with them is
+    // as close as we get (it names HEAD when that checkpoint was saved).
     if (meta.gitCommit !== undefined) startCommit = meta.gitCommit;
+    else startCommit = run.readSummary()?.gitCommit ?? startCommit;
     resumedCommits = [...(meta.resumedCommits ?? [])];
     if (commitNow !== startCommit && !resumedCommits.includes(commitNow ?? 'none')) resumedCommits.push(commitNow ?? 'none');
     dataRng.setState(meta.dataRngState);
