@@ -139,11 +139,12 @@ export const reproduceCommand: CommandModule<object, ReproduceArgs> = {
           const log = path.join(logDir, `${job.id}.log`);
           const resume = args.rerun ? undefined : interruptedRunOfJob(job, existing, root)?.runDir;
           if (resume) console.log(`resuming ${job.id} from ${resume}`);
+          const jobStart = Date.now();
           const code = await runJob(job, args, roots.resultsRoot, log, resume);
           finished++;
           const cut = code !== 0 && stopping; // stopped by our signal: interrupted and resumable, not failed
           if (code !== 0 && !cut) failed.push({ job, code, log });
-          console.log(`[${finished}/${todo.length}] ${code === 0 ? 'ok    ' : cut ? 'interrupted (resumes on the next call)' : `FAILED (exit ${code})`} ${job.id} (${((Date.now() - t0) / 60000).toFixed(1)} min) log ${log}`);
+          console.log(`[${finished}/${todo.length}] ${code === 0 ? 'ok    ' : cut ? 'interrupted (resumes on the next call)' : `FAILED (exit ${code})`} ${job.id} (${((Date.now() - jobStart) / 60000).toFixed(1)} min; ${((Date.now() - t0) / 60000).toFixed(1)} min since start) log ${log}`);
         }
       };
       process.on('SIGINT', onStopSignal);
