@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -56,6 +57,27 @@ describe('run records', () => {
     const c = gitCommit(path.dirname(new URL(import.meta.url).pathname));
     expect(c).toMatch(/^[0-9a-f]{40}(-dirty)?$/);
     expect(gitCommit(os.tmpdir())).toBeNull();
+  });
+
+  it('counts modified code as dirty, but not rewritten outputs under results/', () => {
+    const repo = fs.mkdtempSync(path.join(os.tmpdir(), 'flowformer-git-'));
+    try {
+      const git = (...args: string[]) => execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@example.com', ...args], { cwd: repo, stdio: 'pipe' });
+      git('init', '-q');
+      fs.mkdirSync(path.join(repo, 'results/tables'), { recursive: true });
+      fs.mkdirSync(path.join(repo, 'packages'));
+      fs.writeFileSync(path.join(repo, 'results/tables/t.md'), 'a\n');
+      fs.writeFileSync(path.join(repo, 'packages/code.ts'), 'a\n');
+      git('add', '.');
+      git('commit', '-qm', 'x');
+      const head = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: repo }).toString().trim();
+      fs.writeFileSync(path.join(repo, 'results/tables/t.md'), 'b\n');
+      expect(gitCommit(path.join(repo, 'packages'))).toBe(head); // from a subfolder too
+      fs.writeFileSync(path.join(repo, 'packages/code.ts'), 'b\n');
+      expect(gitCommit(repo)).toBe(`${head}-dirty`);
+    } finally {
+      fs.rmSync(repo, { recursive: true, force: true });
+    }
   });
 });
 

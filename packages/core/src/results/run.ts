@@ -56,11 +56,15 @@ export interface RunSummary {
   finishedAt: string;
 }
 
-/** The current commit of the repository at `cwd` (with `-dirty` when files are modified), or null outside git. */
+/**
+ * The current commit of the repository at `cwd`, with `-dirty` when tracked files are modified,
+ * or null outside git. Changes under the top-level `results/` do not count: they are outputs
+ * (`reproduce` rewrites the committed tables), not the code that made a run.
+ */
 export function gitCommit(cwd = process.cwd()): string | null {
   try {
     const head = execFileSync('git', ['rev-parse', 'HEAD'], { cwd, stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
-    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { cwd, stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no', '--', ':(top)', ':(top,exclude)results'], { cwd, stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
     return dirty ? `${head}-dirty` : head;
   } catch {
     return null;
