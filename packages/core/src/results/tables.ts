@@ -399,7 +399,7 @@ export function buildTable(o: BuildOptions): TableResult {
             return {
               ...c, paperMethod: method, paper: method ? paperValue('main', t, method, paper) : null,
               status: `partial: mean of ${names}`,
-              ours: { mean: vals.reduce((a, b) => a + b, 0) / vals.length, std: null, n: vals.length, values: vals, runs: full.flatMap((x) => x.cells[i]!.ours!.runs) },
+              ours: { mean: meanStd(vals).mean, std: null, n: vals.length, values: vals, runs: full.flatMap((x) => x.cells[i]!.ours!.runs) },
             };
           }),
         };
