@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadPaper, paperNumber, paperRows, paperSummary, paperTable, paperValue, TABLES, tableJobs, tableRows, tableTask, buildTable, tableMarkdown, writeTable, runValue, runOverrides, interruptedRunOfJob, type RunSummary, type Scale } from '../src/index.ts';
+import { loadPaper, paperNumber, paperRows, paperSummary, paperTable, paperValue, TABLES, tableJobs, tableRows, tableTask, buildTable, tableMarkdown, writeTable, runValue, runOverrides, interruptedRunOfJob, runsOfJob, type RunSummary, type Scale } from '../src/index.ts';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const paper = loadPaper();
@@ -145,6 +145,29 @@ describe('interruptedRunOfJob', () => {
     const other = { ...cut, command: 'flowformer train -c x --set attention.type=flow --set training.steps=5' };
     expect(interruptedRunOfJob(job!, [other], repoRoot)).toBeUndefined();
     expect(interruptedRunOfJob({ ...job!, attention: 'softmax' }, [cut], repoRoot)).toBeUndefined();
+  });
+});
+
+describe('runsOfJob', () => {
+  it('a completed run fills a job only with the same extra --sets (in any order), so another protocol never lands in the cell', () => {
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ff-tables-'));
+    const [paper] = tableJobs({ table: 'uea', scale: 'mini', only: ['Handwriting'], attentions: ['flow'], seeds: [666] });
+    const cfg = { config: 'configs/uea/Handwriting/mini.yaml', attention: 'flow', seed: 666, task: 'uea', metric: 'accuracy', value: 0.3 };
+    const plain = { ...fakeRun(tmp, cfg), command: 'flowformer train -c x --set attention.type=flow --set seed=666 --no-progress' };
+    const holdout = { ...fakeRun(tmp, cfg), runId: '20260102-000000-s666', command: 'flowformer train -c x --set attention.type=flow --set seed=666 --set data.protocol=holdout --set evaluation.split=valid' };
+    // the holdout run is the later one, but it is another setting: the paper-protocol job takes the plain run
+    expect(runsOfJob(paper!, [plain, holdout], repoRoot)).toEqual([plain]);
+    const [held] = tableJobs({ table: 'uea', scale: 'mini', only: ['Handwriting'], attentions: ['flow'], seeds: [666], sets: ['evaluation.split=valid', 'data.protocol=holdout'] });
+    expect(runsOfJob(held!, [plain, holdout], repoRoot)).toEqual([holdout]);
+    // a row-scoped set (`image:data.dir=cifar10`) matches the hand-made run that passed it
+    const [image] = tableJobs({ table: 'lra', scale: 'mini', only: ['image'], attentions: ['flow'], sets: ['image:data.dir=cifar10'] });
+    const imageRun = { ...fakeRun(tmp, { ...cfg, config: 'configs/lra/image/mini.yaml', seed: 0, task: 'lra' }), command: 'flowformer train -c configs/lra/image/mini.yaml --data-root ../shared/data --set data.dir=cifar10' };
+    expect(runsOfJob(image!, [imageRun], repoRoot)).toEqual([imageRun]);
+    expect(runsOfJob({ ...image!, sets: [] }, [imageRun], repoRoot)).toEqual([]);
+    // and the table says which sets it was built with
+    const md = tableMarkdown(buildTable({ table: 'lra', scale: 'mini', attentions: ['flow'], sets: ['image:data.dir=cifar10'], runs: [imageRun], repoRoot }));
+    expect(md).toContain('`flowformer reproduce --table lra --scale mini --set image:data.dir=cifar10`');
+    expect(md).toMatch(/\| image \| 30\.00 \|/);
   });
 });
 

@@ -231,23 +231,33 @@ function safeDirs(d: string): string[] {
   }
 }
 
-/** The completed runs of a job (latest first), matched by config path, attention and seed. */
+/**
+ * Whether a run trained a job: the same config file, attention and seed, and the same extra
+ * `--set`s (in any order). A run with other overrides (another protocol, a shorter budget) is
+ * another setting, so it never fills this job's cell.
+ */
+function runIsJob(r: RunSummary, job: Job, repoRoot: string): boolean {
+  const key = (sets: string[]) => [...sets].sort().join(' ');
+  return (
+    r.attention === job.attention &&
+    r.seed === job.seed &&
+    path.resolve(repoRoot, r.configPath ?? '') === path.resolve(repoRoot, job.config) &&
+    key(runOverrides(r.command)) === key(runOverrides(job.sets.map((x) => `--set ${x}`).join(' ')))
+  );
+}
+
+/** The completed runs of a job, latest first. */
 export function runsOfJob(job: Job, runs: RunSummary[], repoRoot: string): RunSummary[] {
-  const want = path.resolve(repoRoot, job.config);
-  return runs
-    .filter((r) => r.status === 'completed' && r.attention === job.attention && r.seed === job.seed && path.resolve(repoRoot, r.configPath ?? '') === want)
-    .sort((a, b) => (a.runId < b.runId ? 1 : -1));
+  return runs.filter((r) => r.status === 'completed' && runIsJob(r, job, repoRoot)).sort((a, b) => (a.runId < b.runId ? 1 : -1));
 }
 
 /**
- * The latest run of a job that was interrupted (Ctrl-C, SIGTERM) or stopped early, with the same
- * extra `--set`s, so `reproduce` continues it with `--resume` instead of starting over.
+ * The latest run of a job that was interrupted (Ctrl-C, SIGTERM) or stopped early, so
+ * `reproduce` continues it with `--resume` instead of starting over.
  */
 export function interruptedRunOfJob(job: Job, runs: RunSummary[], repoRoot: string): RunSummary | undefined {
-  const want = path.resolve(repoRoot, job.config);
-  const sets = runOverrides(job.sets.map((x) => `--set ${x}`).join(' ')).join(' ');
   return runs
-    .filter((r) => (r.status === 'interrupted' || r.status === 'stopped') && r.attention === job.attention && r.seed === job.seed && path.resolve(repoRoot, r.configPath ?? '') === want && runOverrides(r.command).join(' ') === sets)
+    .filter((r) => (r.status === 'interrupted' || r.status === 'stopped') && runIsJob(r, job, repoRoot))
     .sort((a, b) => (a.runId < b.runId ? 1 : -1))[0];
 }
 
@@ -305,6 +315,8 @@ export interface TableResult {
   attentions: string[];
   paperSource: string;
   generatedAt: string;
+  /** The `--set`s the table was built with (`key=value`, `<row>:key=value`): a run counts only with the same ones. */
+  sets: string[];
   rows: TableRowResult[];
   /** The task's "runs on this machine" section, appended below the table (task tables only). */
   here?: TableHere;
@@ -373,7 +385,7 @@ function buildSubTable(t: Exclude<TableName, 'main'>, o: BuildOptions, paper: Pa
 export function buildTable(o: BuildOptions): TableResult {
   const paper = o.paper ?? loadPaper();
   const attentions = o.attentions ?? DEFAULT_ATTENTIONS;
-  const base = { table: o.table, scale: o.scale, seeds: o.seeds ?? ('config' as const), attentions, generatedAt: (o.now ?? new Date()).toISOString() };
+  const base = { table: o.table, scale: o.scale, seeds: o.seeds ?? ('config' as const), sets: o.sets ?? [], attentions, generatedAt: (o.now ?? new Date()).toISOString() };
   if (o.table !== 'main') {
     const p = paper.tables[o.table]!;
     return { ...base, title: p.title, metric: p.metric, mode: p.mode, paperSource: p.source, rows: buildSubTable(o.table, o, paper) };
@@ -427,7 +439,8 @@ export function tableMarkdown(t: TableResult): string {
   const L: string[] = [];
   L.push(`# ${t.title} — ${t.table}, scale ${t.scale}`, '');
   const seeds = t.seeds === 'config' ? "each config's own seed" : `seeds ${t.seeds.join(',')}`;
-  L.push(`Ours: \`flowformer reproduce --table ${t.table} --scale ${t.scale}\`, ${seeds}; mean ± std over seeds. Paper: ${t.paperSource} (results/paper/flowformer-paper.json).`);
+  const sets = (t.sets ?? []).map((x) => ` --set ${x}`).join('');
+  L.push(`Ours: \`flowformer reproduce --table ${t.table} --scale ${t.scale}${sets}\`, ${seeds}; mean ± std over seeds. Paper: ${t.paperSource} (results/paper/flowformer-paper.json).`);
   L.push(`Cells without a completed run say "not run"; no number of ours is ever taken from the paper. Generated ${t.generatedAt}.`, '');
   L.push(`| row | ${t.attentions.map((a) => `${a} (ours) | paper`).join(' | ')} |`);
   L.push(`| --- | ${t.attentions.map(() => '--: | --:').join(' | ')} |`);
