@@ -138,7 +138,7 @@ describe.skipIf(!haveGolden)(suiteName, () => {
           expect(relErr(grads[queries.name]!.dataSync(), flat(c.grads.queries!)), 'grad queries').toBeLessThan(tol);
           if (kv) expect(relErr(grads[kv.name]!.dataSync(), flat(c.grads.keysValues!)), 'grad keysValues').toBeLessThan(tol);
           for (const name of ['query', 'key', 'value', 'out'] as const) {
-            const dense = layer[name];
+            const dense = layer[name]!; // key is null only for shared-QK layers
             expect(relErr(grads[dense.kernel.name]!.dataSync(), flat(c.weights![name].gradKernel)), `grad ${name}.kernel`).toBeLessThan(tol);
             expect(relErr(grads[dense.bias!.name]!.dataSync(), flat(c.weights![name].gradBias)), `grad ${name}.bias`).toBeLessThan(tol);
           }

@@ -111,6 +111,8 @@ for (const backend of ['wasm', 'cpu'] as const) {
             const idx = realIdx(MASK[b]!);
             const alone = layer.forward(tf.gather(tf.slice(x, [b, 0, 0], [1, -1, -1]), idx, 1), EVAL).arraySync() as number[][][];
             idx.forEach((l, j) => expect(relErr(y[b]![l]!, alone[0]![j]!), `causal ${causal} row ${b} position ${l}`).toBeLessThan(2e-6));
+            // the layer contract (AttentionCallOptions): outputs at padded queries are zero, out.bias included
+            MASK[b]!.forEach((m, l) => m === 0 && expect(y[b]![l]!.every((u) => u === 0), `causal ${causal} row ${b} padded ${l}`).toBe(true));
           }
         });
         layer.dispose();

@@ -115,7 +115,7 @@ for (const backend of ['wasm', 'cpu'] as const) {
         const proj = (d: typeof layer.query, t: tf.Tensor) => tf.add(tf.matMul(t.reshape([-1, 6]), d.kernel), d.bias!);
         const heads = [0, 1].map((h) => {
           const cols = (t: tf.Tensor, n: number) => tf.slice(t, [0, h * 4], [-1, 4]).reshape([2, 1, n, 4]);
-          return softmaxAttention(cols(proj(layer.query, x), 5), cols(proj(layer.key, ctxX), 7), cols(proj(layer.value, ctxX), 7)).reshape([2, 5, 4]);
+          return softmaxAttention(cols(proj(layer.query, x), 5), cols(proj(layer.key!, ctxX), 7), cols(proj(layer.value, ctxX), 7)).reshape([2, 5, 4]);
         });
         const manual = tf.add(tf.matMul(tf.concat(heads, 2).reshape([-1, 8]), layer.out.kernel), layer.out.bias!).reshape([2, 5, 4]);
         expect(relErr(y.dataSync(), manual.dataSync())).toBeLessThan(1e-6);

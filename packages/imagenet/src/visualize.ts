@@ -74,7 +74,7 @@ export function flowMaps(model: ImageClassifier, x: tf.Tensor, opts: FlowMapOpti
     const Dh = attn.headDim;
     const heads = (t: tf.Tensor) => t.reshape([L, H, Dh]).transpose([1, 0, 2]); // [H, L, Dh]
     const q = heads(attn.query.forward(h));
-    const k = heads(attn.key.forward(h));
+    const k = heads((attn.key ?? attn.query).forward(h)); // no key projection: queries are keys (shared QK)
     const v = heads(attn.value.forward(h));
     let weights: tf.Tensor; // [H, L(query i), L(source j)] restricted to the query row: [H, L]
     let competition: tf.Tensor; // [H, L]

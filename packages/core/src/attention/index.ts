@@ -25,7 +25,6 @@ export { flowAttentionCausalFused } from './flow-causal-fused.ts';
 export { prefixSum, type PrefixSumOptions } from './prefix-sum.ts';
 export { softmaxAttention, type SoftmaxAttentionOptions } from './softmax.ts';
 export {
-  ProjectedAttention,
   FlowAttention,
   SoftmaxAttention,
   type FlowAttentionArgs,

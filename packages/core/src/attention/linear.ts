@@ -19,7 +19,6 @@ import type { Rng } from '../train/rng.ts';
 import type { ForwardContext } from '../nn/module.ts';
 import { MultiHeadAttention, type Projected } from '../nn/multihead.ts';
 import type { AttentionLayerArgs, RecurrentAttentionLayer } from './types.ts';
-import { dropout } from '../nn/dropout.ts';
 
 export interface LinearCoreOptions {
   causal: boolean;
@@ -125,19 +124,17 @@ export class LinearAttention extends MultiHeadAttention implements RecurrentAtte
 
   /** `xT` `[B, dInput]` -> `[B, dOutput]`, equal to the last row of `forward` on the prefix. */
   step(xT: tf.Tensor, state: LinearAttentionState, ctx: ForwardContext): { output: tf.Tensor; state: LinearAttentionState } {
-    if (!this.causal) throw new Error('LinearAttention.step: only a causal layer (causal: true) generates step by step');
-    const B = xT.shape[0]!;
     let next: LinearAttentionState | null = null;
     const output = tf.tidy(() => {
-      const heads = (t: tf.Tensor) => t.reshape([B, this.nHeads, 1, this.headDim]); // [B, H, 1, Dh]
-      const q = LinearAttention.phi(heads(this.query.forward(xT)));
-      const k = LinearAttention.phi(heads(this.key!.forward(xT)));
-      const v = heads(this.value.forward(xT));
+      const p = this.projectStep(xT, 'LinearAttention.step'); // [B, H, 1, Dh]
+      const q = LinearAttention.phi(p.q);
+      const k = LinearAttention.phi(p.k);
+      const v = p.v;
       const kv = tf.keep(tf.add(state.kv, tf.matMul(k, v, true, false))); // [B, H, Dh, Dh]
       const kSum = tf.keep(tf.add(state.kSum, tf.transpose(k, [0, 1, 3, 2]))); // [B, H, Dh, 1]
       next = { kv, kSum };
       const o = tf.div(tf.matMul(q, kv), tf.add(tf.matMul(q, kSum), this.options.eps)); // [B, H, 1, Dh]
-      return dropout(this.out.forward(o.reshape([B, this.dModel])), this.dropout, ctx);
+      return this.finishStep(o, ctx);
     });
     return { output, state: next! };
   }

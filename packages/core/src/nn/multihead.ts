@@ -1,8 +1,15 @@
 /**
- * The projections every multi-head attention layer shares (query, key, value, output with
- * bias; PyTorch's default init), so that the baseline attentions only write their core.
- * Heads split `dModel` into contiguous column slices: a reshape `[B, L, H, dModel/H]`,
- * exactly as the original PyTorch code's `.view(B, L, H, -1)`.
+ * The projections every multi-head attention layer shares (Flow-Attention, softmax and the
+ * baselines), so that each mechanism only writes its core, as the original `Flow_Attention`
+ * module:
+ *
+ *   x [B,L,dInput] -> query  -> [B,L,H,Dh] -> [B,H,L,Dh] \
+ *   context [B,S,dInput] -> key, value -> [B,H,S,Dh]       > core -> [B,H,L,Dh] -> [B,L,dModel] -> out -> dropout
+ *
+ * Heads split `dModel` into contiguous column slices: a reshape `[B, L, H, dModel/H]`, exactly
+ * as the original PyTorch code's `.view(B, L, H, -1)`, so weights load directly from its
+ * `nn.Linear`s (transposed). Parameter names: `query.kernel` `[dInput,dModel]`, `query.bias`,
+ * `key.*`, `value.*`, `out.kernel` `[dModel,dOutput]`, `out.bias` (PyTorch's default init).
  */
 import { tf } from '../tf.ts';
 import type { Rng } from '../train/rng.ts';
@@ -47,9 +54,12 @@ export abstract class MultiHeadAttention extends Module implements AttentionLaye
   readonly nHeads: number;
   readonly dInput: number;
   readonly dOutput: number;
+  /** Size of one head, dModel / nHeads. */
   readonly headDim: number;
-  readonly dropout: number;
+  /** Dropout after the output projection. */
+  readonly dropoutRate: number;
   readonly query: Dense;
+  /** null when queries and keys share one projection (`sharedQK`). */
   readonly key: Dense | null;
   readonly value: Dense;
   readonly out: Dense;
@@ -57,15 +67,19 @@ export abstract class MultiHeadAttention extends Module implements AttentionLaye
 
   constructor(rng: Rng, args: AttentionLayerArgs, opts: MultiHeadOptions = {}) {
     super();
+    const who = new.target.name;
     const { dModel, nHeads } = args;
-    if (!(nHeads > 0) || dModel % nHeads !== 0) throw new Error(`attention: dModel ${dModel} is not a multiple of nHeads ${nHeads}`);
+    if (!Number.isInteger(nHeads) || nHeads < 1 || !Number.isInteger(dModel) || dModel % nHeads !== 0) {
+      throw new Error(`${who}: dModel (${dModel}) must be a positive multiple of nHeads (${nHeads})`);
+    }
     this.dModel = dModel;
     this.nHeads = nHeads;
     this.headDim = dModel / nHeads;
     this.dInput = args.dInput ?? dModel;
     this.dOutput = args.dOutput ?? dModel;
     this.causal = args.causal ?? false;
-    this.dropout = args.dropout ?? 0;
+    this.dropoutRate = args.dropout ?? 0;
+    if (!(this.dropoutRate >= 0 && this.dropoutRate < 1)) throw new Error(`${who}: dropout must be in [0, 1), got ${this.dropoutRate}`);
     this.selfOnly = (opts.selfOnly ?? false) || (opts.sharedQK ?? false);
     this.query = this.child('query', new Dense(rng, { inFeatures: this.dInput, outFeatures: dModel }));
     this.key = opts.sharedQK ? null : this.child('key', new Dense(rng, { inFeatures: this.dInput, outFeatures: dModel }));
@@ -75,13 +89,16 @@ export abstract class MultiHeadAttention extends Module implements AttentionLaye
 
   /** Projects and splits heads; validates the call. Call inside a tidy. */
   protected project(x: tf.Tensor, opts: AttentionCallOptions): Projected {
-    if (x.rank !== 3 || x.shape[2] !== this.dInput) throw new Error(`${this.kind} attention: expected x [B, L, ${this.dInput}], got [${x.shape}]`);
+    if (x.rank !== 3 || x.shape[2] !== this.dInput) throw new Error(`${this.kind} attention: x must be [B, L, dInput=${this.dInput}], got [${x.shape}]`);
     const selfAttention = opts.context === undefined || opts.context === x;
     if (!selfAttention && (this.causal || this.selfOnly)) {
       throw new Error(`${this.kind} attention: ${this.causal ? 'a causal layer' : 'this mechanism'} supports self-attention only; do not pass 'context'`);
     }
     const ctxIn = selfAttention ? x : opts.context!;
     const [B, L] = x.shape as [number, number];
+    if (ctxIn.rank !== 3 || ctxIn.shape[0] !== B || ctxIn.shape[2] !== this.dInput) {
+      throw new Error(`${this.kind} attention: context must be [B=${B}, S, dInput=${this.dInput}], got [${ctxIn.shape}]`);
+    }
     const S = ctxIn.shape[1]!;
     const maskOf = (m: tf.Tensor | undefined, n: number, what: string) => {
       if (!m) return null;
@@ -89,7 +106,9 @@ export abstract class MultiHeadAttention extends Module implements AttentionLaye
       return m.toFloat();
     };
     const keyMask = maskOf(opts.keyPaddingMask, S, 'keyPaddingMask');
-    const queryMask = maskOf(opts.queryPaddingMask, L, 'queryPaddingMask') ?? (selfAttention ? keyMask : null);
+    // Self-attention: one sequence, one mask, passed on as the same tensor (the causal cores require it).
+    const qm = opts.queryPaddingMask;
+    const queryMask = qm === undefined ? (selfAttention ? keyMask : null) : qm === opts.keyPaddingMask && L === S ? keyMask : maskOf(qm, L, 'queryPaddingMask');
     const q = splitHeads(this.query.forward(x), this.nHeads);
     const k = this.key ? splitHeads(this.key.forward(ctxIn), this.nHeads) : q;
     const v = splitHeads(this.value.forward(ctxIn), this.nHeads);
@@ -98,7 +117,7 @@ export abstract class MultiHeadAttention extends Module implements AttentionLaye
 
   /** Merges heads, applies the output projection and dropout, zeroes padded queries. */
   protected finish(o: tf.Tensor, p: Projected, ctx: ForwardContext): tf.Tensor {
-    let y = dropout(this.out.forward(mergeHeads(o)), this.dropout, ctx);
+    let y = dropout(this.out.forward(mergeHeads(o)), this.dropoutRate, ctx);
     if (p.queryMask) y = tf.mul(y, p.queryMask.expandDims(-1));
     return y;
   }
@@ -111,5 +130,22 @@ export abstract class MultiHeadAttention extends Module implements AttentionLaye
       const p = this.project(x, opts);
       return this.finish(this.core(p, ctx), p, ctx);
     });
+  }
+
+  /**
+   * One generation step's projections: `xT` `[B, dInput]` (the newest token) -> q, k, v
+   * `[B, H, 1, Dh]`. For the recurrent (`step`) form of causal layers; call inside a tidy.
+   */
+  protected projectStep(xT: tf.Tensor, who: string): { q: tf.Tensor; k: tf.Tensor; v: tf.Tensor } {
+    if (!this.causal) throw new Error(`${who}: only a causal layer (causal: true) generates step by step`);
+    if (xT.rank !== 2 || xT.shape[1] !== this.dInput) throw new Error(`${who}: xT must be [B, dInput=${this.dInput}], got [${xT.shape}]`);
+    const heads = (t: tf.Tensor) => t.reshape([xT.shape[0]!, this.nHeads, 1, this.headDim]);
+    const q = heads(this.query.forward(xT));
+    return { q, k: this.key ? heads(this.key.forward(xT)) : q, v: heads(this.value.forward(xT)) };
+  }
+
+  /** A step's `[B, H, 1, Dh]` output -> `[B, dOutput]`: output projection and dropout. */
+  protected finishStep(o: tf.Tensor, ctx: ForwardContext): tf.Tensor {
+    return dropout(this.out.forward(o.reshape([o.shape[0]!, this.dModel])), this.dropoutRate, ctx);
   }
 }
