@@ -55,6 +55,11 @@ export function runOverrides(command: string | undefined): string[] {
     if (t[i] === '--set' && t[i + 1]) sets.push(t[++i]!);
     else if (t[i]!.startsWith('--set=')) sets.push(t[i]!.slice(6));
   }
+  return settingOverrides(sets);
+}
+
+/** Of `key=value` overrides, the ones that change the setting: all but attention.type and seed. */
+export function settingOverrides(sets: string[]): string[] {
   return sets.filter((x) => !/^(attention\.type|seed)=/.test(x));
 }
 

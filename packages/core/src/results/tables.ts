@@ -17,7 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { readConfigChain } from '../config/load.ts';
 import type { RunSummary } from './run.ts';
 import { loadPaper, paperValue, formatPaperCell, type PaperCell, type PaperData } from './paper.ts';
-import { meanStd, relativeTo, reportedMetrics, runOverrides } from './report.ts';
+import { meanStd, relativeTo, reportedMetrics, runOverrides, settingOverrides } from './report.ts';
 
 export const TABLES = ['lra', 'imagenet', 'wikitext', 'uea', 'd4rl', 'main'] as const;
 export type TableName = (typeof TABLES)[number];
@@ -232,23 +232,21 @@ function safeDirs(d: string): string[] {
 }
 
 /**
- * Whether a run trained a job: the same config file, attention and seed, and the same extra
+ * Which runs trained a job: the same config file, attention and seed, and the same extra
  * `--set`s (in any order). A run with other overrides (another protocol, a shorter budget) is
  * another setting, so it never fills this job's cell.
  */
-function runIsJob(r: RunSummary, job: Job, repoRoot: string): boolean {
+function runsOf(job: Job, repoRoot: string): (r: RunSummary) => boolean {
   const key = (sets: string[]) => [...sets].sort().join(' ');
-  return (
-    r.attention === job.attention &&
-    r.seed === job.seed &&
-    path.resolve(repoRoot, r.configPath ?? '') === path.resolve(repoRoot, job.config) &&
-    key(runOverrides(r.command)) === key(runOverrides(job.sets.map((x) => `--set ${x}`).join(' ')))
-  );
+  const config = path.resolve(repoRoot, job.config);
+  const sets = key(settingOverrides(job.sets));
+  return (r) => r.attention === job.attention && r.seed === job.seed && path.resolve(repoRoot, r.configPath ?? '') === config && key(runOverrides(r.command)) === sets;
 }
 
 /** The completed runs of a job, latest first. */
 export function runsOfJob(job: Job, runs: RunSummary[], repoRoot: string): RunSummary[] {
-  return runs.filter((r) => r.status === 'completed' && runIsJob(r, job, repoRoot)).sort((a, b) => (a.runId < b.runId ? 1 : -1));
+  const isJob = runsOf(job, repoRoot);
+  return runs.filter((r) => r.status === 'completed' && isJob(r)).sort((a, b) => (a.runId < b.runId ? 1 : -1));
 }
 
 /**
@@ -256,8 +254,9 @@ export function runsOfJob(job: Job, runs: RunSummary[], repoRoot: string): RunSu
  * `reproduce` continues it with `--resume` instead of starting over.
  */
 export function interruptedRunOfJob(job: Job, runs: RunSummary[], repoRoot: string): RunSummary | undefined {
+  const isJob = runsOf(job, repoRoot);
   return runs
-    .filter((r) => (r.status === 'interrupted' || r.status === 'stopped') && runIsJob(r, job, repoRoot))
+    .filter((r) => (r.status === 'interrupted' || r.status === 'stopped') && isJob(r))
     .sort((a, b) => (a.runId < b.runId ? 1 : -1))[0];
 }
 
@@ -439,7 +438,7 @@ export function tableMarkdown(t: TableResult): string {
   const L: string[] = [];
   L.push(`# ${t.title} — ${t.table}, scale ${t.scale}`, '');
   const seeds = t.seeds === 'config' ? "each config's own seed" : `seeds ${t.seeds.join(',')}`;
-  const sets = (t.sets ?? []).map((x) => ` --set ${x}`).join('');
+  const sets = t.sets.map((x) => ` --set ${x}`).join('');
   L.push(`Ours: \`flowformer reproduce --table ${t.table} --scale ${t.scale}${sets}\`, ${seeds}; mean ± std over seeds. Paper: ${t.paperSource} (results/paper/flowformer-paper.json).`);
   L.push(`Cells without a completed run say "not run"; no number of ours is ever taken from the paper. Generated ${t.generatedAt}.`, '');
   L.push(`| row | ${t.attentions.map((a) => `${a} (ours) | paper`).join(' | ')} |`);
