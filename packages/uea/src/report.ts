@@ -47,6 +47,8 @@ export interface UeaRunResult {
   dataset: string;
   /** `model.name` of the config: 'flowformer' or 'transformer'. */
   model: string;
+  /** The config's name, e.g. 'JapaneseVowels-mini' (its run folder's parent). */
+  config: string;
   attention: string;
   protocol: UeaProtocolName;
   seed: number;
@@ -59,6 +61,19 @@ export interface UeaRunResult {
   runDir: string;
   wallSeconds: number;
   backend: string;
+}
+
+/**
+ * A run that has not finished (interrupted, or still running): listed under the table with
+ * how far it got and its best so far, never counted in a cell.
+ */
+export interface UeaUnfinishedRun extends Omit<UeaRunResult, 'accuracy'> {
+  status: RunSummary['status'];
+  steps: number;
+  totalSteps: number;
+  /** The best TEST accuracy so far for a paper-protocol run, in [0, 1]; null before the first evaluation or for a holdout run. */
+  bestSoFar: number | null;
+  bestEpoch: number | null;
 }
 
 /** The paper's recipe (configs/uea/base.yaml and the original script). */
@@ -105,6 +120,7 @@ export function ueaRunResult(s: RunSummary): UeaRunResult | null {
   return {
     dataset: s.dataset,
     model: s.model,
+    config: s.configName,
     attention: s.attention,
     protocol,
     seed: s.seed,
@@ -118,25 +134,59 @@ export function ueaRunResult(s: RunSummary): UeaRunResult | null {
   };
 }
 
+/** A UEA run that is interrupted or still running, or null for any other run. */
+export function ueaUnfinishedRun(s: RunSummary): UeaUnfinishedRun | null {
+  if (s.task !== 'uea' || (s.status !== 'interrupted' && s.status !== 'running')) return null;
+  const protocol = (s.dataInfo?.protocol as UeaProtocolName | undefined) ?? 'paper';
+  const { config } = loadConfig<UeaConfig>(join(s.runDir, 'config.yaml'), { task: ueaTask });
+  const bestSoFar = protocol === 'paper' ? (s.best?.metrics.accuracy ?? null) : null;
+  return {
+    dataset: s.dataset,
+    model: s.model,
+    config: s.configName,
+    attention: s.attention,
+    protocol,
+    seed: s.seed,
+    runId: s.runId,
+    epochs: s.epochs,
+    deviations: recipeDeviations(config),
+    runDir: s.runDir,
+    wallSeconds: s.wallSeconds,
+    backend: s.backend,
+    status: s.status,
+    steps: s.steps,
+    totalSteps: s.totalSteps,
+    bestSoFar,
+    bestEpoch: bestSoFar === null ? null : (s.best?.epoch ?? null),
+  };
+}
+
 /** Every completed UEA run under `<resultsRoot>/runs/` (throws on a malformed one). */
 export function readUeaRuns(resultsRoot: string): UeaRunResult[] {
   return readRunSummaries(resultsRoot).flatMap((s) => ueaRunResult(s) ?? []);
 }
 
 /** The completed UEA runs among `runs`; a malformed record is skipped with why, not fatal to the table. */
-function ueaResults(runs: RunSummary[]): { results: UeaRunResult[]; skipped: { runDir: string; reason: string }[] } {
+function ueaResults(runs: RunSummary[]): { results: UeaRunResult[]; unfinished: UeaUnfinishedRun[]; skipped: { runDir: string; reason: string }[] } {
   const results: UeaRunResult[] = [];
+  const unfinished: UeaUnfinishedRun[] = [];
   const skipped: { runDir: string; reason: string }[] = [];
   for (const s of runs) {
     try {
       const r = ueaRunResult(s);
       if (r) results.push(r);
+      const u = ueaUnfinishedRun(s);
+      if (u) unfinished.push(u);
     } catch (e) {
       skipped.push({ runDir: s.runDir, reason: (e as Error).message.split('\n')[0]! });
     }
   }
-  return { results, skipped };
+  return { results, unfinished, skipped };
 }
+
+/** What makes two runs the same cell and seed: dataset, recipe, attention, protocol, seed. */
+const cellSeedKey = (r: Pick<UeaRunResult, 'dataset' | 'deviations' | 'attention' | 'protocol' | 'seed'>) =>
+  JSON.stringify([r.dataset, r.deviations, r.attention, r.protocol, r.seed]);
 
 export interface UeaCell {
   /** Accuracies in %, one per seed (the latest run of each). */
@@ -169,6 +219,8 @@ export interface UeaTable {
   seedsWanted: number;
   /** Every run counted, for provenance. */
   runs: UeaRunResult[];
+  /** Runs not finished (interrupted or running) whose cell has no completed run of their seed. */
+  unfinished: UeaUnfinishedRun[];
   /** Completed UEA runs that could not be read, with why. */
   skipped: { runDir: string; reason: string }[];
 }
@@ -181,7 +233,7 @@ function cell(runs: UeaRunResult[]): UeaCell | null {
 }
 
 /** Our runs per dataset, recipe, attention and protocol, beside the paper's numbers. */
-export function ueaTable(all: UeaRunResult[], paper: PaperData, skipped: UeaTable['skipped'] = []): UeaTable {
+export function ueaTable(all: UeaRunResult[], paper: PaperData, skipped: UeaTable['skipped'] = [], unfinished: UeaUnfinishedRun[] = []): UeaTable {
   const attentions = [...new Set(['flow', 'softmax', ...all.map((r) => r.attention)])].sort(compareAttentions);
   const paperMethods = Object.fromEntries(attentions.map((a) => [a, paperMethod('uea', a)]));
   const paperOf = (row: string) => Object.fromEntries(attentions.map((a) => [a, paperMethods[a] ? paperValue('uea', row, paperMethods[a]!, paper) : null]));
@@ -201,7 +253,30 @@ export function ueaTable(all: UeaRunResult[], paper: PaperData, skipped: UeaTabl
     };
   });
   const counted = new Set(rows.flatMap((r) => Object.values(r.cells).flatMap((c) => PROTOCOLS.flatMap((p) => c[p]?.runDirs ?? []))));
-  return { attentions, paperMethods, rows, paperAverage: paperOf('average'), seedsWanted: UEA_SEEDS_WANTED, runs: all.filter((r) => counted.has(r.runDir)), skipped };
+  const done = new Set(all.map(cellSeedKey));
+  return {
+    attentions,
+    paperMethods,
+    rows,
+    paperAverage: paperOf('average'),
+    seedsWanted: UEA_SEEDS_WANTED,
+    runs: all.filter((r) => counted.has(r.runDir)),
+    unfinished: unfinished.filter((u) => !done.has(cellSeedKey(u))),
+    skipped,
+  };
+}
+
+/** The list of unfinished runs (with a blank line before it), or nothing. */
+function unfinishedLines(t: UeaTable, repoRoot?: string): string[] {
+  if (t.unfinished.length === 0) return [];
+  const L = ['', 'Not finished, so in no cell above (resume with `flowformer train --resume <run folder>`):', ''];
+  for (const u of [...t.unfinished].sort((a, b) => a.runDir.localeCompare(b.runDir))) {
+    const best = u.bestSoFar === null ? 'no test accuracy yet' : `best test accuracy so far ${(100 * u.bestSoFar).toFixed(2)} (epoch ${u.bestEpoch})`;
+    L.push(
+      `- ${u.dataset} ${u.attention} (${u.config}), ${u.protocol} protocol, seed ${u.seed}: ${u.status} at update ${u.steps} of ${u.totalSteps}; ${best} — ${repoRoot ? relativeTo(repoRoot, u.runDir) : u.runDir} (${formatSeconds(u.wallSeconds)} so far, ${u.backend})`,
+    );
+  }
+  return L;
 }
 
 export function ueaTableMarkdown(t: UeaTable, repoRoot?: string): string {
@@ -213,7 +288,7 @@ export function ueaTableMarkdown(t: UeaTable, repoRoot?: string): string {
     '',
   ];
   const skipped = t.skipped.map((s) => `- not counted: ${s.runDir}: ${s.reason}`);
-  if (t.rows.length === 0) return [...L, 'No completed UEA run under the results root yet.', ...(skipped.length ? ['', ...skipped] : [])].join('\n') + '\n';
+  if (t.rows.length === 0) return [...L, 'No completed UEA run under the results root yet.', ...unfinishedLines(t, repoRoot), ...(skipped.length ? ['', ...skipped] : [])].join('\n') + '\n';
   const notes: string[] = [];
   const head = ['dataset', 'recipe'];
   for (const a of t.attentions) head.push(`${a}: paper protocol`, `${a}: holdout`, `paper ${t.paperMethods[a] ?? '(none)'}`);
@@ -234,14 +309,15 @@ export function ueaTableMarkdown(t: UeaTable, repoRoot?: string): string {
   }
   L.push('Runs:', '');
   for (const r of [...t.runs].sort((a, b) => a.runDir.localeCompare(b.runDir)))
-    L.push(`- ${r.dataset} ${r.attention} (${r.model}), ${r.protocol} protocol, seed ${r.seed}: ${(100 * r.accuracy).toFixed(2)} — ${repoRoot ? relativeTo(repoRoot, r.runDir) : r.runDir} (${r.epochs} epochs, ${formatSeconds(r.wallSeconds)}, ${r.backend})`);
-  L.push(...skipped);
+    L.push(`- ${r.dataset} ${r.attention} (${r.config}), ${r.protocol} protocol, seed ${r.seed}: ${(100 * r.accuracy).toFixed(2)} — ${repoRoot ? relativeTo(repoRoot, r.runDir) : r.runDir} (${r.epochs} epochs, ${formatSeconds(r.wallSeconds)}, ${r.backend})`);
+  L.push(...unfinishedLines(t, repoRoot));
+  if (skipped.length) L.push('', ...skipped);
   return L.join('\n') + '\n';
 }
 
 /** The uea Task's `report` hook. */
 export function ueaReport(args: TaskReportArgs): TaskReport {
-  const { results, skipped } = ueaResults(args.runs);
-  const table = ueaTable(results, args.paper, skipped);
+  const { results, unfinished, skipped } = ueaResults(args.runs);
+  const table = ueaTable(results, args.paper, skipped, unfinished);
   return { title: 'UEA runs on this machine: both protocols, per recipe', markdown: ueaTableMarkdown(table, args.repoRoot), json: table };
 }

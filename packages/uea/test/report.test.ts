@@ -17,6 +17,7 @@ function fakeRun(root: string, cfg: string, runId: string, sets: string[], resul
     task: 'uea',
     runId,
     runDir: dir,
+    configName: resolved.name,
     configPath: join(repoRoot, 'configs/uea', cfg),
     command: `flowformer train --config configs/uea/${cfg}${sets.map((x) => ` --set ${x}`).join('')}`,
     dataset: c.dataset,
@@ -27,6 +28,8 @@ function fakeRun(root: string, cfg: string, runId: string, sets: string[], resul
     best: result.best === undefined ? null : { value: result.best, step: 10, epoch: 2, metrics: { accuracy: result.best } },
     test: result.test === undefined ? null : { step: 10, metrics: { accuracy: result.test } },
     seed: c.seed,
+    steps: result.status === 'interrupted' ? 30 : 100,
+    totalSteps: 100,
     epochs: c.training.epochs!,
     wallSeconds: 1,
     backend: 'wasm',
@@ -42,7 +45,8 @@ describe("the uea task's report (the UEA section of results/tables/uea.md)", () 
       fakeRun(s.dir, 'JapaneseVowels/flowformer.yaml', 'a', ['seed=1'], { best: 0.98 });
       fakeRun(s.dir, 'JapaneseVowels/flowformer.yaml', 'b', ['seed=2'], { best: 0.99 });
       fakeRun(s.dir, 'JapaneseVowels/flowformer.yaml', 'c', ['seed=3'], { best: 0.97 });
-      fakeRun(s.dir, 'JapaneseVowels/flowformer.yaml', 'd', ['seed=4'], { best: 0.5, status: 'interrupted' }); // ignored
+      fakeRun(s.dir, 'JapaneseVowels/flowformer.yaml', 'd', ['seed=4'], { best: 0.5, status: 'interrupted' }); // listed as unfinished, in no cell
+      fakeRun(s.dir, 'JapaneseVowels/flowformer.yaml', 'e', ['seed=2'], { best: 0.4, status: 'interrupted' }); // seed 2 completed in run b: not listed
       fakeRun(s.dir, 'JapaneseVowels/flowformer.yaml', '0', ['seed=3'], { best: 0.1 }); // an older run of seed 3: the latest counts
       fakeRun(s.dir, 'JapaneseVowels/flowformer-holdout.yaml', 'a', [], { best: 1.0, test: 0.96 });
       fakeRun(s.dir, 'JapaneseVowels/transformer.yaml', 'a', [], { best: 0.99 });
@@ -70,8 +74,11 @@ describe("the uea task's report (the UEA section of results/tables/uea.md)", () 
       expect(r.markdown).toContain('1. model.dModel 64 (paper 512); training.epochs 10 (paper 100)');
       expect(r.markdown).toMatch(/2\. model\.dModel 128 \(paper 512\); model\.nHeads 4 \(paper 8\); model\.dFF 256 \(paper 2048\); training\.epochs 20 \(paper 100\)/);
       expect(r.markdown).toContain("The paper's averages over its ten datasets (Flowformer 73.0, Transformer 71.9");
-      expect(r.markdown).toMatch(/- JapaneseVowels flow \(flowformer\), holdout protocol, seed 666: 96\.00 — /);
-      expect(r.markdown).not.toContain('50.00'); // the interrupted run
+      expect(r.markdown).toMatch(/- JapaneseVowels flow \(JapaneseVowels-flowformer-holdout\), holdout protocol, seed 666: 96\.00 — /);
+      // the interrupted seed 4 is in no cell, but listed with how far it got; seed 2's interrupted run is not, seed 2 has a completed run
+      expect(t.unfinished.map((u) => [u.seed, u.steps, u.totalSteps, u.bestSoFar])).toEqual([[4, 30, 100, 0.5]]);
+      expect(r.markdown).toMatch(/Not finished, so in no cell above[^\n]*\n\n- JapaneseVowels flow \(JapaneseVowels-flowformer\), paper protocol, seed 4: interrupted at update 30 of 100; best test accuracy so far 50\.00 \(epoch 2\) — /);
+      expect(r.markdown).not.toContain('40.00');
     } finally {
       s.cleanup();
     }
