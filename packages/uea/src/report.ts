@@ -116,6 +116,11 @@ export function ueaRunResult(s: RunSummary): UeaRunResult | null {
     accuracy = s.test?.metrics.accuracy;
   }
   if (accuracy === undefined) throw new Error(`${summaryPath}: completed ${protocol}-protocol run without a test accuracy (${protocol === 'paper' ? 'best' : 'test'}.metrics.accuracy)`);
+  return { ...runFields(s, protocol), accuracy };
+}
+
+/** What every listed run shows, finished or not; reads the run's resolved `config.yaml` for the recipe check. */
+function runFields(s: RunSummary, protocol: UeaProtocolName): Omit<UeaRunResult, 'accuracy'> {
   const { config } = loadConfig<UeaConfig>(join(s.runDir, 'config.yaml'), { task: ueaTask });
   return {
     dataset: s.dataset,
@@ -125,7 +130,6 @@ export function ueaRunResult(s: RunSummary): UeaRunResult | null {
     protocol,
     seed: s.seed,
     runId: s.runId,
-    accuracy,
     epochs: s.epochs,
     deviations: recipeDeviations(config),
     runDir: s.runDir,
@@ -138,21 +142,9 @@ export function ueaRunResult(s: RunSummary): UeaRunResult | null {
 export function ueaUnfinishedRun(s: RunSummary): UeaUnfinishedRun | null {
   if (s.task !== 'uea' || (s.status !== 'interrupted' && s.status !== 'running')) return null;
   const protocol = (s.dataInfo?.protocol as UeaProtocolName | undefined) ?? 'paper';
-  const { config } = loadConfig<UeaConfig>(join(s.runDir, 'config.yaml'), { task: ueaTask });
   const bestSoFar = protocol === 'paper' ? (s.best?.metrics.accuracy ?? null) : null;
   return {
-    dataset: s.dataset,
-    model: s.model,
-    config: s.configName,
-    attention: s.attention,
-    protocol,
-    seed: s.seed,
-    runId: s.runId,
-    epochs: s.epochs,
-    deviations: recipeDeviations(config),
-    runDir: s.runDir,
-    wallSeconds: s.wallSeconds,
-    backend: s.backend,
+    ...runFields(s, protocol),
     status: s.status,
     steps: s.steps,
     totalSteps: s.totalSteps,
