@@ -99,6 +99,9 @@ function recipeDeviations(c: UeaConfig): string[] {
   return want.filter(([, got, exp]) => got !== exp).map(([k, got, exp]) => `${k} ${JSON.stringify(got)} (paper ${JSON.stringify(exp)})`);
 }
 
+/** The protocol a run recorded (`dataInfo.protocol`); records from before the holdout protocol existed are 'paper'. */
+const protocolOf = (s: RunSummary): UeaProtocolName => (s.dataInfo?.protocol as UeaProtocolName | undefined) ?? 'paper';
+
 /**
  * The result of one run record, or null when it is not a completed UEA run. Reads the run's
  * resolved `config.yaml` for the recipe check; a completed run without the accuracy its
@@ -107,7 +110,7 @@ function recipeDeviations(c: UeaConfig): string[] {
 export function ueaRunResult(s: RunSummary): UeaRunResult | null {
   if (s.task !== 'uea' || s.status !== 'completed') return null;
   const summaryPath = join(s.runDir, 'summary.json');
-  const protocol = (s.dataInfo?.protocol as UeaProtocolName | undefined) ?? 'paper';
+  const protocol = protocolOf(s);
   let accuracy: number | undefined;
   if (protocol === 'paper') {
     if (s.metric.split !== 'test') throw new Error(`${summaryPath}: a paper-protocol run must select on the test split, but it selected on '${s.metric.split}'`);
@@ -141,7 +144,7 @@ function runFields(s: RunSummary, protocol: UeaProtocolName): Omit<UeaRunResult,
 /** A UEA run that is interrupted or still running, or null for any other run. */
 export function ueaUnfinishedRun(s: RunSummary): UeaUnfinishedRun | null {
   if (s.task !== 'uea' || (s.status !== 'interrupted' && s.status !== 'running')) return null;
-  const protocol = (s.dataInfo?.protocol as UeaProtocolName | undefined) ?? 'paper';
+  const protocol = protocolOf(s);
   const bestSoFar = protocol === 'paper' ? (s.best?.metrics.accuracy ?? null) : null;
   return {
     ...runFields(s, protocol),
@@ -258,6 +261,11 @@ export function ueaTable(all: UeaRunResult[], paper: PaperData, skipped: UeaTabl
   };
 }
 
+/** How both run lists name a run: 'JapaneseVowels flow (JapaneseVowels-mini), paper protocol, seed 666'. */
+const runLabel = (r: Omit<UeaRunResult, 'accuracy'>) => `${r.dataset} ${r.attention} (${r.config}), ${r.protocol} protocol, seed ${r.seed}`;
+/** A run's folder, relative to the repository when there is one. */
+const runPath = (r: Omit<UeaRunResult, 'accuracy'>, repoRoot?: string) => (repoRoot ? relativeTo(repoRoot, r.runDir) : r.runDir);
+
 /** The list of unfinished runs (with a blank line before it), or nothing. */
 function unfinishedLines(t: UeaTable, repoRoot?: string): string[] {
   if (t.unfinished.length === 0) return [];
@@ -265,7 +273,7 @@ function unfinishedLines(t: UeaTable, repoRoot?: string): string[] {
   for (const u of [...t.unfinished].sort((a, b) => a.runDir.localeCompare(b.runDir))) {
     const best = u.bestSoFar === null ? 'no test accuracy yet' : `best test accuracy so far ${(100 * u.bestSoFar).toFixed(2)} (epoch ${u.bestEpoch})`;
     L.push(
-      `- ${u.dataset} ${u.attention} (${u.config}), ${u.protocol} protocol, seed ${u.seed}: ${u.status} at update ${u.steps} of ${u.totalSteps}; ${best} — ${repoRoot ? relativeTo(repoRoot, u.runDir) : u.runDir} (${formatSeconds(u.wallSeconds)} so far, ${u.backend})`,
+      `- ${runLabel(u)}: ${u.status} at update ${u.steps} of ${u.totalSteps}; ${best} — ${runPath(u, repoRoot)} (${formatSeconds(u.wallSeconds)} so far, ${u.backend})`,
     );
   }
   return L;
@@ -301,7 +309,7 @@ export function ueaTableMarkdown(t: UeaTable, repoRoot?: string): string {
   }
   L.push('Runs:', '');
   for (const r of [...t.runs].sort((a, b) => a.runDir.localeCompare(b.runDir)))
-    L.push(`- ${r.dataset} ${r.attention} (${r.config}), ${r.protocol} protocol, seed ${r.seed}: ${(100 * r.accuracy).toFixed(2)} — ${repoRoot ? relativeTo(repoRoot, r.runDir) : r.runDir} (${r.epochs} epochs, ${formatSeconds(r.wallSeconds)}, ${r.backend})`);
+    L.push(`- ${runLabel(r)}: ${(100 * r.accuracy).toFixed(2)} — ${runPath(r, repoRoot)} (${r.epochs} epochs, ${formatSeconds(r.wallSeconds)}, ${r.backend})`);
   L.push(...unfinishedLines(t, repoRoot));
   if (skipped.length) L.push('', ...skipped);
   return L.join('\n') + '\n';
