@@ -228,6 +228,30 @@ describe('buildTable', () => {
     expect(JSON.parse(fs.readFileSync(files.json, 'utf8')).rows).toHaveLength(6);
   });
 
+  it('an interrupted or running run of a seed is named in its cell with how far it got, and never counted', () => {
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ff-tables-'));
+    const cfg = { config: 'configs/lra/listops/mini.yaml', task: 'lra', metric: 'accuracy' };
+    const runs = [
+      fakeRun(tmp, { ...cfg, attention: 'flow', seed: 0, value: 0.3, testValue: 0.34 }),
+      { ...fakeRun(tmp, { ...cfg, attention: 'flow', seed: 1, value: 0.31, status: 'interrupted' }), steps: 137, totalSteps: 1700 },
+      { ...fakeRun(tmp, { ...cfg, attention: 'softmax', seed: 0, value: 0.25, status: 'running' }), steps: 40, totalSteps: 1700 },
+      { ...fakeRun(tmp, { ...cfg, attention: 'softmax', seed: 1, value: 0, status: 'stopped' }), steps: 2, totalSteps: 1700, best: null },
+    ];
+    const t = buildTable({ table: 'lra', scale: 'mini', seeds: [0, 1], attentions: ['flow', 'softmax'], only: ['listops'], runs, repoRoot });
+    const [flow, softmax] = t.rows[0]!.cells;
+    expect(flow!.ours!.values).toEqual([34]); // the interrupted seed adds nothing
+    expect(flow!.status).toBe('partial: 1 of 2 seeds; seed 1 interrupted at update 137 of 1700, best valid accuracy so far 31.00');
+    expect(flow!.unfinished).toEqual([expect.objectContaining({ seed: 1, status: 'interrupted', steps: 137, totalSteps: 1700, bestSoFar: 31 })]);
+    expect(softmax!.ours).toBeNull();
+    expect(softmax!.status).toBe('not finished: seed 0 running at update 40 of 1700, best valid accuracy so far 25.00; seed 1 stopped at update 2 of 1700, no evaluation yet');
+    expect(tableMarkdown(t)).toContain('| listops | 34.00 (partial: 1 of 2 seeds; seed 1 interrupted');
+    // once the seed completes, its unfinished run is no longer mentioned
+    const done = fakeRun(tmp, { ...cfg, attention: 'flow', seed: 1, value: 0.3, testValue: 0.38 });
+    const t2 = buildTable({ table: 'lra', scale: 'mini', seeds: [0, 1], attentions: ['flow'], only: ['listops'], runs: [...runs, done], repoRoot });
+    expect(t2.rows[0]!.cells[0]!.status).toBe('ok');
+    expect(t2.rows[0]!.cells[0]!.unfinished).toBeUndefined();
+  });
+
   it("a run made without reproduce (the config's own seed, no --set) fills its cell; the task's section goes below the table and under here in the JSON", () => {
     const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ff-tables-'));
     const runs = [

@@ -249,6 +249,14 @@ export function runsOfJob(job: Job, runs: RunSummary[], repoRoot: string): RunSu
   return runs.filter((r) => r.status === 'completed' && isJob(r)).sort((a, b) => (a.runId < b.runId ? 1 : -1));
 }
 
+/** The latest run of a job that has not completed: interrupted, stopped early, or still running. */
+function unfinishedRunOfJob(job: Job, runs: RunSummary[], repoRoot: string): RunSummary | undefined {
+  const isJob = runsOf(job, repoRoot);
+  return runs
+    .filter((r) => (r.status === 'interrupted' || r.status === 'stopped' || r.status === 'running') && isJob(r))
+    .sort((a, b) => (a.runId < b.runId ? 1 : -1))[0];
+}
+
 /**
  * The latest run of a job that was interrupted (Ctrl-C, SIGTERM) or stopped early, so
  * `reproduce` continues it with `--resume` instead of starting over.
@@ -277,13 +285,28 @@ export interface OurCell {
   runs: { runDir: string; seed: number; config: string; dataset: string; dataDir: unknown; backend: string; gitCommit: string | null; steps: number; command: string; overrides: string[] }[];
 }
 
+/** A run of a cell's seed that has not completed (interrupted, stopped early, or still running): shown, never counted. */
+export interface UnfinishedRun {
+  runDir: string;
+  seed: number;
+  status: RunSummary['status'];
+  steps: number;
+  totalSteps: number;
+  /** Its best evaluation so far, in the paper's unit, or null before the first one. */
+  bestSoFar: number | null;
+  /** What that evaluation measured: `<split> <metric>`, e.g. 'test accuracy'. */
+  bestOf: string;
+}
+
 export interface TableCell {
   attention: string;
   paperMethod: string | null;
   ours: OurCell | null;
-  /** 'ok', 'not run', or 'partial: k of n seeds'. */
+  /** 'ok', 'not run', 'partial: k of n seeds', each followed by the seeds whose run is unfinished. */
   status: string;
   paper: PaperCell | null;
+  /** Seeds of this cell without a completed run but with an unfinished one (latest per seed). */
+  unfinished?: UnfinishedRun[];
 }
 
 export interface TableRowResult {
@@ -328,9 +351,24 @@ export interface BuildOptions extends JobOptions {
   now?: Date;
 }
 
-function ourCell(jobs: Job[], runs: RunSummary[], repoRoot: string): { cell: OurCell | null; status: string } {
-  const found = jobs.flatMap((j) => runsOfJob(j, runs, repoRoot).slice(0, 1)).filter((r) => runValue(r) !== null);
-  if (!found.length) return { cell: null, status: 'not run' };
+/** How far an unfinished run got, for a cell's status: `seed 666 interrupted at update 137 of 1700, best test accuracy so far 92.15`. */
+function unfinishedText(u: UnfinishedRun): string {
+  const best = u.bestSoFar === null ? 'no evaluation yet' : `best ${u.bestOf} so far ${f2(u.bestSoFar)}`;
+  return `seed ${u.seed} ${u.status} at update ${u.steps} of ${u.totalSteps}, ${best}`;
+}
+
+function ourCell(jobs: Job[], runs: RunSummary[], repoRoot: string): { cell: OurCell | null; status: string; unfinished?: UnfinishedRun[] } {
+  const done = jobs.map((j) => runsOfJob(j, runs, repoRoot).find((r) => runValue(r) !== null));
+  const found = done.filter((r): r is RunSummary => r !== undefined);
+  // Seeds without a completed run: their latest unfinished run, if any, is named in the status.
+  const unfinished = jobs.flatMap((j, i): UnfinishedRun[] => {
+    if (done[i]) return [];
+    const u = unfinishedRunOfJob(j, runs, repoRoot);
+    return u ? [{ runDir: relativeTo(repoRoot, u.runDir), seed: u.seed, status: u.status, steps: u.steps, totalSteps: u.totalSteps, bestSoFar: u.best ? runValue(u) : null, bestOf: `${u.metric?.split ?? 'valid'} ${u.metric?.name ?? 'metric'}` }] : [];
+  });
+  const extra = unfinished.length ? { unfinished } : {};
+  const suffix = unfinished.length ? `; ${unfinished.map(unfinishedText).join('; ')}` : '';
+  if (!found.length) return { cell: null, status: unfinished.length ? `not finished: ${unfinished.map(unfinishedText).join('; ')}` : 'not run', ...extra };
   const values = found.map((r) => runValue(r)!);
   const cell: OurCell = {
     ...meanStd(values),
@@ -338,7 +376,7 @@ function ourCell(jobs: Job[], runs: RunSummary[], repoRoot: string): { cell: Our
     values,
     runs: found.map((r) => ({ runDir: relativeTo(repoRoot, r.runDir), seed: r.seed, config: path.relative(repoRoot, r.configPath), dataset: r.dataset, dataDir: (r.dataInfo as Record<string, unknown> | undefined)?.dir ?? null, backend: r.backend, gitCommit: r.gitCommit, steps: r.steps, command: r.command, overrides: runOverrides(r.command) })),
   };
-  return { cell, status: found.length === jobs.length ? 'ok' : `partial: ${found.length} of ${jobs.length} seeds` };
+  return { cell, status: found.length === jobs.length ? 'ok' : `partial: ${found.length} of ${jobs.length} seeds${suffix}`, ...extra };
 }
 
 /** One table (not 'main') from the runs found. */
@@ -354,7 +392,8 @@ function buildSubTable(t: Exclude<TableName, 'main'>, o: BuildOptions, paper: Pa
       const js = jobs.filter((j) => j.row === r.row && j.attention === a);
       if (r.skip) return { attention: a, paperMethod: method, ours: null, status: `skipped: ${r.skip}`, paper: p };
       if (!js.length) return { attention: a, paperMethod: method, ours: null, status: 'no config for this attention', paper: p };
-      return { attention: a, paperMethod: method, paper: p, ...((x) => ({ ours: x.cell, status: x.status }))(ourCell(js, o.runs, o.repoRoot)) };
+      const { cell, status, unfinished } = ourCell(js, o.runs, o.repoRoot);
+      return { attention: a, paperMethod: method, paper: p, ours: cell, status, ...(unfinished ? { unfinished } : {}) };
     });
     rows.push({ row: r.row, config: rowConfigText(r), paperRow: r.paperRow, note: r.skip ?? r.note, cells });
   }
@@ -440,7 +479,7 @@ export function tableMarkdown(t: TableResult): string {
   const seeds = t.seeds === 'config' ? "each config's own seed" : `seeds ${t.seeds.join(',')}`;
   const sets = t.sets.map((x) => ` --set ${x}`).join('');
   L.push(`Ours: \`flowformer reproduce --table ${t.table} --scale ${t.scale}${sets}\`, ${seeds}; mean ± std over seeds. Paper: ${t.paperSource} (results/paper/flowformer-paper.json).`);
-  L.push(`Cells without a completed run say "not run"; no number of ours is ever taken from the paper. Generated ${t.generatedAt}.`, '');
+  L.push(`Cells without a completed run say "not run", or "not finished" with how far an interrupted or running run got (never counted); no number of ours is ever taken from the paper. Generated ${t.generatedAt}.`, '');
   L.push(`| row | ${t.attentions.map((a) => `${a} (ours) | paper`).join(' | ')} |`);
   L.push(`| --- | ${t.attentions.map(() => '--: | --:').join(' | ')} |`);
   for (const r of t.rows) L.push(`| ${r.row} | ${r.cells.map((c) => `${oursText(c)} | ${formatPaperCell(c.paper)}${c.paperMethod ? '' : ''}`).join(' | ')} |`);
