@@ -1,11 +1,11 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, describe, expect, it } from 'vitest';
 import { chartsSvg, lineChartSvg, niceTicks, svgToPng } from '../src/results/plot.ts';
-import { gitCommit, RunRecord } from '../src/results/run.ts';
+import { gitCommit, RunRecord, runState, stateText } from '../src/results/run.ts';
 import { Progress } from '../src/train/progress.ts';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'flowformer-results-'));
@@ -108,5 +108,19 @@ describe('progress', () => {
     p.update({ ...state, step: 120, secondsPerStep: 0.5 }); // the last step always is
     expect(out).toEqual(['step 30/120  25% | loss 1.2346 | lr 3.00e-4 | 812 ex/s | ETA 45s\n', 'step 120/120 100% | loss 1.2346 | lr 3.00e-4 | 812 ex/s | ETA 0s\n']);
     expect(out.join('')).not.toContain('\r');
+  });
+});
+
+describe('runState', () => {
+  it("a 'running' record of this machine whose process is gone is abandoned; a live one, another machine's, or one without a pid stays running", () => {
+    const host = os.hostname();
+    expect(runState({ status: 'running', pid: process.pid, host })).toBe('running');
+    const gone = spawnSync(process.execPath, ['-e', '']).pid!; // a process that has exited
+    expect(runState({ status: 'running', pid: gone, host })).toBe('abandoned');
+    expect(runState({ status: 'running', pid: gone, host: `${host}-elsewhere` })).toBe('running'); // cannot be told from here
+    expect(runState({ status: 'running' })).toBe('running'); // a record from before records named their process
+    expect(runState({ status: 'interrupted', pid: gone, host })).toBe('interrupted'); // an ending status is taken as written
+    expect(runState({ status: 'running', pid: 12345, host }, () => false)).toBe('abandoned');
+    expect(stateText('abandoned')).toBe('abandoned (its process is gone)');
   });
 });

@@ -5,6 +5,7 @@
  * from fake run records put ours (mean ± std over seeds) beside the paper's, with 'not run'
  * where no run exists.
  */
+import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -151,6 +152,20 @@ describe('interruptedRunOfJob', () => {
     const other = { ...cut, command: 'flowformer train -c x --set attention.type=flow --set training.steps=5' };
     expect(interruptedRunOfJob(job!, [other], repoRoot)).toBeUndefined();
     expect(interruptedRunOfJob({ ...job!, attention: 'softmax' }, [cut], repoRoot)).toBeUndefined();
+  });
+
+  it('resumes an abandoned run (running on this machine, process gone) only when it wrote ckpt/last', () => {
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ff-tables-'));
+    const [job] = tableJobs({ table: 'lra', scale: 'mini', only: ['listops'], attentions: ['flow'] });
+    const gone = spawnSync(process.execPath, ['-e', '']).pid!;
+    const dead = { ...fakeRun(tmp, { config: 'configs/lra/listops/mini.yaml', attention: 'flow', seed: 0, task: 'lra', metric: 'accuracy', value: 0.3, status: 'running' }), pid: gone, host: os.hostname() };
+    expect(interruptedRunOfJob(job!, [dead], repoRoot)).toBeUndefined(); // nothing to resume from
+    fs.mkdirSync(path.join(dead.runDir, 'ckpt', 'last'), { recursive: true });
+    fs.writeFileSync(path.join(dead.runDir, 'ckpt', 'last', 'manifest.json'), '{}');
+    expect(interruptedRunOfJob(job!, [dead], repoRoot)).toBe(dead);
+    expect(interruptedRunOfJob(job!, [{ ...dead, pid: process.pid }], repoRoot)).toBeUndefined(); // alive: not ours to resume
+    const t = buildTable({ table: 'lra', scale: 'mini', seeds: [0], attentions: ['flow'], only: ['listops'], runs: [dead], repoRoot });
+    expect(t.rows[0]!.cells[0]!.status).toBe('not finished: seed 0 abandoned (its process is gone) at update 10 of 10, best valid accuracy so far 30.00');
   });
 });
 

@@ -21,6 +21,7 @@ import {
   formatMeanStd,
   formatPaperCell,
   formatSeconds,
+  isUnfinished,
   latestPerSeed,
   loadConfig,
   markdownTable,
@@ -29,8 +30,11 @@ import {
   paperValue,
   readRunSummaries,
   relativeTo,
+  runState,
+  stateText,
   type PaperCell,
   type PaperData,
+  type RunState,
   type RunSummary,
   type TaskReport,
   type TaskReportArgs,
@@ -64,11 +68,12 @@ export interface UeaRunResult {
 }
 
 /**
- * A run that has not finished (interrupted, or still running): listed under the table with
+ * A run that has not finished (interrupted, stopped early, running, or abandoned): listed under the table with
  * how far it got and its best so far, never counted in a cell.
  */
 export interface UeaUnfinishedRun extends Omit<UeaRunResult, 'accuracy'> {
-  status: RunSummary['status'];
+  /** 'abandoned': the record says running but its process is gone (core `runState`). */
+  status: RunState;
   steps: number;
   totalSteps: number;
   /** The best TEST accuracy so far for a paper-protocol run, in [0, 1]; null before the first evaluation or for a holdout run. */
@@ -141,14 +146,15 @@ function runFields(s: RunSummary, protocol: UeaProtocolName): Omit<UeaRunResult,
   };
 }
 
-/** A UEA run that is interrupted or still running, or null for any other run. */
+/** A UEA run that is interrupted, stopped early, running or abandoned, or null for any other run. */
 export function ueaUnfinishedRun(s: RunSummary): UeaUnfinishedRun | null {
-  if (s.task !== 'uea' || (s.status !== 'interrupted' && s.status !== 'running')) return null;
+  const state = runState(s);
+  if (s.task !== 'uea' || !isUnfinished(state)) return null;
   const protocol = protocolOf(s);
   const bestSoFar = protocol === 'paper' ? (s.best?.metrics.accuracy ?? null) : null;
   return {
     ...runFields(s, protocol),
-    status: s.status,
+    status: state,
     steps: s.steps,
     totalSteps: s.totalSteps,
     bestSoFar,
@@ -273,7 +279,7 @@ function unfinishedLines(t: UeaTable, repoRoot?: string): string[] {
   for (const u of [...t.unfinished].sort((a, b) => a.runDir.localeCompare(b.runDir))) {
     const best = u.bestSoFar === null ? 'no test accuracy yet' : `best test accuracy so far ${(100 * u.bestSoFar).toFixed(2)} (epoch ${u.bestEpoch})`;
     L.push(
-      `- ${runLabel(u)}: ${u.status} at update ${u.steps} of ${u.totalSteps}; ${best} — ${runPath(u, repoRoot)} (${formatSeconds(u.wallSeconds)} so far, ${u.backend})`,
+      `- ${runLabel(u)}: ${stateText(u.status)} at update ${u.steps} of ${u.totalSteps}; ${best} — ${runPath(u, repoRoot)} (${formatSeconds(u.wallSeconds)} so far, ${u.backend})`,
     );
   }
   return L;

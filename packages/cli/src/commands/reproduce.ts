@@ -132,6 +132,7 @@ export const reproduceCommand: CommandModule<object, ReproduceArgs> = {
       const logDir = path.join(roots.resultsRoot, 'tables', 'logs', args.table);
       let next = 0;
       let finished = 0;
+      let interrupted = 0;
       const t0 = Date.now();
       const worker = async () => {
         while (next < todo.length && !stopping) {
@@ -143,6 +144,7 @@ export const reproduceCommand: CommandModule<object, ReproduceArgs> = {
           const code = await runJob(job, args, roots.resultsRoot, log, resume);
           finished++;
           const cut = code !== 0 && stopping; // stopped by our signal: interrupted and resumable, not failed
+          if (cut) interrupted++;
           if (code !== 0 && !cut) failed.push({ job, code, log });
           console.log(`[${finished}/${todo.length}] ${code === 0 ? 'ok    ' : cut ? 'interrupted (resumes on the next call)' : `FAILED (exit ${code})`} ${job.id} (${((Date.now() - jobStart) / 60000).toFixed(1)} min; ${((Date.now() - t0) / 60000).toFixed(1)} min since start) log ${log}`);
         }
@@ -155,7 +157,8 @@ export const reproduceCommand: CommandModule<object, ReproduceArgs> = {
         process.removeListener('SIGINT', onStopSignal);
         process.removeListener('SIGTERM', onStopSignal);
       }
-      if (stopping) console.error(`stopped: ${todo.length - finished} job(s) not finished; run the same command again to continue them (interrupted runs resume from ckpt/last; completed ones are skipped)`);
+      // Not finished: the jobs our signal interrupted, and those that never started.
+      if (stopping) console.error(`stopped: ${interrupted + todo.length - finished} job(s) not finished (${interrupted} interrupted, ${todo.length - finished} not started); run the same command again to continue them (interrupted runs resume from ckpt/last; completed ones are skipped)`);
     }
 
     const runs = readRunSummaries(roots.resultsRoot);

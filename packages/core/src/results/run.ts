@@ -10,6 +10,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { chartsSvg, svgToPng, type Series } from './plot.ts';
 
@@ -51,9 +52,50 @@ export interface RunSummary {
   gitCommit: string | null;
   /** Set when the run was resumed on other commits than it started on. */
   resumedCommits?: string[];
+  /**
+   * While 'running': the process and machine writing the record, so that a reader can tell a
+   * live run from one whose process is gone (see `runState`).
+   */
+  pid?: number;
+  host?: string;
   dataInfo: Record<string, unknown>;
   startedAt: string;
   finishedAt: string;
+}
+
+/** How a run stands: its recorded status, or 'abandoned' for a 'running' record whose process is gone. */
+export type RunState = RunSummary['status'] | 'abandoned';
+
+/** Whether a process exists (EPERM: it exists, owned by someone else). */
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * A run's state as a reader should take it. A record says 'running' until its process writes
+ * how it ended; a process that was killed (SIGKILL, out of memory) or crashed never does. Such a
+ * record, written on this machine by a process that no longer exists, is 'abandoned': its
+ * ckpt/last (if any) can be resumed. A record from another machine, or from before records
+ * named their process, cannot be told apart and stays 'running'.
+ */
+export function runState(s: Pick<RunSummary, 'status' | 'pid' | 'host'>, alive: (pid: number) => boolean = processAlive): RunState {
+  if (s.status !== 'running' || s.pid === undefined || s.host !== os.hostname()) return s.status;
+  return alive(s.pid) ? 'running' : 'abandoned';
+}
+
+/** A run that has not completed and may go on: interrupted, stopped early, running, or abandoned. */
+export function isUnfinished(state: RunState): boolean {
+  return state === 'interrupted' || state === 'stopped' || state === 'running' || state === 'abandoned';
+}
+
+/** A state in words, for tables: 'abandoned' says why. */
+export function stateText(state: RunState): string {
+  return state === 'abandoned' ? 'abandoned (its process is gone)' : state;
 }
 
 /**

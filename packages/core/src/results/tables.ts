@@ -15,7 +15,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readConfigChain } from '../config/load.ts';
-import type { RunSummary } from './run.ts';
+import { isUnfinished, runState, stateText, type RunState, type RunSummary } from './run.ts';
+import { checkpointExists } from '../train/checkpoint.ts';
 import { loadPaper, paperValue, formatPaperCell, type PaperCell, type PaperData } from './paper.ts';
 import { meanStd, relativeTo, reportedMetrics, runOverrides, settingOverrides } from './report.ts';
 
@@ -249,23 +250,24 @@ export function runsOfJob(job: Job, runs: RunSummary[], repoRoot: string): RunSu
   return runs.filter((r) => r.status === 'completed' && isJob(r)).sort((a, b) => (a.runId < b.runId ? 1 : -1));
 }
 
-/** The latest run of a job that has not completed: interrupted, stopped early, or still running. */
+/** The latest run of a job that has not completed: interrupted, stopped early, running, or abandoned. */
 function unfinishedRunOfJob(job: Job, runs: RunSummary[], repoRoot: string): RunSummary | undefined {
   const isJob = runsOf(job, repoRoot);
-  return runs
-    .filter((r) => (r.status === 'interrupted' || r.status === 'stopped' || r.status === 'running') && isJob(r))
-    .sort((a, b) => (a.runId < b.runId ? 1 : -1))[0];
+  return runs.filter((r) => isUnfinished(runState(r)) && isJob(r)).sort((a, b) => (a.runId < b.runId ? 1 : -1))[0];
 }
 
 /**
- * The latest run of a job that was interrupted (Ctrl-C, SIGTERM) or stopped early, so
- * `reproduce` continues it with `--resume` instead of starting over.
+ * The latest run of a job that `reproduce` continues with `--resume` instead of starting over:
+ * interrupted (Ctrl-C, SIGTERM), stopped early, or abandoned (killed or crashed, see
+ * `runState`) after writing ckpt/last.
  */
 export function interruptedRunOfJob(job: Job, runs: RunSummary[], repoRoot: string): RunSummary | undefined {
   const isJob = runsOf(job, repoRoot);
-  return runs
-    .filter((r) => (r.status === 'interrupted' || r.status === 'stopped') && isJob(r))
-    .sort((a, b) => (a.runId < b.runId ? 1 : -1))[0];
+  const resumable = (r: RunSummary) => {
+    const state = runState(r);
+    return state === 'interrupted' || state === 'stopped' || (state === 'abandoned' && checkpointExists(path.join(r.runDir, 'ckpt', 'last')));
+  };
+  return runs.filter((r) => isJob(r) && resumable(r)).sort((a, b) => (a.runId < b.runId ? 1 : -1))[0];
 }
 
 /** Our number of a run, in the paper's unit: the test metric of the best checkpoint, else the best evaluation; accuracies in %. */
@@ -289,7 +291,8 @@ export interface OurCell {
 export interface UnfinishedRun {
   runDir: string;
   seed: number;
-  status: RunSummary['status'];
+  /** 'abandoned': the record says running but its process is gone (see `runState`). */
+  status: RunState;
   steps: number;
   totalSteps: number;
   /** Its best evaluation so far, in the paper's unit, or null before the first one. */
@@ -354,7 +357,7 @@ export interface BuildOptions extends JobOptions {
 /** How far an unfinished run got, for a cell's status: `seed 666 interrupted at update 137 of 1700, best test accuracy so far 92.15`. */
 function unfinishedText(u: UnfinishedRun): string {
   const best = u.bestSoFar === null ? 'no evaluation yet' : `best ${u.bestOf} so far ${f2(u.bestSoFar)}`;
-  return `seed ${u.seed} ${u.status} at update ${u.steps} of ${u.totalSteps}, ${best}`;
+  return `seed ${u.seed} ${stateText(u.status)} at update ${u.steps} of ${u.totalSteps}, ${best}`;
 }
 
 function ourCell(jobs: Job[], runs: RunSummary[], repoRoot: string): { cell: OurCell | null; status: string; unfinished?: UnfinishedRun[] } {
@@ -364,7 +367,7 @@ function ourCell(jobs: Job[], runs: RunSummary[], repoRoot: string): { cell: Our
   const unfinished = jobs.flatMap((j, i): UnfinishedRun[] => {
     if (done[i]) return [];
     const u = unfinishedRunOfJob(j, runs, repoRoot);
-    return u ? [{ runDir: relativeTo(repoRoot, u.runDir), seed: u.seed, status: u.status, steps: u.steps, totalSteps: u.totalSteps, bestSoFar: u.best ? runValue(u) : null, bestOf: `${u.metric?.split ?? 'valid'} ${u.metric?.name ?? 'metric'}` }] : [];
+    return u ? [{ runDir: relativeTo(repoRoot, u.runDir), seed: u.seed, status: runState(u), steps: u.steps, totalSteps: u.totalSteps, bestSoFar: u.best ? runValue(u) : null, bestOf: `${u.metric?.split ?? 'valid'} ${u.metric?.name ?? 'metric'}` }] : [];
   });
   const extra = unfinished.length ? { unfinished } : {};
   const suffix = unfinished.length ? `; ${unfinished.map(unfinishedText).join('; ')}` : '';
@@ -479,7 +482,7 @@ export function tableMarkdown(t: TableResult): string {
   const seeds = t.seeds === 'config' ? "each config's own seed" : `seeds ${t.seeds.join(',')}`;
   const sets = t.sets.map((x) => ` --set ${x}`).join('');
   L.push(`Ours: \`flowformer reproduce --table ${t.table} --scale ${t.scale}${sets}\`, ${seeds}; mean ± std over seeds. Paper: ${t.paperSource} (results/paper/flowformer-paper.json).`);
-  L.push(`Cells without a completed run say "not run", or "not finished" with how far an interrupted or running run got (never counted); no number of ours is ever taken from the paper. Generated ${t.generatedAt}.`, '');
+  L.push(`Cells without a completed run say "not run", or "not finished" with how far an interrupted, running or abandoned run got (never counted); no number of ours is ever taken from the paper. Generated ${t.generatedAt}.`, '');
   L.push(`| row | ${t.attentions.map((a) => `${a} (ours) | paper`).join(' | ')} |`);
   L.push(`| --- | ${t.attentions.map(() => '--: | --:').join(' | ')} |`);
   for (const r of t.rows) L.push(`| ${r.row} | ${r.cells.map((c) => `${oursText(c)} | ${formatPaperCell(c.paper)}${c.paperMethod ? '' : ''}`).join(' | ')} |`);

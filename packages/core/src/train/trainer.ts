@@ -13,6 +13,7 @@
  * it needs no state. A run stopped at update k and resumed gives the losses of one never stopped.
  */
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { tf } from '../tf.ts';
 import { getTask, type Batch, type EvalContext, type Metrics, type Split, type Task, type TaskData, type TaskModel } from '../task.ts';
@@ -282,6 +283,8 @@ export async function train(opts: TrainOptions): Promise<RunSummary> {
     command: opts.command ?? process.argv.join(' '),
     gitCommit: startCommit,
     ...(resumedCommits.length ? { resumedCommits } : {}),
+    // Who writes a 'running' record, so a killed run reads as abandoned rather than running (runState).
+    ...(status === 'running' ? { pid: process.pid, host: os.hostname() } : {}),
     dataInfo: data.info,
     startedAt,
     finishedAt: new Date().toISOString(),
