@@ -102,6 +102,29 @@ describe('flowformer CLI', () => {
     expect(metrics.accuracy).toBeGreaterThan(0.5);
   });
 
+  it('list runs: each run with its state (a dead running record is abandoned), progress and best, and how to resume', () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'ff-cli-runs-'));
+    const gone = spawnSync(process.execPath, ['-e', '']).pid!; // a process that has exited
+    const record = (id: string, o: Record<string, unknown>) => {
+      const runDir = path.join(root, 'runs', 'toy', 'mlp', id);
+      fs.mkdirSync(runDir, { recursive: true });
+      const s = { task: 'toy', dataset: 'blobs', model: 'mlp', attention: 'none', configName: 'mlp', configPath: toyConfig, runId: id, runDir, metric: { name: 'accuracy', mode: 'max', split: 'valid' }, best: { value: 0.5, step: 10, epoch: 1, metrics: { accuracy: 0.5 } }, final: null, test: null, steps: 10, totalSteps: 40, epochs: 1, lastLoss: 1, params: 1, wallSeconds: 12, backend: 'cpu', seed: 0, command: 'flowformer train', gitCommit: null, dataInfo: {}, startedAt: id, finishedAt: id, ...o };
+      fs.writeFileSync(path.join(runDir, 'summary.json'), JSON.stringify(s));
+      return runDir;
+    };
+    record('20260101-000000-s0', { status: 'completed', steps: 40 });
+    const dead = record('20260102-000000-s0', { status: 'running', pid: gone, host: os.hostname() });
+    const r = run(['list', 'runs', '--results-root', root]);
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toMatch(/completed\s+\S*runs\/toy\/mlp\/20260101-000000-s0\s+0\s+40\/40\s+valid accuracy 0\.5000 @ 10/);
+    expect(r.out).toMatch(/abandoned\s+\S*runs\/toy\/mlp\/20260102-000000-s0\s+0\s+10\/40/);
+    expect(r.out).toContain('2 run(s): 1 completed, 1 abandoned.');
+    expect(r.out).toContain('Continue one with: flowformer train --resume');
+    const only = run(['list', 'runs', '--unfinished', '--json', '--results-root', root]);
+    expect(JSON.parse(only.out).map((x: { state: string; runDir: string }) => [x.state, x.runDir])).toEqual([['abandoned', dead]]);
+    expect(run(['list', 'runs', '--task', 'other', '--results-root', root]).out).toMatch(/^No run of task other under /);
+  });
+
   it('train without a config or task explains what to pass', () => {
     const r = run(['train']);
     expect(r.code).not.toBe(0);

@@ -1,20 +1,70 @@
 import type { CommandModule } from 'yargs';
 import path from 'node:path';
-import { formatAttentionList, listConfigFiles } from '@flowformer/core';
+import { formatAttentionList, formatSeconds, isUnfinished, listConfigFiles, readRunSummaries, relativeTo, runState, stateText, type RunState, type RunSummary } from '@flowformer/core';
 import { discoverTasks } from '../discover.ts';
 import { repoRoot } from '../paths.ts';
+import { runRoots } from './train.ts';
 
-export const listCommand: CommandModule<object, { what?: string }> = {
+interface ListArgs {
+  what?: string;
+  task?: string;
+  unfinished?: boolean;
+  json?: boolean;
+  'results-root'?: string;
+}
+
+/** One line per run record: how it stands (abandoned included), how far, its best so far. */
+function listRuns(args: ListArgs): void {
+  const { resultsRoot } = runRoots(args);
+  const root = repoRoot();
+  const rows = readRunSummaries(resultsRoot)
+    .filter((s) => !args.task || s.task === args.task)
+    .map((s) => ({ s, state: runState(s) }))
+    .filter(({ state }) => !args.unfinished || isUnfinished(state))
+    .sort((a, b) => (a.s.startedAt < b.s.startedAt ? -1 : 1));
+  if (args.json) {
+    const out = rows.map(({ s, state }) => ({ state, task: s.task, config: s.configName, attention: s.attention, seed: s.seed, steps: s.steps, totalSteps: s.totalSteps, best: s.best, metric: s.metric, wallSeconds: s.wallSeconds, backend: s.backend, startedAt: s.startedAt, runDir: s.runDir }));
+    process.stdout.write(JSON.stringify(out, null, 2) + '\n');
+    return;
+  }
+  if (rows.length === 0) {
+    console.log(`No ${args.unfinished ? 'unfinished ' : ''}run${args.task ? ` of task ${args.task}` : ''} under ${resultsRoot}/runs.`);
+    return;
+  }
+  const best = (s: RunSummary) => (s.best ? `${s.metric.split} ${s.metric.name} ${s.best.value.toFixed(4)} @ ${s.best.step}` : '-');
+  const table: string[][] = [['state', 'run', 'seed', 'updates', 'best so far', 'time', 'backend']];
+  for (const { s, state } of rows)
+    table.push([state, relativeTo(root, s.runDir), String(s.seed), `${s.steps}/${s.totalSteps}`, best(s), formatSeconds(s.wallSeconds), s.backend]);
+  const widths = table[0]!.map((_, i) => Math.max(...table.map((r) => r[i]!.length)));
+  for (const r of table) console.log(r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd());
+  const resumable = rows.filter(({ state }) => state === 'interrupted' || state === 'stopped' || state === 'abandoned');
+  const counts = new Map<RunState, number>();
+  for (const { state } of rows) counts.set(state, (counts.get(state) ?? 0) + 1);
+  console.log(`\n${rows.length} run(s): ${[...counts].map(([k, n]) => `${n} ${k}`).join(', ')}.`);
+  if (rows.some(({ state }) => state === 'abandoned')) console.log(`${stateText('abandoned')}: the record says running, but no process of this machine writes it any more (killed or crashed).`);
+  if (resumable.length) console.log(`Continue one with: flowformer train --resume ${relativeTo(root, resumable.at(-1)!.s.runDir)}`);
+}
+
+export const listCommand: CommandModule<object, ListArgs> = {
   command: 'list [what]',
-  describe: 'List the registered tasks with their datasets and shipped configs (or: list attentions)',
+  describe: 'List the registered tasks with their datasets and shipped configs (or: list attentions, list runs)',
   builder: (y) =>
     y
-      .positional('what', { choices: ['tasks', 'attentions'], default: 'tasks', describe: 'what to list' })
+      .positional('what', { choices: ['tasks', 'attentions', 'runs'], default: 'tasks', describe: 'what to list' })
+      .option('task', { type: 'string', describe: 'list runs: only this task' })
+      .option('unfinished', { type: 'boolean', describe: 'list runs: only interrupted, stopped, running or abandoned runs (those that can go on)' })
+      .option('json', { type: 'boolean', describe: 'list runs: as JSON' })
+      .option('results-root', { type: 'string', describe: 'list runs: where runs/ is read; default $FLOWFORMER_RESULTS_ROOT or <repo>/results' })
       .example('$0 list', 'tasks, datasets and configs')
-      .example('$0 list attentions', 'the attention types a config can select') as never,
+      .example('$0 list attentions', 'the attention types a config can select')
+      .example('$0 list runs --unfinished', 'runs that can be resumed or are still going, with how far they got') as never,
   handler: async (args) => {
     if (args.what === 'attentions') {
       process.stdout.write(formatAttentionList());
+      return;
+    }
+    if (args.what === 'runs') {
+      listRuns(args);
       return;
     }
     const tasks = await discoverTasks();
