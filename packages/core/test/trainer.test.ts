@@ -9,7 +9,7 @@ import { ConfigError } from '../src/config/errors.ts';
 import { loadConfig } from '../src/config/load.ts';
 import { readCheckpointInfo } from '../src/train/checkpoint.ts';
 import { evaluateRun, train, TrainingDivergedError, type TrainOptions } from '../src/train/trainer.ts';
-import type { MetricsLine, RunSummary } from '../src/results/run.ts';
+import { runState, type MetricsLine, type RunSummary } from '../src/results/run.ts';
 import './fixtures/toy-task.ts'; // registers the example task, as the CLI's discovery would
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -64,6 +64,27 @@ describe('trainer on the example task', () => {
     const ev = await evaluateRun({ runDir: s.runDir, checkpoint: 'best', split: 'valid', log: () => {} });
     expect(ev.metrics.accuracy).toBeCloseTo(s.best!.metrics.accuracy!, 6);
     expect(ev.step).toBe(s.best!.step);
+  });
+
+  it("while running, the record names its process and host (so a killed run reads as abandoned); the final record does not", async () => {
+    let runDir = '';
+    let during: RunSummary | null = null;
+    const s = await train(
+      base({
+        log: (m) => {
+          if (m.startsWith('run ')) runDir = m.slice(4).trim();
+        },
+        onStep: ({ step }) => {
+          if (step === 20) during = JSON.parse(fs.readFileSync(path.join(runDir, 'summary.json'), 'utf8')) as RunSummary; // after the first evaluation (update 15)
+        },
+      }),
+    );
+    expect(during).toMatchObject({ status: 'running', pid: process.pid, host: os.hostname(), steps: 15 });
+    expect(runState(during!)).toBe('running');
+    const final = JSON.parse(fs.readFileSync(path.join(s.runDir, 'summary.json'), 'utf8')) as RunSummary;
+    expect(final.status).toBe('completed');
+    expect(final.pid).toBeUndefined();
+    expect(final.host).toBeUndefined();
   });
 
   it('a run stopped at update k and resumed gives the same losses as one never stopped', async () => {
