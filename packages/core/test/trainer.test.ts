@@ -87,6 +87,25 @@ describe('trainer on the example task', () => {
     expect(final.host).toBeUndefined();
   });
 
+  it('evaluation.at adds evaluations (0: the initial weights) to those every N, and the best counts them all', async () => {
+    // 15 updates per epoch, 4 epochs: every 2 epochs gives updates 30 and 60; at [0, 1] adds 0 and 15.
+    const losses: number[] = [];
+    const s = await train(base({ sets: ['evaluation.every=2', 'evaluation.at=[0,1]'], onStep: ({ loss }) => losses.push(loss) }));
+    const evals = metricsOf(s).filter((l) => l.type === 'eval');
+    expect(evals.map((l) => l.step)).toEqual([0, 15, 30, 60]);
+    const best = evals.reduce((a, b) => ((b.accuracy as number) > (a.accuracy as number) ? b : a));
+    expect(s.best!.value).toBe(best.accuracy);
+    // Evaluating does not change the training: without the extra evaluations the losses are the same,
+    // so a run without them is the same run observed fewer times (the UEA report relies on this).
+    const plain: number[] = [];
+    await train(base({ sets: ['evaluation.every=2'], onStep: ({ loss }) => plain.push(loss) }));
+    expect(plain).toEqual(losses);
+    // in steps too, and a resumed run does not evaluate its starting point again
+    const st = await train(base({ sets: ['evaluation.unit=steps', 'evaluation.every=25', 'evaluation.at=[0,7]'], stopAtStep: 10 }));
+    const resumed = await train(base({ resume: st.runDir }));
+    expect(metricsOf(resumed).filter((l) => l.type === 'eval').map((l) => l.step)).toEqual([0, 7, 25, 50, 60]);
+  });
+
   it('a run stopped at update k and resumed gives the same losses as one never stopped', async () => {
     // Dropout, shuffling, gradient accumulation with an uneven last update, clipping and a
     // warm-up schedule all depend on state that the checkpoint must carry.

@@ -84,6 +84,26 @@ describe("the uea task's report (the UEA section of results/tables/uea.md)", () 
     }
   });
 
+  it("marks runs without the original's evaluations at epochs 0 and 1 (a lower bound), in the same row as those with them", () => {
+    const s = scratch('uea-table-');
+    try {
+      fakeRun(s.dir, 'UWaveGestureLibrary/flowformer.yaml', 'a', ['seed=1', 'evaluation.at=[]'], { best: 0.85 }); // as runs made before evaluation.at
+      fakeRun(s.dir, 'UWaveGestureLibrary/flowformer.yaml', 'b', ['seed=2'], { best: 0.87 }); // base.yaml: at [0, 1]
+      fakeRun(s.dir, 'UWaveGestureLibrary/transformer.yaml', 'a', ['seed=1'], { best: 0.86 });
+      const r = ueaReport({ runs: readRunSummaries(s.dir), repoRoot, resultsRoot: s.dir, paper: loadPaper(), scale: 'paper' });
+      const t = r.json as UeaTable;
+      expect(t.rows).toHaveLength(1); // not a recipe of its own: the training is the same
+      expect(t.rows[0]!.cells.flow!.paper).toMatchObject({ values: [85, 87], withoutEarlyEvals: 1 });
+      expect(t.rows[0]!.cells.softmax!.paper).toMatchObject({ values: [86], withoutEarlyEvals: 0 });
+      expect(r.markdown).toContain('| UWaveGestureLibrary | paper | 86.00 ± 1.41 (2 seeds) † | - | 86.6 | 86.00 (1 seed) | - | 85.6 |');
+      expect(r.markdown).toContain('† Some or all runs of the cell were evaluated from epoch 2 on only');
+      expect(r.markdown).toMatch(/seed 1: 85\.00 † — [^\n]*; not evaluated at epochs 0 and 1\)/);
+      expect(r.markdown).toMatch(/seed 2: 87\.00 — [^\n]*wasm\)\n/);
+    } finally {
+      s.cleanup();
+    }
+  });
+
   it('says so when nothing ran, and lists unreadable runs instead of failing', () => {
     const s = scratch('uea-table-');
     try {

@@ -141,6 +141,11 @@ export const EvaluationSchema = z.strictObject({
   /** Evaluate every this many units (and at the end). */
   every: posInt(),
   unit: z.enum(['steps', 'epochs']).default('epochs'),
+  /**
+   * Also evaluate at these points, in `unit`; 0 is before the first update. The original UEA
+   * code evaluates at epochs 0 and 1 as well as every 2, and its best counts them all.
+   */
+  at: z.array(nonNegInt()).default([]),
   /** The split whose metric selects the best checkpoint. */
   split: z.enum(['valid', 'test']).default('valid'),
   /** Examples per evaluation batch; default training.batchSize. */

@@ -364,6 +364,8 @@ export async function train(opts: TrainOptions): Promise<RunSummary> {
 
   try {
     if (step >= totalSteps) log(`nothing to do: the run already did ${step}/${totalSteps} updates`);
+    // evaluation.at 0: score the initial weights, as the original UEA code does (a fresh run only).
+    if (!opts.resume && step === 0 && config.evaluation.at.includes(0) && totalSteps > 0) await evaluate();
     while (step < totalSteps) {
       if (perm === null) {
         // Fresh start or resume: redraw this epoch's order from the state at its start.
@@ -495,7 +497,7 @@ export async function train(opts: TrainOptions): Promise<RunSummary> {
 
       // Evaluation (and checkpoints) on schedule, and always at the end.
       const ev = config.evaluation;
-      const due = ev.unit === 'steps' ? step % ev.every === 0 : epochEnded && epoch % ev.every === 0;
+      const due = ev.unit === 'steps' ? step % ev.every === 0 || ev.at.includes(step) : epochEnded && (epoch % ev.every === 0 || ev.at.includes(epoch));
       if (due || step === totalSteps) {
         await evaluate();
       } else if (tc.checkpointEvery !== null && step % tc.checkpointEvery === 0) {
