@@ -117,7 +117,7 @@ describe('flowformer CLI', () => {
     const r = run(['list', 'runs', '--results-root', root]);
     expect(r.code, r.err).toBe(0);
     expect(r.out).toMatch(/completed\s+\S*runs\/toy\/mlp\/20260101-000000-s0\s+0\s+40\/40\s+valid accuracy 0\.5000 @ 10/);
-    expect(r.out).toMatch(/abandoned\s+\S*runs\/toy\/mlp\/20260102-000000-s0\s+0\s+10\/40/);
+    expect(r.out).toMatch(/abandoned\s+\S*runs\/toy\/mlp\/20260102-000000-s0\s+0\s+10\/40\s+valid accuracy 0\.5000 @ 10\s+12 s\s+~36 s\s+cpu/); // 30 updates left at 1.2 s each
     expect(r.out).toContain('2 run(s): 1 completed, 1 abandoned.');
     expect(r.out).toContain('Continue one with: flowformer train --resume');
     const only = run(['list', 'runs', '--unfinished', '--json', '--results-root', root]);

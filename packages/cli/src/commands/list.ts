@@ -32,9 +32,12 @@ function listRuns(args: ListArgs): void {
     return;
   }
   const best = (s: RunSummary) => (s.best ? `${s.metric.split} ${s.metric.name} ${s.best.value.toFixed(4)} @ ${s.best.step}` : '-');
-  const table: string[][] = [['state', 'run', 'seed', 'updates', 'best so far', 'time', 'backend']];
+  // Time left at the run's average pace so far (as of its last record): a guide, not a promise.
+  const left = (s: RunSummary, state: RunState) =>
+    isUnfinished(state) && s.steps > 0 && s.steps < s.totalSteps ? `~${formatSeconds(((s.totalSteps - s.steps) * s.wallSeconds) / s.steps)}` : '-';
+  const table: string[][] = [['state', 'run', 'seed', 'updates', 'best so far', 'time', 'left', 'backend']];
   for (const { s, state } of rows)
-    table.push([state, relativeTo(root, s.runDir), String(s.seed), `${s.steps}/${s.totalSteps}`, best(s), formatSeconds(s.wallSeconds), s.backend]);
+    table.push([state, relativeTo(root, s.runDir), String(s.seed), `${s.steps}/${s.totalSteps}`, best(s), formatSeconds(s.wallSeconds), left(s, state), s.backend]);
   const widths = table[0]!.map((_, i) => Math.max(...table.map((r) => r[i]!.length)));
   for (const r of table) console.log(r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd());
   const resumable = rows.filter(({ state }) => state === 'interrupted' || state === 'stopped' || state === 'abandoned');
