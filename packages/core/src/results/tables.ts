@@ -287,7 +287,7 @@ export interface OurCell {
   runs: { runDir: string; seed: number; config: string; dataset: string; dataDir: unknown; backend: string; gitCommit: string | null; steps: number; command: string; overrides: string[] }[];
 }
 
-/** A run of a cell's seed that has not completed (interrupted, stopped early, or still running): shown, never counted. */
+/** A run of a cell's seed that has not completed (interrupted, stopped early, running or abandoned): shown, never counted. */
 export interface UnfinishedRun {
   runDir: string;
   seed: number;
@@ -361,8 +361,9 @@ function unfinishedText(u: UnfinishedRun): string {
 }
 
 function ourCell(jobs: Job[], runs: RunSummary[], repoRoot: string): { cell: OurCell | null; status: string; unfinished?: UnfinishedRun[] } {
-  const done = jobs.map((j) => runsOfJob(j, runs, repoRoot).find((r) => runValue(r) !== null));
-  const found = done.filter((r): r is RunSummary => r !== undefined);
+  // Per seed the latest completed run; it counts when it has a value.
+  const done = jobs.map((j) => runsOfJob(j, runs, repoRoot)[0]);
+  const found = done.filter((r): r is RunSummary => r !== undefined && runValue(r) !== null);
   // Seeds without a completed run: their latest unfinished run, if any, is named in the status.
   const unfinished = jobs.flatMap((j, i): UnfinishedRun[] => {
     if (done[i]) return [];
@@ -370,8 +371,8 @@ function ourCell(jobs: Job[], runs: RunSummary[], repoRoot: string): { cell: Our
     return u ? [{ runDir: relativeTo(repoRoot, u.runDir), seed: u.seed, status: runState(u), steps: u.steps, totalSteps: u.totalSteps, bestSoFar: u.best ? runValue(u) : null, bestOf: `${u.metric?.split ?? 'valid'} ${u.metric?.name ?? 'metric'}` }] : [];
   });
   const extra = unfinished.length ? { unfinished } : {};
-  const suffix = unfinished.length ? `; ${unfinished.map(unfinishedText).join('; ')}` : '';
-  if (!found.length) return { cell: null, status: unfinished.length ? `not finished: ${unfinished.map(unfinishedText).join('; ')}` : 'not run', ...extra };
+  const listed = unfinished.map(unfinishedText).join('; ');
+  if (!found.length) return { cell: null, status: listed ? `not finished: ${listed}` : 'not run', ...extra };
   const values = found.map((r) => runValue(r)!);
   const cell: OurCell = {
     ...meanStd(values),
@@ -379,7 +380,7 @@ function ourCell(jobs: Job[], runs: RunSummary[], repoRoot: string): { cell: Our
     values,
     runs: found.map((r) => ({ runDir: relativeTo(repoRoot, r.runDir), seed: r.seed, config: path.relative(repoRoot, r.configPath), dataset: r.dataset, dataDir: (r.dataInfo as Record<string, unknown> | undefined)?.dir ?? null, backend: r.backend, gitCommit: r.gitCommit, steps: r.steps, command: r.command, overrides: runOverrides(r.command) })),
   };
-  return { cell, status: found.length === jobs.length ? 'ok' : `partial: ${found.length} of ${jobs.length} seeds${suffix}`, ...extra };
+  return { cell, status: found.length === jobs.length ? 'ok' : `partial: ${found.length} of ${jobs.length} seeds${listed ? `; ${listed}` : ''}`, ...extra };
 }
 
 /** One table (not 'main') from the runs found. */
