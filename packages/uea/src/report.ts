@@ -342,10 +342,13 @@ export function ueaTableMarkdown(t: UeaTable, repoRoot?: string): string {
     notes.forEach((n, i) => L.push(`${i + 1}. ${n}`));
     L.push('');
   }
-  L.push('Runs:', '');
+  // Which runs lack the early evaluations: said once when it is all of them, else per run.
+  const missingText = (m: number[]) => `not evaluated at epoch${m.length > 1 ? 's' : ''} ${m.join(' and ')}`;
+  const allMissing = t.runs.length > 0 && t.runs.every((r) => r.missingEvals.join() === t.runs[0]!.missingEvals.join() && r.missingEvals.length > 0);
+  L.push(allMissing ? `Runs (all †: ${missingText(t.runs[0]!.missingEvals)}):` : 'Runs:', '');
   for (const r of [...t.runs].sort((a, b) => a.runDir.localeCompare(b.runDir)))
     L.push(
-      `- ${runLabel(r)}: ${(100 * r.accuracy).toFixed(2)}${r.missingEvals.length ? ' †' : ''} — ${runPath(r, repoRoot)} (${r.epochs} epochs, ${formatSeconds(r.wallSeconds)}, ${r.backend}${r.missingEvals.length ? `; not evaluated at epoch${r.missingEvals.length > 1 ? 's' : ''} ${r.missingEvals.join(' and ')}` : ''})`,
+      `- ${runLabel(r)}: ${(100 * r.accuracy).toFixed(2)}${r.missingEvals.length ? ' †' : ''} — ${runPath(r, repoRoot)} (${r.epochs} epochs, ${formatSeconds(r.wallSeconds)}, ${r.backend}${r.missingEvals.length && !allMissing ? `; ${missingText(r.missingEvals)}` : ''})`,
     );
   L.push(...unfinishedLines(t, repoRoot));
   if (skipped.length) L.push('', ...skipped);

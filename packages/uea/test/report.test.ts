@@ -99,6 +99,11 @@ describe("the uea task's report (the UEA section of results/tables/uea.md)", () 
       expect(r.markdown).toContain('† Some or all runs of the cell were evaluated from epoch 2 on only');
       expect(r.markdown).toMatch(/seed 1: 85\.00 † — [^\n]*; not evaluated at epochs 0 and 1\)/);
       expect(r.markdown).toMatch(/seed 2: 87\.00 — [^\n]*wasm\)\n/);
+      expect(r.markdown).toContain('Runs:\n');
+      // when every run lacks them, the runs list says so once
+      const only = ueaReport({ runs: readRunSummaries(s.dir).filter((x) => x.runId === 'a' && x.attention === 'flow'), repoRoot, resultsRoot: s.dir, paper: loadPaper(), scale: 'paper' });
+      expect(only.markdown).toContain('Runs (all †: not evaluated at epochs 0 and 1):');
+      expect(only.markdown).toMatch(/seed 1: 85\.00 † — [^\n]*wasm\)\n/);
     } finally {
       s.cleanup();
     }
