@@ -114,6 +114,10 @@ describe('flowformer CLI', () => {
     };
     record('20260101-000000-s0', { status: 'completed', steps: 40 });
     const dead = record('20260102-000000-s0', { status: 'running', pid: gone, host: os.hostname() });
+    const before = run(['list', 'runs', '--results-root', root]);
+    expect(before.out).not.toContain('Continue one with'); // no ckpt/last yet: nothing to resume from
+    fs.mkdirSync(path.join(dead, 'ckpt', 'last'), { recursive: true });
+    fs.writeFileSync(path.join(dead, 'ckpt', 'last', 'manifest.json'), '{}');
     const r = run(['list', 'runs', '--results-root', root]);
     expect(r.code, r.err).toBe(0);
     expect(r.out).toMatch(/completed\s+\S*runs\/toy\/mlp\/20260101-000000-s0\s+0\s+40\/40\s+valid accuracy 0\.5000 @ 10/);

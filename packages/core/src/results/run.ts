@@ -93,6 +93,11 @@ export function isUnfinished(state: RunState): boolean {
   return state === 'interrupted' || state === 'stopped' || state === 'running' || state === 'abandoned';
 }
 
+/** A run that `--resume` can continue, given its ckpt/last: interrupted, stopped early, or abandoned. */
+export function isResumable(state: RunState): boolean {
+  return state === 'interrupted' || state === 'stopped' || state === 'abandoned';
+}
+
 /** A state in words, for tables: 'abandoned' says why. */
 export function stateText(state: RunState): string {
   return state === 'abandoned' ? 'abandoned (its process is gone)' : state;

@@ -15,7 +15,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readConfigChain } from '../config/load.ts';
-import { isUnfinished, runState, stateText, type RunState, type RunSummary } from './run.ts';
+import { isResumable, isUnfinished, runState, stateText, type RunState, type RunSummary } from './run.ts';
 import { checkpointExists } from '../train/checkpoint.ts';
 import { loadPaper, paperValue, formatPaperCell, type PaperCell, type PaperData } from './paper.ts';
 import { meanStd, relativeTo, reportedMetrics, runOverrides, settingOverrides } from './report.ts';
@@ -263,9 +263,10 @@ function unfinishedRunOfJob(job: Job, runs: RunSummary[], repoRoot: string): Run
  */
 export function interruptedRunOfJob(job: Job, runs: RunSummary[], repoRoot: string): RunSummary | undefined {
   const isJob = runsOf(job, repoRoot);
+  // An abandoned run may have died before its first checkpoint; the others always wrote ckpt/last.
   const resumable = (r: RunSummary) => {
     const state = runState(r);
-    return state === 'interrupted' || state === 'stopped' || (state === 'abandoned' && checkpointExists(path.join(r.runDir, 'ckpt', 'last')));
+    return isResumable(state) && (state !== 'abandoned' || checkpointExists(path.join(r.runDir, 'ckpt', 'last')));
   };
   return runs.filter((r) => isJob(r) && resumable(r)).sort((a, b) => (a.runId < b.runId ? 1 : -1))[0];
 }
