@@ -117,7 +117,7 @@ const ORIGINAL_EXTRA_EVALS = [0, 1];
 function missingEvals(c: UeaConfig): number[] {
   const ev = c.evaluation;
   if (ev.unit !== 'epochs') return [];
-  return ORIGINAL_EXTRA_EVALS.filter((e) => !(ev.at ?? []).includes(e) && !(e > 0 && e % ev.every === 0));
+  return ORIGINAL_EXTRA_EVALS.filter((e) => !ev.at.includes(e) && !(e > 0 && e % ev.every === 0));
 }
 
 /** The protocol a run recorded (`dataInfo.protocol`); records from before the holdout protocol existed are 'paper'. */

@@ -244,16 +244,20 @@ function runsOf(job: Job, repoRoot: string): (r: RunSummary) => boolean {
   return (r) => r.attention === job.attention && r.seed === job.seed && path.resolve(repoRoot, r.configPath ?? '') === config && key(runOverrides(r.command)) === sets;
 }
 
+/** The runs of a job that `keep` accepts, latest first (the job match first: it is the cheap test). */
+function runsOfJobWhere(job: Job, runs: RunSummary[], repoRoot: string, keep: (r: RunSummary) => boolean): RunSummary[] {
+  const isJob = runsOf(job, repoRoot);
+  return runs.filter((r) => isJob(r) && keep(r)).sort((a, b) => (a.runId < b.runId ? 1 : -1));
+}
+
 /** The completed runs of a job, latest first. */
 export function runsOfJob(job: Job, runs: RunSummary[], repoRoot: string): RunSummary[] {
-  const isJob = runsOf(job, repoRoot);
-  return runs.filter((r) => r.status === 'completed' && isJob(r)).sort((a, b) => (a.runId < b.runId ? 1 : -1));
+  return runsOfJobWhere(job, runs, repoRoot, (r) => r.status === 'completed');
 }
 
 /** The latest run of a job that has not completed: interrupted, stopped early, running, or abandoned. */
 function unfinishedRunOfJob(job: Job, runs: RunSummary[], repoRoot: string): RunSummary | undefined {
-  const isJob = runsOf(job, repoRoot);
-  return runs.filter((r) => isUnfinished(runState(r)) && isJob(r)).sort((a, b) => (a.runId < b.runId ? 1 : -1))[0];
+  return runsOfJobWhere(job, runs, repoRoot, (r) => isUnfinished(runState(r)))[0];
 }
 
 /**
@@ -262,13 +266,11 @@ function unfinishedRunOfJob(job: Job, runs: RunSummary[], repoRoot: string): Run
  * `runState`) after writing ckpt/last.
  */
 export function interruptedRunOfJob(job: Job, runs: RunSummary[], repoRoot: string): RunSummary | undefined {
-  const isJob = runsOf(job, repoRoot);
   // An abandoned run may have died before its first checkpoint; the others always wrote ckpt/last.
-  const resumable = (r: RunSummary) => {
+  return runsOfJobWhere(job, runs, repoRoot, (r) => {
     const state = runState(r);
     return isResumable(state) && (state !== 'abandoned' || checkpointExists(path.join(r.runDir, 'ckpt', 'last')));
-  };
-  return runs.filter((r) => isJob(r) && resumable(r)).sort((a, b) => (a.runId < b.runId ? 1 : -1))[0];
+  })[0];
 }
 
 /** Our number of a run, in the paper's unit: the test metric of the best checkpoint, else the best evaluation; accuracies in %. */
