@@ -140,13 +140,17 @@ function fakeRun(root: string, o: { config: string; attention: string; seed: num
 }
 
 describe('interruptedRunOfJob', () => {
-  it('finds the latest interrupted or stopped run of the same job and extra sets, so reproduce resumes it', () => {
+  it('finds the latest interrupted or stopped run of the same job and extra sets that has its ckpt/last, so reproduce resumes it', () => {
     const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ff-tables-'));
     const [job] = tableJobs({ table: 'lra', scale: 'mini', only: ['listops'], attentions: ['flow'] });
     const cfg = { config: 'configs/lra/listops/mini.yaml', attention: 'flow', seed: 0, task: 'lra', metric: 'accuracy', value: 0.3 };
     const done = fakeRun(tmp, cfg);
     expect(interruptedRunOfJob(job!, [done], repoRoot)).toBeUndefined(); // completed: nothing to resume
     const cut = { ...fakeRun(tmp, { ...cfg, status: 'interrupted' }), command: 'flowformer train -c x --set attention.type=flow' };
+    // a record without its ckpt/last (committed, or copied from another machine) cannot be resumed: reproduce starts it again
+    expect(interruptedRunOfJob(job!, [done, cut], repoRoot)).toBeUndefined();
+    fs.mkdirSync(path.join(cut.runDir, 'ckpt', 'last'), { recursive: true });
+    fs.writeFileSync(path.join(cut.runDir, 'ckpt', 'last', 'manifest.json'), '{}');
     expect(interruptedRunOfJob(job!, [done, cut], repoRoot)).toBe(cut);
     // another setting (an extra --set the job does not have) is not this job's run
     const other = { ...cut, command: 'flowformer train -c x --set attention.type=flow --set training.steps=5' };

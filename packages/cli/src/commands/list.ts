@@ -1,6 +1,6 @@
 import type { CommandModule } from 'yargs';
 import path from 'node:path';
-import { checkpointExists, formatAttentionList, formatSeconds, isResumable, isUnfinished, listConfigFiles, readRunSummaries, relativeTo, runState, stateText, type RunState, type RunSummary } from '@flowformer/core';
+import { canResume, formatAttentionList, formatSeconds, isUnfinished, listConfigFiles, readRunSummaries, relativeTo, runState, stateText, type RunState, type RunSummary } from '@flowformer/core';
 import { discoverTasks } from '../discover.ts';
 import { repoRoot } from '../paths.ts';
 import { runRoots } from './train.ts';
@@ -40,7 +40,7 @@ function listRuns(args: ListArgs): void {
     table.push([state, relativeTo(root, s.runDir), String(s.seed), `${s.steps}/${s.totalSteps}`, best(s), formatSeconds(s.wallSeconds), left(s, state), s.backend]);
   const widths = table[0]!.map((_, i) => Math.max(...table.map((r) => r[i]!.length)));
   for (const r of table) console.log(r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd());
-  const resumable = rows.filter(({ s, state }) => isResumable(state) && checkpointExists(path.join(s.runDir, 'ckpt', 'last')));
+  const resumable = rows.filter(({ s, state }) => canResume(s, state));
   const counts = new Map<RunState, number>();
   for (const { state } of rows) counts.set(state, (counts.get(state) ?? 0) + 1);
   console.log(`\n${rows.length} run(s): ${[...counts].map(([k, n]) => `${n} ${k}`).join(', ')}.`);

@@ -13,6 +13,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { chartsSvg, svgToPng, type Series } from './plot.ts';
+import { checkpointExists } from '../train/checkpoint.ts';
 
 export interface MetricsLine {
   type: 'train' | 'eval' | 'test';
@@ -96,6 +97,15 @@ export function isUnfinished(state: RunState): boolean {
 /** A run that `--resume` can continue, given its ckpt/last: interrupted, stopped early, or abandoned. */
 export function isResumable(state: RunState): boolean {
   return state === 'interrupted' || state === 'stopped' || state === 'abandoned';
+}
+
+/**
+ * Whether `--resume` can continue this run here: a resumable state and a ckpt/last on disk.
+ * An abandoned run may have died before its first checkpoint, and a record committed or copied
+ * from another machine comes without its checkpoints.
+ */
+export function canResume(s: RunSummary, state: RunState = runState(s)): boolean {
+  return isResumable(state) && checkpointExists(path.join(s.runDir, 'ckpt', 'last'));
 }
 
 /** A state in words, for tables: 'abandoned' says why. */

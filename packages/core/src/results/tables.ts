@@ -15,8 +15,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readConfigChain } from '../config/load.ts';
-import { isResumable, isUnfinished, runState, stateText, type RunState, type RunSummary } from './run.ts';
-import { checkpointExists } from '../train/checkpoint.ts';
+import { canResume, isUnfinished, runState, stateText, type RunState, type RunSummary } from './run.ts';
 import { loadPaper, paperValue, formatPaperCell, type PaperCell, type PaperData } from './paper.ts';
 import { meanStd, relativeTo, reportedMetrics, runOverrides, settingOverrides } from './report.ts';
 
@@ -263,14 +262,10 @@ function unfinishedRunOfJob(job: Job, runs: RunSummary[], repoRoot: string): Run
 /**
  * The latest run of a job that `reproduce` continues with `--resume` instead of starting over:
  * interrupted (Ctrl-C, SIGTERM), stopped early, or abandoned (killed or crashed, see
- * `runState`) after writing ckpt/last.
+ * `runState`), with its ckpt/last on disk (`canResume`).
  */
 export function interruptedRunOfJob(job: Job, runs: RunSummary[], repoRoot: string): RunSummary | undefined {
-  // An abandoned run may have died before its first checkpoint; the others always wrote ckpt/last.
-  return runsOfJobWhere(job, runs, repoRoot, (r) => {
-    const state = runState(r);
-    return isResumable(state) && (state !== 'abandoned' || checkpointExists(path.join(r.runDir, 'ckpt', 'last')));
-  })[0];
+  return runsOfJobWhere(job, runs, repoRoot, (r) => canResume(r))[0];
 }
 
 /** Our number of a run, in the paper's unit: the test metric of the best checkpoint, else the best evaluation; accuracies in %. */
