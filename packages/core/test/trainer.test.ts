@@ -68,6 +68,7 @@ describe('trainer on the example task', () => {
 
   it("while running, the record names its process and host (so a killed run reads as abandoned); the final record does not", async () => {
     let runDir = '';
+    let first: RunSummary | null = null;
     let during: RunSummary | null = null;
     const s = await train(
       base({
@@ -75,10 +76,14 @@ describe('trainer on the example task', () => {
           if (m.startsWith('run ')) runDir = m.slice(4).trim();
         },
         onStep: ({ step }) => {
+          // Before the first evaluation: the record already says running (written before the loop).
+          if (step === 1) first = JSON.parse(fs.readFileSync(path.join(runDir, 'summary.json'), 'utf8')) as RunSummary;
           if (step === 20) during = JSON.parse(fs.readFileSync(path.join(runDir, 'summary.json'), 'utf8')) as RunSummary; // after the first evaluation (update 15)
         },
       }),
     );
+    expect(first).toMatchObject({ status: 'running', pid: process.pid, host: os.hostname(), steps: 0, best: null });
+    expect(runState(first!)).toBe('running');
     expect(during).toMatchObject({ status: 'running', pid: process.pid, host: os.hostname(), steps: 15 });
     expect(runState(during!)).toBe('running');
     const final = JSON.parse(fs.readFileSync(path.join(s.runDir, 'summary.json'), 'utf8')) as RunSummary;
@@ -202,7 +207,17 @@ describe('trainer on the example task', () => {
     expect(JSON.parse(fs.readFileSync(path.join(s.runDir, 'summary.json'), 'utf8')).status).toBe('interrupted');
     expect(process.listenerCount('SIGINT')).toBe(0);
     expect(process.listenerCount('SIGTERM')).toBe(0);
-    const r = await train(base({ resume: s.runDir }));
+    // Resumed, the record says running again from its first update on, not still interrupted.
+    let resumedFirst: RunSummary | null = null;
+    const r = await train(
+      base({
+        resume: s.runDir,
+        onStep: () => {
+          resumedFirst ??= JSON.parse(fs.readFileSync(path.join(s.runDir, 'summary.json'), 'utf8')) as RunSummary;
+        },
+      }),
+    );
+    expect(resumedFirst).toMatchObject({ status: 'running', pid: process.pid, steps: s.steps, lastLoss: s.lastLoss });
     expect(r.status).toBe('completed');
     expect(r.steps).toBe(60);
   });

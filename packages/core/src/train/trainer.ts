@@ -362,6 +362,12 @@ export async function train(opts: TrainOptions): Promise<RunSummary> {
     return perm!.subarray(start, end);
   };
 
+  // Mark the record 'running' (with this process's pid) before the first update, not only at the
+  // first evaluation: `list runs` and `reproduce` then see a run that has just started or resumed
+  // as running, and one that dies before its first evaluation as abandoned, not as absent or as
+  // still interrupted.
+  run.writeSummary(summary('running', opts.resume ? (run.readSummary()?.lastLoss ?? null) : null));
+
   try {
     if (step >= totalSteps) log(`nothing to do: the run already did ${step}/${totalSteps} updates`);
     // evaluation.at 0: score the initial weights, as the original UEA code does (a fresh run only).
