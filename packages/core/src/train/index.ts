@@ -22,6 +22,7 @@ export {
   type EvaluationConfig,
 } from '../config/schema.ts';
 export { train, evaluateRun, TrainingDivergedError, type TrainOptions, type EvaluateRunOptions } from './trainer.ts';
+export { variableGrads, gradientsFreeingAsYouGo } from './grads.ts';
 export { AdamFamily, makeOptimizer, clipByGlobalNorm, type Optimizer, type OptimizerState } from './optim.ts';
 export { makeSchedule, type Schedule, type ScheduleContext } from './schedule.ts';
 export { crossEntropy, softTargetCrossEntropy, maskedMse, accuracy, type CrossEntropyArgs } from './loss.ts';

@@ -25,6 +25,7 @@ import { clipByGlobalNorm, makeOptimizer, type Optimizer } from './optim.ts';
 import { Progress, formatDuration, type ProgressOptions } from './progress.ts';
 import { Rng, type RngState } from './rng.ts';
 import { makeSchedule } from './schedule.ts';
+import { variableGrads } from './grads.ts';
 
 export interface TrainOptions {
   /** Path of a YAML config (`configs/<task>/<dataset>/<model>.yaml`); required unless `config` or `resume`. */
@@ -399,7 +400,8 @@ export async function train(opts: TrainOptions): Promise<RunSummary> {
         nextBatch = null;
         const weight = micro[k]!.length / examples;
         try {
-          const { value, grads: g } = tf.variableGrads(() => model.loss(batch, { training: true, rng: dropoutRng }), trainable);
+          // tfjs's gradients, with a backward pass that frees each gradient and saved activation once used (grads.ts).
+          const { value, grads: g } = variableGrads(() => model.loss(batch, { training: true, rng: dropoutRng }), trainable);
           loss += value.dataSync()[0]! * weight;
           value.dispose();
           for (const [vname, gt] of Object.entries(g)) {
