@@ -134,4 +134,29 @@ describe('flowformer CLI', () => {
     expect(r.code).not.toBe(0);
     expect(r.err).toMatch(/--task T .*--config FILE.*--resume RUN_DIR/);
   });
+
+  it('bench step: time and memory of one training step of a config, with both backward passes, as a table and a record', () => {
+    const out = path.join(tmp, 'bench-step');
+    const r = run(['bench', 'step', '-c', toyConfig, '--batch-size', '8', '--runs', '2', '--warmup', '0', '--out', out]);
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toMatch(/\| ours \| 8 \| \d+ \| [\d.]+ \| [\d.]+ \|/);
+    expect(r.out).toMatch(/\| tfjs \| 8 \|/);
+    const rec = JSON.parse(fs.readFileSync(path.join(out, 'step-blobs-mlp.json'), 'utf8'));
+    expect(rec.command).toMatch(/^flowformer bench step -c /);
+    expect(rec.rows.map((x: { backward: string }) => x.backward)).toEqual(['ours', 'tfjs']);
+    for (const row of rec.rows) {
+      expect(row.batchSize).toBe(8);
+      expect(row.medianMs).toBeGreaterThan(0);
+      expect(row.peakBytes).toBeGreaterThan(0);
+    }
+    // The trainer's pass never needs more tensor memory than tfjs's.
+    expect(rec.rows[0].peakBytes).toBeLessThanOrEqual(rec.rows[1].peakBytes);
+    expect(fs.readFileSync(path.join(out, 'step-blobs-mlp.md'), 'utf8')).toContain('| backward pass | batch |');
+  });
+
+  it('bench step names a batch larger than the training split', () => {
+    const r = run(['bench', 'step', '-c', toyConfig, '--batch-size', '100000']);
+    expect(r.code).not.toBe(0);
+    expect(r.err).toMatch(/fewer than a batch of 100000/);
+  });
 });

@@ -3,6 +3,12 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import {
+  BACKWARD_PASSES,
+  benchTrainStep,
+  formatStepBenchTable,
+  getTask,
+  loadConfig,
+  type BackwardPass,
   BENCH_VARIANTS,
   DEFAULT_CHUNK_SIZE,
   DEFAULT_BENCH_LENGTHS,
@@ -21,6 +27,7 @@ import {
 } from '@flowformer/core';
 import type { DiscoveredTask } from '../discover.ts';
 import { resolveDataRoot } from '../paths.ts';
+import { runRoots } from './train.ts';
 import { declareTaskOptions, taskOptionValues } from '../task-options.ts';
 
 interface BenchAttentionArgs {
@@ -99,6 +106,70 @@ const attentionBench: CommandModule<object, BenchAttentionArgs> = {
       fs.writeFileSync(path.join(args.out, 'attention.json'), JSON.stringify({ command: cmd, backend: info, rows }, null, 2) + '\n');
       await writePlot(rows, path.join(args.out, 'attention.png'));
       console.error(`wrote ${path.join(args.out, 'attention.{md,json,png}')}`);
+    }
+  },
+};
+
+interface BenchStepArgs {
+  config: string;
+  set?: string[];
+  'batch-size'?: number;
+  backward: string[];
+  runs: number;
+  warmup: number;
+  json?: boolean;
+  out?: string;
+  backend?: string;
+  'data-root'?: string;
+}
+
+/** `flowformer bench step`: one training step of a real config, timed and weighed (core bench/step.ts). */
+const stepBench: CommandModule<object, BenchStepArgs> = {
+  command: 'step',
+  describe: "Time and memory of one training step (forward + backward) of a config, with the trainer's backward pass and tfjs's",
+  builder: (y) =>
+    y
+      .option('config', { alias: 'c', type: 'string', demandOption: true, describe: 'the config whose data and model to use, e.g. configs/uea/SelfRegulationSCP1/flowformer.yaml' })
+      .option('set', { type: 'string', array: true, describe: 'override a config value, as for train (e.g. --set attention.type=softmax)' })
+      .option('batch-size', { type: 'number', describe: "examples per step (default: the config's training.batchSize)" })
+      .option('backward', { type: 'string', array: true, choices: [...BACKWARD_PASSES], default: [...BACKWARD_PASSES], describe: "which backward passes, in this order: ours (the trainer's, frees as it goes) and tfjs (tf.variableGrads)" })
+      .option('runs', { type: 'number', default: 3, describe: 'timed steps per pass (median reported)' })
+      .option('warmup', { type: 'number', default: 1, describe: 'untimed steps first' })
+      .option('json', { type: 'boolean', describe: 'print the result as JSON on stdout' })
+      .option('out', { type: 'string', describe: 'also write step-<config>.md and .json (command, machine, numbers) into this folder' })
+      .example('$0 bench step -c configs/uea/SelfRegulationSCP1/flowformer.yaml --batch-size 4', 'will the paper recipe fit? time and peak memory of a step, both backward passes')
+      .example('$0 bench step -c configs/uea/SelfRegulationSCP1/transformer.yaml --backward ours', "the softmax Transformer's step with the trainer's backward pass only") as never,
+  handler: async (args) => {
+    await initBackend(args.backend as never);
+    const info = backendInfo();
+    console.error(`backend ${info.backend}${info.threads ? `, ${info.threads} threads` : ''}`);
+    const resolved = loadConfig(args.config, { sets: args.set });
+    const task = getTask(resolved.config.task);
+    const roots = runRoots(args);
+    const r = await benchTrainStep({
+      config: resolved,
+      task,
+      // As train resolves it: the flag or the environment, else the config's data.root, else <repo>/data.
+      dataRoot: path.resolve(roots.dataRoot ?? resolved.config.data.root ?? roots.defaultDataRoot),
+      cacheDir: roots.cacheDir,
+      batchSize: args['batch-size'],
+      backward: args.backward as BackwardPass[],
+      runs: args.runs,
+      warmup: args.warmup,
+      log: (m) => console.error(m),
+    });
+    const table = formatStepBenchTable(r);
+    const machine = machineFacts();
+    const cmd = ['flowformer', ...process.argv.slice(2)].join(' ');
+    if (args.json) console.log(JSON.stringify({ command: cmd, backend: info, machine, ...r }, null, 2));
+    else console.log('\n' + table);
+    if (args.out) {
+      fs.mkdirSync(args.out, { recursive: true });
+      const base = path.join(args.out, `step-${resolved.name}`);
+      const head = `# One training step: ${resolved.name} (${r.task}/${r.dataset}, ${r.params.toLocaleString('en-US')} parameters)\n\nCommand: \`${cmd}\`\n\nMachine: ${machine.cores} cores (${machine.cpu}), ${machine.memoryGiB} GiB, node ${machine.node}; backend ${info.backend}; ${machine.date}; load average ${machine.loadAverage} when it ended. Resident before the first step: ${(r.rssBeforeBytes / 2 ** 30).toFixed(2)} GiB.\n\n`;
+      fs.writeFileSync(`${base}.md`, head + table + '\n');
+      fs.writeFileSync(`${base}.json`, JSON.stringify({ command: cmd, backend: info, machine, ...r }, null, 2) + '\n');
+      console.error(`wrote ${base}.{md,json}`);
     }
   },
 };
@@ -208,23 +279,27 @@ function taskBenchCommand(what: string, tasks: Task[]): CommandModule<object, Ta
 }
 
 export function benchCommand(discovered: DiscoveredTask[]): CommandModule {
-  // `attention` is the core's benchmark; a task's bench of that name would be unreachable.
+  // `attention` and `step` are the core's benchmarks; a task's bench of either name would be unreachable.
   const kinds = new Map<string, Task[]>();
   for (const { task } of discovered) {
     for (const what of Object.keys(task.bench ?? {})) {
-      if (what === 'attention') {
-        console.error(`warning: task '${task.name}' declares bench 'attention', which is the core's benchmark; ignored`);
+      if (what === 'attention' || what === 'step') {
+        console.error(`warning: task '${task.name}' declares bench '${what}', which is the core's benchmark; ignored`);
         continue;
       }
       kinds.set(what, [...(kinds.get(what) ?? []), task]);
     }
   }
-  const names = ['attention', ...kinds.keys()];
+  const names = ['attention', 'step', ...kinds.keys()];
   return {
     command: 'bench <what>',
-    describe: `Benchmarks: attention cost against sequence length${[...kinds].map(([k, ts]) => `; ${k} (${ts.map((t) => t.name).join(', ')})`).join('')}`,
+    describe: `Benchmarks: attention cost against sequence length; one training step of a config${[...kinds].map(([k, ts]) => `; ${k} (${ts.map((t) => t.name).join(', ')})`).join('')}`,
     builder: (y) => {
-      let b = y.command(attentionBench).example('$0 bench attention --out results/bench', 'time and memory of softmax vs Flow-Attention against L');
+      let b = y
+        .command(attentionBench)
+        .command(stepBench)
+        .example('$0 bench attention --out results/bench', 'time and memory of softmax vs Flow-Attention against L')
+        .example('$0 bench step -c configs/uea/SelfRegulationSCP1/flowformer.yaml --batch-size 4', 'time and peak memory of one training step of a config');
       for (const [what, ts] of kinds) {
         b = b.command(taskBenchCommand(what, ts));
         // Each task's first example, so that `bench --help` shows how to run every kind.

@@ -10,3 +10,4 @@ export {
   type AttentionBenchOptions,
   type AttentionBenchRow,
 } from './attention.ts';
+export { benchTrainStep, formatStepBenchTable, residentHighWater, BACKWARD_PASSES, type BackwardPass, type StepBenchOptions, type StepBenchRow, type StepBenchResult } from './step.ts';
