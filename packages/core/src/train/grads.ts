@@ -12,7 +12,8 @@
  * drops what is no longer needed, as PyTorch's autograd does:
  *   - a tensor's gradient, once the node that produced the tensor has been back-propagated
  *     (the tape is in topological order, so by then that gradient is complete);
- *   - a node's saved tensors, once its gradient has been computed.
+ *   - a node's saved tensors, once its gradient has been computed (at once, for a node that is
+ *     on no path from the variables to the loss).
  * The peak becomes the saved activations (shrinking during the backward pass) plus the
  * gradients in flight.
  *
@@ -97,6 +98,10 @@ export function gradientsFreeingAsYouGo(f: () => tf.Tensor, xs: tf.Tensor[]): { 
   const tape = engine.state.activeTape!;
   const nodes = nodesFromXsToY(tape, xs, y);
   const xIds = new Set(xs.map((x) => x.id));
+  // Nodes off every path from xs to y (dropout masks drawn, padding masks built, ...) are never
+  // back-propagated: what they saved can go before the walk starts.
+  const onPath = new Set(nodes.map((n) => n.id));
+  for (const node of tape) if (!onPath.has(node.id)) for (const t of node.saved ?? []) t.dispose();
 
   return engine.tidy('backward', () => {
     // The gradient of each tensor id seen so far. Every value is its own Tensor object, so
