@@ -45,6 +45,23 @@ interface BenchAttentionArgs {
   backend?: string;
 }
 
+/** The flags every timing benchmark has: how many timed and untimed repetitions, and where the result goes. */
+function timingOptions<T>(y: Argv<T>, o: { runs: number; each: string; json: string; out: string }) {
+  return y
+    .option('runs', { type: 'number', default: o.runs, describe: `timed ${o.each} (median reported)` })
+    .option('warmup', { type: 'number', default: 1, describe: `untimed ${o.each.split(' ')[0]} first` })
+    .option('json', { type: 'boolean', describe: `print ${o.json} as JSON on stdout` })
+    .option('out', { type: 'string', describe: `also write ${o.out} into this folder` });
+}
+
+/** Initialises the backend a benchmark runs on and says which (on stderr): its numbers depend on it. */
+async function startBackend(name: string | undefined) {
+  await initBackend(name as never);
+  const info = backendInfo();
+  console.error(`backend ${info.backend}${info.threads ? `, ${info.threads} threads` : ''}`);
+  return info;
+}
+
 /** Time and memory against L for each variant, log-log, as one PNG with two panels. */
 async function writePlot(rows: AttentionBenchRow[], file: string): Promise<void> {
   const byVariant = new Map<string, AttentionBenchRow[]>();
@@ -63,24 +80,18 @@ const attentionBench: CommandModule<object, BenchAttentionArgs> = {
   command: 'attention',
   describe: 'Forward+backward time and peak memory of softmax vs Flow-Attention as L grows',
   builder: (y) =>
-    y
+    timingOptions(y, { runs: 5, each: 'runs per configuration', json: 'the rows', out: 'attention.md, attention.json and attention.png' })
       .option('lengths', { type: 'number', array: true, default: [...DEFAULT_BENCH_LENGTHS], describe: 'sequence lengths L' })
       .option('variants', { type: 'string', array: true, choices: [...BENCH_VARIANTS], default: [...DEFAULT_BENCH_VARIANTS], describe: 'what to measure' })
       .option('B', { type: 'number', default: 1, describe: 'batch size' })
       .option('H', { type: 'number', default: 8, describe: 'heads' })
       .option('D', { type: 'number', default: 64, describe: 'head size' })
-      .option('runs', { type: 'number', default: 5, describe: 'timed runs per configuration (median reported)' })
-      .option('warmup', { type: 'number', default: 1, describe: 'untimed runs first' })
       .option('chunk-size', { type: 'number', describe: `chunk size of the chunked causal form (default ${DEFAULT_CHUNK_SIZE})` })
       .option('memory-limit-gb', { type: 'number', describe: 'skip configurations whose estimated peak is above this' })
-      .option('json', { type: 'boolean', describe: 'print the rows as JSON on stdout' })
-      .option('out', { type: 'string', describe: 'also write attention.md, attention.json and attention.png into this folder' })
       .example('$0 bench attention', 'the default sweep: L = 256 ... 16384, B=1, H=8, D=64')
       .example('$0 bench attention --lengths 1024 4096 8192 --variants flow flow-causal-chunked --out results/bench', 'a custom sweep, with table and plot') as never,
   handler: async (args) => {
-    await initBackend(args.backend as never);
-    const info = backendInfo();
-    console.error(`backend ${info.backend}${info.threads ? `, ${info.threads} threads` : ''}`);
+    const info = await startBackend(args.backend);
     const rows = await benchAttention({
       lengths: args.lengths,
       variants: args.variants as BenchVariant[],
@@ -128,21 +139,15 @@ const stepBench: CommandModule<object, BenchStepArgs> = {
   command: 'step',
   describe: "Time and memory of one training step (forward + backward) of a config, with the trainer's backward pass and tfjs's",
   builder: (y) =>
-    y
+    timingOptions(y, { runs: 3, each: 'steps per pass', json: 'the result', out: 'step-<config>.md and .json (command, machine, numbers)' })
       .option('config', { alias: 'c', type: 'string', demandOption: true, describe: 'the config whose data and model to use, e.g. configs/uea/SelfRegulationSCP1/flowformer.yaml' })
       .option('set', { type: 'string', array: true, describe: 'override a config value, as for train (e.g. --set attention.type=softmax)' })
       .option('batch-size', { type: 'number', describe: "examples per step (default: the config's training.batchSize)" })
       .option('backward', { type: 'string', array: true, choices: [...BACKWARD_PASSES], default: [...BACKWARD_PASSES], describe: "which backward passes, in this order: ours (the trainer's, frees as it goes) and tfjs (tf.variableGrads)" })
-      .option('runs', { type: 'number', default: 3, describe: 'timed steps per pass (median reported)' })
-      .option('warmup', { type: 'number', default: 1, describe: 'untimed steps first' })
-      .option('json', { type: 'boolean', describe: 'print the result as JSON on stdout' })
-      .option('out', { type: 'string', describe: 'also write step-<config>.md and .json (command, machine, numbers) into this folder' })
       .example('$0 bench step -c configs/uea/SelfRegulationSCP1/flowformer.yaml --batch-size 4', 'will the paper recipe fit? time and peak memory of a step, both backward passes')
       .example('$0 bench step -c configs/uea/SelfRegulationSCP1/transformer.yaml --backward ours', "the softmax Transformer's step with the trainer's backward pass only") as never,
   handler: async (args) => {
-    await initBackend(args.backend as never);
-    const info = backendInfo();
-    console.error(`backend ${info.backend}${info.threads ? `, ${info.threads} threads` : ''}`);
+    const info = await startBackend(args.backend);
     const resolved = loadConfig(args.config, { sets: args.set });
     const task = getTask(resolved.config.task);
     const roots = runRoots(args);
