@@ -154,8 +154,8 @@ const stepBench: CommandModule<object, BenchStepArgs> = {
     const r = await benchTrainStep({
       config: resolved,
       task,
-      // As train resolves it: the flag or the environment, else the config's data.root, else <repo>/data.
-      dataRoot: path.resolve(roots.dataRoot ?? resolved.config.data.root ?? roots.defaultDataRoot),
+      dataRoot: roots.dataRoot,
+      defaultDataRoot: roots.defaultDataRoot,
       cacheDir: roots.cacheDir,
       batchSize: args['batch-size'],
       backward: args.backward as BackwardPass[],
@@ -166,14 +166,15 @@ const stepBench: CommandModule<object, BenchStepArgs> = {
     const table = formatStepBenchTable(r);
     const machine = machineFacts();
     const cmd = ['flowformer', ...process.argv.slice(2)].join(' ');
-    if (args.json) console.log(JSON.stringify({ command: cmd, backend: info, machine, ...r }, null, 2));
+    const record = { command: cmd, backend: info, machine, ...r };
+    if (args.json) console.log(JSON.stringify(record, null, 2));
     else console.log('\n' + table);
     if (args.out) {
       fs.mkdirSync(args.out, { recursive: true });
       const base = path.join(args.out, `step-${resolved.name}`);
       const head = `# One training step: ${resolved.name} (${r.task}/${r.dataset}, ${r.params.toLocaleString('en-US')} parameters)\n\nCommand: \`${cmd}\`\n\nMachine: ${machine.cores} cores (${machine.cpu}), ${machine.memoryGiB} GiB, node ${machine.node}; backend ${info.backend}; ${machine.date}; load average ${machine.loadAverage} when it ended. Resident before the first step: ${(r.rssBeforeBytes / 2 ** 30).toFixed(2)} GiB.\n\n`;
       fs.writeFileSync(`${base}.md`, head + table + '\n');
-      fs.writeFileSync(`${base}.json`, JSON.stringify({ command: cmd, backend: info, machine, ...r }, null, 2) + '\n');
+      fs.writeFileSync(`${base}.json`, JSON.stringify(record, null, 2) + '\n');
       console.error(`wrote ${base}.{md,json}`);
     }
   },

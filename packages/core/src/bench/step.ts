@@ -2,7 +2,8 @@
  * One training step of a real config, timed and weighed: does this recipe fit in this machine's
  * memory, and what does the backward pass cost? (`flowformer bench step`.)
  *
- * It loads the config's data and model exactly as `train` does, draws the first `batchSize`
+ * It loads the config's data and builds its model with the task's own loader and builder, from the
+ * data root `train` would use (its random draws are not train's), draws the first `batchSize`
  * training examples, and runs forward + backward (no optimiser update, so every run sees the same
  * weights) with each backward pass asked for:
  *   - `ours`: `variableGrads` of train/grads.ts, which the trainer uses (frees as it goes);
@@ -18,6 +19,7 @@ import type { ResolvedConfig } from '../config/load.ts';
 import type { Task } from '../task.ts';
 import { Rng } from '../train/rng.ts';
 import { variableGrads } from '../train/grads.ts';
+import { resolveDataRoot } from '../train/trainer.ts';
 
 export type BackwardPass = 'ours' | 'tfjs';
 export const BACKWARD_PASSES: readonly BackwardPass[] = ['ours', 'tfjs'];
@@ -25,7 +27,9 @@ export const BACKWARD_PASSES: readonly BackwardPass[] = ['ours', 'tfjs'];
 export interface StepBenchOptions {
   config: ResolvedConfig;
   task: Task;
-  dataRoot: string;
+  /** As for `train`: --data-root; when absent, config `data.root`, then $FLOWFORMER_DATA_ROOT, then `defaultDataRoot`. */
+  dataRoot?: string;
+  defaultDataRoot?: string;
   cacheDir: string;
   /** Examples per step; default the config's training.batchSize. */
   batchSize?: number;
@@ -75,7 +79,7 @@ export async function benchTrainStep(opts: StepBenchOptions): Promise<StepBenchR
   const warmup = opts.warmup ?? 1;
   const passes = opts.backward ?? [...BACKWARD_PASSES];
   const root = new Rng(config.seed);
-  const data = await opts.task.load(config, { dataRoot: opts.dataRoot, cacheDir: opts.cacheDir, rng: root.fork(), log });
+  const data = await opts.task.load(config, { dataRoot: resolveDataRoot(opts, config), cacheDir: opts.cacheDir, rng: root.fork(), log });
   if (data.train.size < batchSize) throw new Error(`bench step: the training split has ${data.train.size} examples, fewer than a batch of ${batchSize}`);
   const model = opts.task.build(config, data, root.fork());
   const trainable = model.namedParams().filter((p) => p.trainable).map((p) => p.variable);

@@ -41,6 +41,8 @@ interface EngineInternals {
   startTape(): void;
   endTape(): void;
   tidy<T>(nameOrFn: string | (() => T), fn?: () => T): T;
+  /** tfjs's own pass (`Engine.gradients`). */
+  gradients(f: () => tf.Tensor, xs: tf.Tensor[], dy: null, allowNoGradients: boolean): { value: tf.Tensor; grads: (tf.Tensor | undefined)[] };
 }
 
 /**
@@ -86,7 +88,7 @@ export function gradientsFreeingAsYouGo(f: () => tf.Tensor, xs: tf.Tensor[]): { 
   const engine = tf.engine() as unknown as EngineInternals;
   if (engine.state.gradientDepth > 0) {
     // Inside another gradient: the outer one needs the tape and the saved tensors; use tfjs's pass.
-    const r = (tf.engine() as unknown as { gradients(f: () => tf.Tensor, xs: tf.Tensor[], dy: null, allow: boolean): { value: tf.Tensor; grads: tf.Tensor[] } }).gradients(f, xs, null, true);
+    const r = engine.gradients(f, xs, null, true);
     return { value: r.value, grads: r.grads.map((g) => g ?? null) };
   }
   const y = engine.scopedRun(
@@ -141,7 +143,6 @@ export function gradientsFreeingAsYouGo(f: () => tf.Tensor, xs: tf.Tensor[]): { 
           grad.delete(o.id);
         }
         for (const t of node.saved ?? []) t.dispose();
-        node.saved = [];
       }
       return { value: y, grads: xs.map((x) => grad.get(x.id) ?? null) };
     } finally {

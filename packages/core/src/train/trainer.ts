@@ -101,7 +101,8 @@ interface CheckpointMeta {
 const envOr = (name: string, fallback: string) => process.env[name] || fallback;
 
 /** --data-root, else the config's data.root (relative to the working directory), else $FLOWFORMER_DATA_ROOT, else the default. */
-function resolveDataRoot(opts: { dataRoot?: string; defaultDataRoot?: string }, config: Config): string {
+/** Where a run reads its data: `dataRoot` (--data-root), else config `data.root`, else $FLOWFORMER_DATA_ROOT, else `defaultDataRoot`. */
+export function resolveDataRoot(opts: { dataRoot?: string; defaultDataRoot?: string }, config: Config): string {
   return path.resolve(opts.dataRoot ?? config.data.root ?? envOr('FLOWFORMER_DATA_ROOT', opts.defaultDataRoot ?? path.resolve('data')));
 }
 
@@ -154,6 +155,7 @@ export async function train(opts: TrainOptions): Promise<RunSummary> {
   // ------------------------------------------------------------------ config and run folder
   let resolved: ResolvedConfig;
   let record: RunRecord | null = null;
+  let previous: RunSummary | null = null; // the summary of the run being resumed
   const resultsRoot = opts.resultsRoot ?? envOr('FLOWFORMER_RESULTS_ROOT', path.resolve('results'));
   if (opts.resume) {
     if (opts.sets?.length) throw new Error('--set cannot be combined with --resume: a resumed run keeps its config (start a new run to change it)');
@@ -161,7 +163,7 @@ export async function train(opts: TrainOptions): Promise<RunSummary> {
     if (!fs.existsSync(record.configPath)) throw new Error(`--resume ${opts.resume}: no config.yaml there; pass a run folder (results/runs/<task>/<config>/<run-id>)`);
     if (!checkpointExists(record.ckpt('last'))) throw new Error(`--resume ${opts.resume}: no ckpt/last to resume from (the run stopped before its first checkpoint); start it again`);
     resolved = loadConfig(record.configPath, { task: typeof opts.task === 'object' ? opts.task : undefined });
-    const previous = record.readSummary();
+    previous = record.readSummary();
     if (previous) resolved = { ...resolved, name: previous.configName, path: previous.configPath };
   } else {
     if (opts.config) resolved = opts.config;
@@ -367,7 +369,7 @@ export async function train(opts: TrainOptions): Promise<RunSummary> {
   // first evaluation: `list runs` and `reproduce` then see a run that has just started or resumed
   // as running, and one that dies before its first evaluation as abandoned, not as absent or as
   // still interrupted.
-  run.writeSummary(summary('running', opts.resume ? (run.readSummary()?.lastLoss ?? null) : null));
+  run.writeSummary(summary('running', previous?.lastLoss ?? null));
 
   try {
     if (step >= totalSteps) log(`nothing to do: the run already did ${step}/${totalSteps} updates`);
