@@ -20,12 +20,12 @@ function run(args: string[]) {
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
 
-function fakeRun(root: string, config: string, attention: string, seed: number, task: string, metric: string, value: number) {
+function fakeRun(root: string, config: string, attention: string, seed: number, task: string, metric: string, value: number, status = 'completed') {
   const runId = `20260101-000000-s${seed}-${attention}`;
   const runDir = path.join(root, 'runs', task, 'fake', runId);
   fs.mkdirSync(runDir, { recursive: true });
   fs.writeFileSync(path.join(runDir, 'summary.json'), JSON.stringify({
-    task, dataset: 'fake', model: 'm', attention, configName: 'fake', configPath: path.join(repoRoot, config), runId, runDir, status: 'completed',
+    task, dataset: 'fake', model: 'm', attention, configName: 'fake', configPath: path.join(repoRoot, config), runId, runDir, status,
     metric: { name: metric, mode: 'max', split: 'test' }, best: { value, step: 1, epoch: 1, metrics: { [metric]: value } }, final: null, test: null,
     steps: 1, totalSteps: 1, epochs: 1, lastLoss: 1, params: 1, wallSeconds: 1, backend: 'cpu', seed, command: 'flowformer train (fake)', gitCommit: null,
     dataInfo: { dir: '/fake/data' }, startedAt: '', finishedAt: '',
@@ -44,19 +44,40 @@ describe('flowformer reproduce', () => {
       expect(r.code, r.err).toBe(0);
       const n = Object.values(perTable[scale]).reduce((a, b) => a + b, 0);
       expect(r.out).toContain(`${n} jobs for table main (scale ${scale})`);
-      const todo = r.out.split('\n').filter((l) => l.startsWith('todo '));
+      const todo = r.out.split('\n').filter((l) => l.startsWith('todo    '));
       expect(todo.length).toBe(n);
-      for (const [t, k] of Object.entries(perTable[scale])) expect(todo.filter((l) => l.startsWith(`todo  ${t}-`)).length, `${scale} ${t}`).toBe(k);
+      for (const [t, k] of Object.entries(perTable[scale])) expect(todo.filter((l) => l.startsWith(`todo    ${t}-`)).length, `${scale} ${t}`).toBe(k);
       // no --seeds: each job runs its config's own seed: and sets none
       expect(r.out).not.toContain('--set seed=');
       if (scale === 'paper') {
-        expect(r.out).toMatch(/todo  uea-JapaneseVowels-softmax-s666 +flowformer train --config configs\/uea\/JapaneseVowels\/transformer\.yaml\n/);
-        expect(r.out).toMatch(/todo  uea-JapaneseVowels-performer-s666 +flowformer train --config configs\/uea\/JapaneseVowels\/flowformer\.yaml --set attention\.type=performer\n/);
+        expect(r.out).toMatch(/todo    uea-JapaneseVowels-softmax-s666 +flowformer train --config configs\/uea\/JapaneseVowels\/transformer\.yaml\n/);
+        expect(r.out).toMatch(/todo    uea-JapaneseVowels-performer-s666 +flowformer train --config configs\/uea\/JapaneseVowels\/flowformer\.yaml --set attention\.type=performer\n/);
       }
     }
     const seeds = run(['reproduce', '--table', 'lra', '--scale', 'mini', '--dry-run', '--seeds', '0,1,2', '--only', 'listops', '--attentions', 'flow', '--results-root', tmp]);
     expect(seeds.out).toContain('3 jobs');
-    expect(seeds.out).toMatch(/todo  lra-listops-flow-s2 +flowformer train --config configs\/lra\/listops\/mini\.yaml --set attention\.type=flow --set seed=2/);
+    expect(seeds.out).toMatch(/todo    lra-listops-flow-s2 +flowformer train --config configs\/lra\/listops\/mini\.yaml --set attention\.type=flow --set seed=2/);
+    // an interrupted run of a job with its ckpt/last: reproduce resumes it, and --dry-run says so
+    const cut = fakeRun(tmp, 'configs/lra/listops/mini.yaml', 'flow', 0, 'lra', 'accuracy', 0.3, 'interrupted');
+    const listops = ['reproduce', '--table', 'lra', '--scale', 'mini', '--dry-run', '--only', 'listops', '--attentions', 'flow,softmax', '--results-root', tmp];
+    expect(run(listops).out).toMatch(/todo    lra-listops-flow-s0 /); // no ckpt/last: it starts again
+    fs.mkdirSync(path.join(cut, 'ckpt', 'last'), { recursive: true });
+    fs.writeFileSync(path.join(cut, 'ckpt', 'last', 'manifest.json'), '{}');
+    const resumed = run(listops).out;
+    expect(resumed).toContain(`resume  lra-listops-flow-s0${' '.repeat(48 - 'lra-listops-flow-s0'.length)} flowformer train --resume ${cut}  (at update 1 of 1)`);
+    expect(resumed).toMatch(/todo    lra-listops-softmax-s0 +flowformer train --config configs\/lra\/listops\/mini\.yaml --set attention\.type=softmax\n/);
+    expect(run([...listops, '--rerun']).out).toMatch(/todo    lra-listops-flow-s0 +flowformer train --config/);
+    // a run of the job in progress on this machine (here: this test's own live pid) is left alone:
+    // neither resumed nor started a second time
+    const live = fakeRun(tmp, 'configs/lra/listops/mini.yaml', 'softmax', 0, 'lra', 'accuracy', 0.3, 'running');
+    const summary = path.join(live, 'summary.json');
+    fs.writeFileSync(summary, JSON.stringify({ ...JSON.parse(fs.readFileSync(summary, 'utf8')), pid: process.pid, host: os.hostname() }));
+    expect(run(listops).out).toContain(`running lra-listops-softmax-s0${' '.repeat(48 - 'lra-listops-softmax-s0'.length)} (pid ${process.pid} is training it: ${live}, at update 1 of 1)`);
+    const go = run(['reproduce', '--table', 'lra', '--scale', 'mini', '--only', 'listops', '--attentions', 'softmax', '--results-root', tmp]);
+    expect(go.code, go.err).toBe(0);
+    expect(go.out).toContain(`skipping lra-listops-softmax-s0: pid ${process.pid} is training it now (${live}, update 1 of 1)`);
+    expect(go.out).toContain('1 jobs, 0 already done, 1 running elsewhere, running 0 with --jobs 1');
+    expect(fs.readFileSync(path.join(tmp, 'tables', 'lra-mini.md'), 'utf8')).toMatch(/\| listops \| not finished: seed 0 running at update 1 of 1, best test accuracy so far 30\.00 \| 36\.37 \|/); // only the softmax column
     const bad = run(['reproduce', '--table', 'lra', '--only', 'nosuch', '--dry-run', '--results-root', tmp]);
     expect(bad.code).toBe(1);
     expect(bad.err).toMatch(/--only: no row nosuch in table lra .* rows: listops, text/);

@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadPaper, paperNumber, paperRows, paperSummary, paperTable, paperValue, TABLES, tableJobs, tableRows, tableTask, buildTable, tableMarkdown, writeTable, runValue, runOverrides, interruptedRunOfJob, runsOfJob, type RunSummary, type Scale } from '../src/index.ts';
+import { loadPaper, paperNumber, paperRows, paperSummary, paperTable, paperValue, TABLES, tableJobs, tableRows, tableTask, buildTable, tableMarkdown, writeTable, runValue, runOverrides, interruptedRunOfJob, runningRunOfJob, runsOfJob, type RunSummary, type Scale } from '../src/index.ts';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const paper = loadPaper();
@@ -168,6 +168,11 @@ describe('interruptedRunOfJob', () => {
     fs.writeFileSync(path.join(dead.runDir, 'ckpt', 'last', 'manifest.json'), '{}');
     expect(interruptedRunOfJob(job!, [dead], repoRoot)).toBe(dead);
     expect(interruptedRunOfJob(job!, [{ ...dead, pid: process.pid }], repoRoot)).toBeUndefined(); // alive: not ours to resume
+    // alive: running, so reproduce leaves the job alone; dead: not running
+    const alive = { ...dead, pid: process.pid };
+    expect(runningRunOfJob(job!, [dead, alive], repoRoot)).toBe(alive);
+    expect(runningRunOfJob(job!, [dead], repoRoot)).toBeUndefined();
+    expect(runningRunOfJob({ ...job!, seed: 1 }, [alive], repoRoot)).toBeUndefined();
     const t = buildTable({ table: 'lra', scale: 'mini', seeds: [0], attentions: ['flow'], only: ['listops'], runs: [dead], repoRoot });
     expect(t.rows[0]!.cells[0]!.status).toBe('not finished: seed 0 abandoned (its process is gone) at update 10 of 10, best valid accuracy so far 30.00');
   });

@@ -9,8 +9,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { CommandModule } from 'yargs';
-import { TABLES, DEFAULT_ATTENTIONS, tableJobs, tableRows, tableTask, readRunSummaries, runsOfJob, interruptedRunOfJob, buildTable, writeTable, listTasks, loadPaper, type Job, type RunSummary, type Scale, type TableHere, type TableName } from '@flowformer/core';
-import { repoRoot } from '../paths.ts';
+import { TABLES, DEFAULT_ATTENTIONS, tableJobs, tableRows, tableTask, readRunSummaries, runsOfJob, interruptedRunOfJob, runningRunOfJob, buildTable, writeTable, listTasks, loadPaper, type Job, type RunSummary, type Scale, type TableHere, type TableName } from '@flowformer/core';
+import { repoRoot, shownPath } from '../paths.ts';
 import { runRoots } from './train.ts';
 
 interface ReproduceArgs {
@@ -35,8 +35,8 @@ const list = (s: string | undefined) => (s ? s.split(',').map((x) => x.trim()).f
 
 /**
  * The jobs running now. A SIGINT/SIGTERM to `reproduce` is passed on to them (each saves its
- * ckpt/last and stops as 'interrupted'; `reproduce` again resumes nothing but reruns what is
- * not completed), and no new job starts afterwards.
+ * ckpt/last and stops as 'interrupted'; `reproduce` again skips what is completed and resumes
+ * the interrupted runs from their ckpt/last), and no new job starts afterwards.
  */
 const running = new Set<ChildProcess>();
 let stopping = false;
@@ -87,7 +87,7 @@ export const reproduceCommand: CommandModule<object, ReproduceArgs> = {
       .option('set', { type: 'string', array: true, describe: "extra config override for every job (key=value) or one row's jobs (row:key=value, e.g. image:data.dir=cifar10)" })
       .option('jobs', { type: 'number', default: 1, describe: 'trainings run in parallel (separate processes)' })
       .option('collect', { type: 'boolean', describe: 'run nothing: only gather existing runs and write the table' })
-      .option('dry-run', { type: 'boolean', describe: 'print the jobs (and which already have a completed run) and exit' })
+      .option('dry-run', { type: 'boolean', describe: 'print the jobs and exit: done (a completed run exists, skipped), resume (an interrupted run goes on from its ckpt/last), todo (a new run)' })
       .option('rerun', { type: 'boolean', describe: 'run jobs even when a completed run of them exists' })
       .option('out', { type: 'string', describe: 'where the table files go; default <results-root>/tables' })
       .option('results-root', { type: 'string', describe: 'where runs/ is read and written; default $FLOWFORMER_RESULTS_ROOT or <repo>/results' })
@@ -116,10 +116,26 @@ export const reproduceCommand: CommandModule<object, ReproduceArgs> = {
     const jobs = tableJobs(opts);
     const existing = readRunSummaries(roots.resultsRoot);
     const done = (j: Job) => runsOfJob(j, existing, root).length > 0;
+    // A run of the job in progress on this machine (another `train` or `reproduce`): left alone,
+    // never started a second time; its record says how far it got when the table is collected.
+    const liveRun = (j: Job) => (args.rerun || done(j) ? undefined : runningRunOfJob(j, existing, root));
 
     if (args['dry-run']) {
       console.log(`${jobs.length} jobs for table ${args.table} (scale ${args.scale}); results root ${roots.resultsRoot}`);
-      for (const j of jobs) console.log(`${done(j) ? 'done ' : 'todo '} ${j.id.padEnd(48)} flowformer train --config ${j.config} ${j.sets.map((s) => `--set ${s}`).join(' ')}`.trimEnd());
+      // done: a completed run exists (skipped); running: a run of it is in progress here (skipped);
+      // resume: an interrupted run with its ckpt/last goes on from there (the command shown);
+      // todo: starts a new run (--rerun: every job does).
+      for (const j of jobs) {
+        const live = liveRun(j);
+        const resume = args.rerun || done(j) || live ? undefined : interruptedRunOfJob(j, existing, root);
+        const mark = args.rerun ? 'todo' : done(j) ? 'done' : live ? 'running' : resume ? 'resume' : 'todo';
+        const command = live
+          ? `(pid ${live.pid} is training it: ${shownPath(live.runDir)}, at update ${live.steps} of ${live.totalSteps})`
+          : resume
+            ? `flowformer train --resume ${shownPath(resume.runDir)}  (at update ${resume.steps} of ${resume.totalSteps})`
+            : `flowformer train --config ${j.config} ${j.sets.map((s) => `--set ${s}`).join(' ')}`.trimEnd();
+        console.log(`${mark.padEnd(7)} ${j.id.padEnd(48)} ${command}`);
+      }
       for (const t of args.table === 'main' ? (['lra', 'imagenet', 'wikitext', 'uea', 'd4rl'] as const) : [args.table as Exclude<TableName, 'main'>])
         for (const r of tableRows(t, args.scale)) if (r.note || r.skip) console.log(`note ${t}/${r.row}: ${r.skip ?? r.note}`);
       return;
@@ -127,8 +143,13 @@ export const reproduceCommand: CommandModule<object, ReproduceArgs> = {
 
     const failed: { job: Job; code: number; log: string }[] = [];
     if (!args.collect) {
-      const todo = args.rerun ? jobs : jobs.filter((j) => !done(j));
-      console.log(`${jobs.length} jobs, ${jobs.length - todo.length} already done, running ${todo.length} with --jobs ${args.jobs}`);
+      const elsewhere = jobs.filter((j) => liveRun(j));
+      for (const j of elsewhere) {
+        const live = liveRun(j)!;
+        console.log(`skipping ${j.id}: pid ${live.pid} is training it now (${shownPath(live.runDir)}, update ${live.steps} of ${live.totalSteps}); run this command again once it has stopped`);
+      }
+      const todo = args.rerun ? jobs : jobs.filter((j) => !done(j) && !liveRun(j));
+      console.log(`${jobs.length} jobs, ${jobs.length - todo.length - elsewhere.length} already done, ${elsewhere.length ? `${elsewhere.length} running elsewhere, ` : ''}running ${todo.length} with --jobs ${args.jobs}`);
       const logDir = path.join(roots.resultsRoot, 'tables', 'logs', args.table);
       let next = 0;
       let finished = 0;

@@ -260,6 +260,14 @@ function unfinishedRunOfJob(job: Job, runs: RunSummary[], repoRoot: string): Run
 }
 
 /**
+ * The latest run of a job that is running now, on this machine (its process is alive, see
+ * `runState`): `reproduce` leaves the job alone instead of starting a second run of it.
+ */
+export function runningRunOfJob(job: Job, runs: RunSummary[], repoRoot: string): RunSummary | undefined {
+  return runsOfJobWhere(job, runs, repoRoot, (r) => runState(r) === 'running')[0];
+}
+
+/**
  * The latest run of a job that `reproduce` continues with `--resume` instead of starting over:
  * interrupted (Ctrl-C, SIGTERM), stopped early, or abandoned (killed or crashed, see
  * `runState`), with its ckpt/last on disk (`canResume`).
