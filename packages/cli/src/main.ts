@@ -28,7 +28,7 @@ export function withGlobalOptions<T>(y: Argv<T>) {
     })
     .option('data-root', {
       type: 'string',
-      describe: 'where datasets live; default: $FLOWFORMER_DATA_ROOT or <repo>/data',
+      describe: "where datasets live; default: $FLOWFORMER_DATA_ROOT, else the config's data.root, else <repo>/data",
     });
 }
 

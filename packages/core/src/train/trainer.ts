@@ -100,8 +100,12 @@ interface CheckpointMeta {
 
 const envOr = (name: string, fallback: string) => process.env[name] || fallback;
 
-/** --data-root, else the config's data.root (relative to the working directory), else $FLOWFORMER_DATA_ROOT, else the default. */
-/** Where a run reads its data: `dataRoot` (--data-root), else config `data.root`, else $FLOWFORMER_DATA_ROOT, else `defaultDataRoot`. */
+/**
+ * Where a run reads its data: `opts.dataRoot`, else the config's `data.root` (relative to the
+ * working directory), else $FLOWFORMER_DATA_ROOT, else `opts.defaultDataRoot`, else ./data.
+ * The `flowformer` CLI passes --data-root or $FLOWFORMER_DATA_ROOT as `opts.dataRoot`, so on
+ * the command line both win over a config's `data.root` (packages/cli/src/commands/train.ts).
+ */
 export function resolveDataRoot(opts: { dataRoot?: string; defaultDataRoot?: string }, config: Config): string {
   return path.resolve(opts.dataRoot ?? config.data.root ?? envOr('FLOWFORMER_DATA_ROOT', opts.defaultDataRoot ?? path.resolve('data')));
 }
