@@ -18,6 +18,7 @@ import {
   chartsSvg,
   formatAttentionBenchTable,
   initBackend,
+  markdownTable,
   svgToPng,
   type AttentionBenchRow,
   type BenchVariant,
@@ -172,7 +173,7 @@ const stepBench: CommandModule<object, BenchStepArgs> = {
     if (args.out) {
       fs.mkdirSync(args.out, { recursive: true });
       const base = path.join(args.out, `step-${resolved.name}`);
-      const head = `# One training step: ${resolved.name} (${r.task}/${r.dataset}, ${r.params.toLocaleString('en-US')} parameters)\n\nCommand: \`${cmd}\`\n\nMachine: ${machine.cores} cores (${machine.cpu}), ${machine.memoryGiB} GiB, node ${machine.node}; backend ${info.backend}; ${machine.date}; load average ${machine.loadAverage} when it ended. Resident before the first step: ${(r.rssBeforeBytes / 2 ** 30).toFixed(2)} GiB.\n\n`;
+      const head = `# One training step: ${resolved.name} (${r.task}/${r.dataset}, ${r.params.toLocaleString('en-US')} parameters)\n\nCommand: \`${cmd}\`\n\n${machineLine(machine)}; backend ${info.backend}. Resident before the first step: ${(r.rssBeforeBytes / 2 ** 30).toFixed(2)} GiB.\n\n`;
       fs.writeFileSync(`${base}.md`, head + table + '\n');
       fs.writeFileSync(`${base}.json`, JSON.stringify(record, null, 2) + '\n');
       console.error(`wrote ${base}.{md,json}`);
@@ -180,15 +181,11 @@ const stepBench: CommandModule<object, BenchStepArgs> = {
   },
 };
 
-/** A markdown table; numeric columns right-aligned. */
-function markdownTable(columns: string[], rows: (string | number)[][]): string {
+/** core's markdownTable, with numbers in en-US form (12,345) and right-aligned the columns whose every cell is a number. */
+function numbersTable(columns: string[], rows: (string | number)[][]): string {
   const numeric = columns.map((_, j) => rows.length > 0 && rows.every((r) => typeof r[j] === 'number' || /^[\d.,]+$/.test(String(r[j]))));
   const fmt = (v: string | number) => (typeof v === 'number' ? v.toLocaleString('en-US') : v);
-  return [
-    `| ${columns.join(' | ')} |`,
-    `| ${numeric.map((n) => (n ? '---:' : '---')).join(' | ')} |`,
-    ...rows.map((r) => `| ${r.map(fmt).join(' | ')} |`),
-  ].join('\n');
+  return markdownTable(columns, rows.map((r) => r.map(fmt)), numeric.map((n) => (n ? 'r' : 'l'))).trimEnd();
 }
 
 /** Facts about the machine that any benchmark's numbers depend on, whatever the compute backend. */
@@ -206,8 +203,13 @@ function machineFacts() {
   };
 }
 
+/** The machine a benchmark ran on, as one line of its markdown report. */
+function machineLine(machine: ReturnType<typeof machineFacts>): string {
+  return `Machine: ${machine.cores} cores (${machine.cpu}), ${machine.memoryGiB} GiB, ${machine.platform}, node ${machine.node}; ${machine.date}; load average ${machine.loadAverage} when it ended`;
+}
+
 function reportMarkdown(task: string, what: string, cmd: string, r: TaskBenchResult, machine: ReturnType<typeof machineFacts>): string {
-  const setup = markdownTable(['setting', 'value'], Object.entries(r.setup).map(([k, v]) => [k, String(v)]));
+  const setup = numbersTable(['setting', 'value'], Object.entries(r.setup).map(([k, v]) => [k, String(v)]));
   return [
     `# ${what} benchmark: ${task}`,
     '',
@@ -215,11 +217,11 @@ function reportMarkdown(task: string, what: string, cmd: string, r: TaskBenchRes
     '',
     `Command: \`${cmd}\``,
     '',
-    `Machine: ${machine.cores} cores (${machine.cpu}), ${machine.memoryGiB} GiB, ${machine.platform}, node ${machine.node}; ${machine.date}; load average ${machine.loadAverage} when it ended`,
+    machineLine(machine),
     '',
     setup,
     '',
-    markdownTable(r.columns, r.rows),
+    numbersTable(r.columns, r.rows),
     '',
     ...(r.notes ?? []).map((n) => `- ${n}`),
     '',
@@ -269,8 +271,8 @@ function taskBenchCommand(what: string, tasks: Task[]): CommandModule<object, Ta
       if (args.json) console.log(JSON.stringify(record, null, 2));
       else {
         console.log(`${result.title}\n`);
-        console.log(markdownTable(['setting', 'value'], Object.entries(result.setup).map(([k, v]) => [k, String(v)])) + '\n');
-        console.log(markdownTable(result.columns, result.rows));
+        console.log(numbersTable(['setting', 'value'], Object.entries(result.setup).map(([k, v]) => [k, String(v)])) + '\n');
+        console.log(numbersTable(result.columns, result.rows));
         for (const n of result.notes ?? []) console.log(`- ${n}`);
       }
       if (args.out) {
