@@ -29,6 +29,17 @@ export function withGlobalOptions<T>(y: Argv<T>) {
     .option('data-root', {
       type: 'string',
       describe: "where datasets live; default: $FLOWFORMER_DATA_ROOT, else the config's data.root, else <repo>/data",
+    })
+    .option('threads', {
+      type: 'number',
+      describe: 'threads to compute with (wasm: pthreads; tensorflow: intra-op pool); default: $FLOWFORMER_THREADS, else one per core; reproduce --jobs N gives each job cores/N',
+    })
+    .middleware((a) => {
+      // Passed on as FLOWFORMER_THREADS, which initBackend reads and the jobs of `reproduce` inherit.
+      if (a.threads === undefined) return;
+      const n = Number(a.threads);
+      if (!Number.isInteger(n) || n < 1) throw new Error(`--threads: expected a positive integer, got '${a.threads}'`);
+      process.env.FLOWFORMER_THREADS = String(n);
     });
 }
 

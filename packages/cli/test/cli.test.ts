@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
+import { tensorflowForTests } from '../../core/src/backend/tensorflow-setup.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const bin = path.resolve(here, '../bin/flowformer.js');
@@ -45,6 +46,20 @@ describe('flowformer CLI', () => {
     expect(info.backend).toBe('cpu');
     expect(info.requestedBy).toBe('argument');
   });
+
+  it('--threads sets the threads of the backend (wasm: pthreads; tensorflow: intra-op pool) and is checked', () => {
+    const w = run(['info', '--json', '--backend', 'wasm', '--threads', '1']);
+    expect(w.code, w.err).toBe(0);
+    expect(JSON.parse(w.out).threads).toBe(1);
+    const bad = run(['info', '--threads', '0']);
+    expect(bad.code).not.toBe(0);
+    expect(bad.err).toMatch(/--threads: expected a positive integer, got '0'/);
+    if (tensorflowForTests()) {
+      const t = run(['info', '--json', '--backend', 'tensorflow', '--threads', '1']);
+      expect(t.code, t.err).toBe(0);
+      expect(JSON.parse(t.out).threads).toBe(1);
+    }
+  }, 60_000);
 
   // Whichever TensorFlow package this machine lacks (usually both; tfjs-node-gpu without CUDA).
   const missing = (['tensorflow-gpu', 'tensorflow'] as const).find((b) => {

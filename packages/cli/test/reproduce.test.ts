@@ -113,12 +113,15 @@ describe('flowformer reproduce', () => {
     const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ff-repro-'));
     // No LRA data under this data root and generation of the text task is impossible (IMDB is
     // not generated): the job fails fast; reproduce reports it and writes the table anyway.
-    const r = run(['reproduce', '--table', 'lra', '--scale', 'mini', '--only', 'text', '--attentions', 'flow', '--results-root', tmp, '--data-root', path.join(tmp, 'no-data'), '--backend', 'cpu']);
+    const r = run(['reproduce', '--table', 'lra', '--scale', 'mini', '--only', 'text', '--attentions', 'flow,softmax', '--jobs', '2', '--results-root', tmp, '--data-root', path.join(tmp, 'no-data'), '--backend', 'cpu']);
     expect(r.code).toBe(1);
-    expect(r.out).toMatch(/\[1\/1\] FAILED \(exit \d+\) lra-text-flow-s0/);
-    expect(r.err).toMatch(/1 job\(s\) failed/);
+    // two jobs at once split the cores between them (each job's threads)
+    const threads = Math.max(1, Math.floor(os.availableParallelism() / 2));
+    expect(r.out).toContain(`running 2 with --jobs 2, ${threads} thread${threads === 1 ? '' : 's'} each`);
+    expect(r.out).toMatch(/\[\d\/2\] FAILED \(exit \d+\) lra-text-flow-s0/);
+    expect(r.err).toMatch(/2 job\(s\) failed/);
     const log = path.join(tmp, 'tables', 'logs', 'lra', 'lra-text-flow-s0.log');
-    expect(fs.readFileSync(log, 'utf8')).toMatch(/train --config .*configs\/lra\/text\/mini\.yaml/);
+    expect(fs.readFileSync(log, 'utf8')).toMatch(new RegExp(`^\\$ FLOWFORMER_THREADS=${threads} node .*train --config .*configs/lra/text/mini\\.yaml`));
     expect(fs.readFileSync(path.join(tmp, 'tables', 'lra-mini.md'), 'utf8')).toMatch(/\| text \| not run \| 64\.29 \|/);
   }, 120_000);
 });

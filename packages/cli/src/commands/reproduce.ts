@@ -6,6 +6,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { CommandModule } from 'yargs';
@@ -47,8 +48,22 @@ function onStopSignal(signal: NodeJS.Signals): void {
   for (const c of running) c.kill(signal);
 }
 
+/**
+ * Threads per job: --threads (or FLOWFORMER_THREADS) when given, else the cores split between
+ * the jobs that run at once. Measured on 2 cores (docs/reproduce.md, "Parallel jobs"): two wasm
+ * jobs of 2 threads each took 2.6-2.8 s per step where two of 1 thread took 1.4 s.
+ */
+export function jobThreads(jobs: number, todo: number, cores = os.availableParallelism(), given = process.env.FLOWFORMER_THREADS): number {
+  if (given) {
+    const n = Number(given);
+    if (!Number.isInteger(n) || n < 1) throw new Error(`environment variable FLOWFORMER_THREADS: expected a positive integer, got '${given}'`);
+    return n;
+  }
+  return Math.max(1, Math.floor(cores / Math.max(1, Math.min(jobs, todo))));
+}
+
 /** Runs one job as `flowformer train`, its output to `log`; resolves with the exit code. */
-function runJob(job: Job, args: ReproduceArgs, resultsRoot: string, log: string, resume?: string): Promise<number> {
+function runJob(job: Job, args: ReproduceArgs, resultsRoot: string, log: string, threads: number, resume?: string): Promise<number> {
   const argv = resume
     ? [bin, 'train', '--resume', resume, '--no-progress', '--results-root', resultsRoot]
     : [bin, 'train', '--config', path.join(repoRoot(), job.config), ...job.sets.flatMap((s) => ['--set', s]), '--no-progress', '--results-root', resultsRoot];
@@ -56,10 +71,11 @@ function runJob(job: Job, args: ReproduceArgs, resultsRoot: string, log: string,
   if (args.backend) argv.push('--backend', args.backend);
   fs.mkdirSync(path.dirname(log), { recursive: true });
   const fd = fs.openSync(log, 'w');
-  fs.writeSync(fd, `$ node ${argv.join(' ')}\n`);
+  fs.writeSync(fd, `$ FLOWFORMER_THREADS=${threads} node ${argv.join(' ')}\n`);
   return new Promise((resolve) => {
     // detached: a Ctrl-C in the terminal reaches `reproduce` only, which passes it on once.
-    const child = spawn(process.execPath, argv, { stdio: ['ignore', fd, fd], cwd: repoRoot(), detached: true });
+    const env = { ...process.env, FLOWFORMER_THREADS: String(threads) };
+    const child = spawn(process.execPath, argv, { stdio: ['ignore', fd, fd], cwd: repoRoot(), detached: true, env });
     running.add(child);
     child.on('error', (e) => { running.delete(child); fs.writeSync(fd, `spawn failed: ${e.message}\n`); resolve(127); });
     child.on('close', (code) => { running.delete(child); fs.closeSync(fd); resolve(code ?? 1); });
@@ -149,7 +165,8 @@ export const reproduceCommand: CommandModule<object, ReproduceArgs> = {
         console.log(`skipping ${j.id}: pid ${live.pid} is training it now (${shownPath(live.runDir)}, update ${live.steps} of ${live.totalSteps}); run this command again once it has stopped`);
       }
       const todo = args.rerun ? jobs : jobs.filter((j) => !done(j) && !liveRun(j));
-      console.log(`${jobs.length} jobs, ${jobs.length - todo.length - elsewhere.length} already done, ${elsewhere.length ? `${elsewhere.length} running elsewhere, ` : ''}running ${todo.length} with --jobs ${args.jobs}`);
+      const threads = jobThreads(args.jobs, todo.length);
+      console.log(`${jobs.length} jobs, ${jobs.length - todo.length - elsewhere.length} already done, ${elsewhere.length ? `${elsewhere.length} running elsewhere, ` : ''}running ${todo.length} with --jobs ${args.jobs}, ${threads} thread${threads === 1 ? '' : 's'} each`);
       const logDir = path.join(roots.resultsRoot, 'tables', 'logs', args.table);
       let next = 0;
       let finished = 0;
@@ -162,7 +179,7 @@ export const reproduceCommand: CommandModule<object, ReproduceArgs> = {
           const resume = args.rerun ? undefined : interruptedRunOfJob(job, existing, root)?.runDir;
           if (resume) console.log(`resuming ${job.id} from ${resume}`);
           const jobStart = Date.now();
-          const code = await runJob(job, args, roots.resultsRoot, log, resume);
+          const code = await runJob(job, args, roots.resultsRoot, log, threads, resume);
           finished++;
           const cut = code !== 0 && stopping; // stopped by our signal: interrupted and resumable, not failed
           if (cut) interrupted++;

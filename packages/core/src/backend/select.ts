@@ -4,7 +4,12 @@
  *   auto order: tensorflow-gpu (@tensorflow/tfjs-node-gpu) -> tensorflow (@tensorflow/tfjs-node)
  *               -> wasm (multi-threaded when possible) -> cpu
  *   precedence: explicit argument > FLOWFORMER_BACKEND > auto
- *   wasm threads: options.threads > FLOWFORMER_THREADS > os.availableParallelism()
+ *   threads:    options.threads > FLOWFORMER_THREADS > the backend's default. wasm: the
+ *               pthread pool (default os.availableParallelism()); tensorflow: libtensorflow's
+ *               intra-op pool, through TF_NUM_INTRAOP_THREADS (default: one per core), set only
+ *               when given and only before libtensorflow loads. Jobs that share a machine
+ *               should split its cores: two wasm jobs of 2 threads each on 2 cores run at half
+ *               the speed of two jobs of 1 thread (docs/reproduce.md, "Parallel jobs").
  *
  * `initBackend` also registers what the stock backends lack (our wasm kernels, the fast
  * batched matmul) so that every caller computes with the same kernels. `backendInfo()` says
@@ -35,7 +40,11 @@ export const BACKEND_NAMES: readonly BackendName[] = ['tensorflow-gpu', 'tensorf
 const AUTO_ORDER: readonly BackendName[] = BACKEND_NAMES;
 
 export interface InitBackendOptions {
-  /** wasm threads; default `os.availableParallelism()` (or FLOWFORMER_THREADS). */
+  /**
+   * Threads to compute with (else FLOWFORMER_THREADS): wasm's pthread pool (default
+   * `os.availableParallelism()`), tensorflow's intra-op pool (default: libtensorflow's, one per
+   * core; only before libtensorflow loads in this process, and not over TF_NUM_INTRAOP_THREADS).
+   */
   threads?: number;
 }
 
@@ -55,7 +64,7 @@ export interface BackendInfo {
   /** Why this backend: the request, and every backend tried before it with its failure. */
   reason: string;
   attempts: BackendAttempt[];
-  /** Threads the backend computes with (wasm: what XNNPACK reports; tensorflow: intra-op pool size is not exposed, null). */
+  /** Threads the backend computes with (wasm: what XNNPACK reports; tensorflow: TF_NUM_INTRAOP_THREADS when set, else null: libtensorflow's default, one per core). */
   threads: number | null;
   /** wasm only: whether the SIMD binary is in use. */
   simd: boolean | null;
@@ -105,6 +114,7 @@ export async function initBackend(name?: BackendRequest, options: InitBackendOpt
       requestedBy = 'default';
     }
     const threads = resolveThreads(options.threads);
+    const threadsGiven = options.threads != null || !!process.env.FLOWFORMER_THREADS;
     if (
       current != null && current.requested === requested && tf.getBackend() === TFJS_NAME[current.backend] &&
       (current.backend !== 'wasm' || wasmState.requestedThreads === threads)
@@ -117,7 +127,7 @@ export async function initBackend(name?: BackendRequest, options: InitBackendOpt
     const attempts: BackendAttempt[] = [];
     for (const candidate of candidates) {
       try {
-        const extra = await activate(candidate, threads);
+        const extra = await activate(candidate, threads, threadsGiven);
         attempts.push({ backend: candidate, ok: true });
         const tried = attempts.filter((a) => !a.ok).map((a) => `${a.backend}: ${a.error}`);
         const why =
@@ -208,7 +218,7 @@ interface Activated {
   pkg: string | null;
 }
 
-async function activate(name: BackendName, threads: number): Promise<Activated> {
+async function activate(name: BackendName, threads: number, threadsGiven: boolean): Promise<Activated> {
   if (name === 'cpu') {
     await setBackendOrThrow('cpu');
     // The cpu backend greets its first tensor with advice to install tfjs-node; our own
@@ -236,6 +246,10 @@ async function activate(name: BackendName, threads: number): Promise<Activated> 
   // libtensorflow logs its start-up (absl, CPU-feature notes) to stderr at INFO level; keep
   // warnings and errors only, unless the user chose a level.
   process.env.TF_CPP_MIN_LOG_LEVEL ??= '2';
+  // libtensorflow sizes its intra-op pool from TF_NUM_INTRAOP_THREADS when its eager context is
+  // made, i.e. once per process: a count given to us goes there before the package first loads
+  // (an explicit TF_NUM_INTRAOP_THREADS of the user's wins).
+  if (threadsGiven && process.env.TF_NUM_INTRAOP_THREADS == null && !isLoaded(pkgName)) process.env.TF_NUM_INTRAOP_THREADS = String(threads);
   let mod: { version?: { 'tfjs-node'?: string } };
   try {
     mod = require(pkgName);
@@ -267,7 +281,17 @@ async function activate(name: BackendName, threads: number): Promise<Activated> 
   }
   await setBackendOrThrow('tensorflow');
   const ver = mod.version?.['tfjs-node'];
-  return { threads: null, simd: null, pkg: `${pkgName}@${ver ?? 'unknown'}` };
+  const intraOp = Number(process.env.TF_NUM_INTRAOP_THREADS);
+  return { threads: Number.isInteger(intraOp) && intraOp > 0 ? intraOp : null, simd: null, pkg: `${pkgName}@${ver ?? 'unknown'}` };
+}
+
+/** Whether a package's main module is already in this process's CommonJS cache. */
+function isLoaded(pkgName: string): boolean {
+  try {
+    return require.cache[require.resolve(pkgName)] != null;
+  } catch {
+    return false;
+  }
 }
 
 async function setBackendOrThrow(tfjsName: string): Promise<void> {
