@@ -6,8 +6,10 @@
  *
  * Each configuration: inputs q, k, v `[B,H,L,D]` drawn once, `warmup` untimed runs, then
  * `runs` timed runs of forward + backward (gradients of sum(output) w.r.t. q, k, v, read
- * back to the host), the median reported; then one more run under `tf.profile` for the peak
- * of live tensor bytes (inputs included). Configurations whose estimated peak exceeds
+ * back to the host, with tfjs's backward pass `tf.grads`), the median reported; then one more
+ * run under `tf.profile` for the peak of live tensor bytes (inputs included). The trainer's
+ * backward pass (train/grads.ts) frees intermediate gradients sooner, so for training these
+ * peaks are upper bounds; `bench step` measures a whole step with both passes. Configurations whose estimated peak exceeds
  * `memoryLimitBytes` are skipped, with the estimate in the row's `skipped` reason.
  *
  * The CLI (`flowformer bench attention`) initialises the backend and calls `benchAttention`.
