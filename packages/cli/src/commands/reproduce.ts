@@ -103,7 +103,7 @@ export const reproduceCommand: CommandModule<object, ReproduceArgs> = {
       .option('set', { type: 'string', array: true, describe: "extra config override for every job (key=value) or one row's jobs (row:key=value, e.g. image:data.dir=cifar10)" })
       .option('jobs', { type: 'number', default: 1, describe: 'trainings run in parallel (separate processes)' })
       .option('collect', { type: 'boolean', describe: 'run nothing: only gather existing runs and write the table' })
-      .option('dry-run', { type: 'boolean', describe: 'print the jobs and exit: done (a completed run exists, skipped), resume (an interrupted run goes on from its ckpt/last), todo (a new run)' })
+      .option('dry-run', { type: 'boolean', describe: 'print the jobs and exit: done (a completed run exists: skipped), running (a run of it is in progress here: skipped), resume (an interrupted run goes on from its ckpt/last), todo (a new run)' })
       .option('rerun', { type: 'boolean', describe: 'run jobs even when a completed run of them exists' })
       .option('out', { type: 'string', describe: 'where the table files go; default <results-root>/tables' })
       .option('results-root', { type: 'string', describe: 'where runs/ is read and written; default $FLOWFORMER_RESULTS_ROOT or <repo>/results' })
