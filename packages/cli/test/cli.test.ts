@@ -144,6 +144,22 @@ describe('flowformer CLI', () => {
     expect(run(['list', 'runs', '--task', 'other', '--results-root', root]).out).toMatch(/^No run of task other under /);
   });
 
+  it('train notes another run training on this machine and says how to share the cores, unless threads are given', () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'ff-cli-share-'));
+    // a live record: this test's own pid on this host
+    const other = path.join(root, 'runs', 'toy', 'other', 'r1');
+    fs.mkdirSync(other, { recursive: true });
+    fs.writeFileSync(path.join(other, 'summary.json'), JSON.stringify({ task: 'toy', runDir: other, status: 'running', pid: process.pid, host: os.hostname(), steps: 1, totalSteps: 9 }));
+    const args = ['train', '--config', toyConfig, '--results-root', root, '--no-progress', '--stop-at-step', '1'];
+    const cores = os.availableParallelism();
+    const r = run(args);
+    expect(r.code, r.err).toBe(0);
+    if (cores > 1) expect(r.err).toContain(`note: 1 other run is training on this machine (pid ${process.pid}). Without --threads each run takes all ${cores} cores`);
+    const quiet = run([...args, '--threads', '1']);
+    expect(quiet.code, quiet.err).toBe(0);
+    expect(quiet.err).not.toContain('other run');
+  }, 60_000);
+
   it('train without a config or task explains what to pass', () => {
     const r = run(['train']);
     expect(r.code).not.toBe(0);

@@ -1,7 +1,8 @@
+import os from 'node:os';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { CommandModule } from 'yargs';
-import { getTask, initBackend, backendInfo, train, evaluateRun, type RunSummary } from '@flowformer/core';
+import { getTask, initBackend, backendInfo, train, evaluateRun, readRunSummaries, runState, type RunSummary } from '@flowformer/core';
 import type { DiscoveredTask } from '../discover.ts';
 import { repoRoot, resolveDataRoot } from '../paths.ts';
 
@@ -61,6 +62,7 @@ export function trainCommand(tasks: DiscoveredTask[]): CommandModule<object, Tra
       if (configPath && !fs.existsSync(configPath)) throw new Error(`no config file ${configPath} (see 'flowformer list' for the shipped configs)`);
       await initBackend(args.backend as never);
       const roots = runRoots(args);
+      warnIfSharingCores(roots.resultsRoot);
       const summary = await train({
         configPath,
         sets: args.set,
@@ -80,6 +82,24 @@ export function trainCommand(tasks: DiscoveredTask[]): CommandModule<object, Tra
       if (summary.status === 'interrupted') process.exitCode = 130;
     },
   };
+}
+
+/**
+ * Other runs training on this machine now (live records under the same results root), when no
+ * thread count was given: each backend takes one thread per core by default, and jobs that
+ * oversubscribe the cores run far slower than jobs that split them (docs/reproduce.md,
+ * "Parallel jobs"). A note on stderr, nothing more.
+ */
+export function warnIfSharingCores(resultsRoot: string, cores = os.availableParallelism()): void {
+  if (process.env.FLOWFORMER_THREADS || cores < 2) return;
+  const live = readRunSummaries(resultsRoot).filter((r) => r.pid !== process.pid && runState(r) === 'running' && r.host === os.hostname());
+  if (live.length === 0) return;
+  const share = Math.max(1, Math.floor(cores / (live.length + 1)));
+  console.error(
+    `note: ${live.length} other run${live.length === 1 ? ' is' : 's are'} training on this machine (pid ${live.map((r) => r.pid).join(', ')}). ` +
+      `Without --threads each run takes all ${cores} cores, and runs that oversubscribe them are slower together ` +
+      `than runs that split them: give each its share, e.g. --threads ${share} (docs/reproduce.md#parallel-jobs).`,
+  );
 }
 
 function fmt(x: unknown): string {
