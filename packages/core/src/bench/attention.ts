@@ -9,8 +9,9 @@
  * back to the host, with tfjs's backward pass `tf.grads`), the median reported; then one more
  * run under `tf.profile` for the peak of live tensor bytes (inputs included). The trainer's
  * backward pass (train/grads.ts) frees intermediate gradients sooner, so for training these
- * peaks are upper bounds; `bench step` measures a whole step with both passes. Configurations whose estimated peak exceeds
- * `memoryLimitBytes` are skipped, with the estimate in the row's `skipped` reason.
+ * peaks are upper bounds; `bench step` measures a whole step with both passes.
+ * Configurations whose estimated peak exceeds `memoryLimitBytes` are skipped, with the
+ * estimate in the row's `skipped` reason.
  *
  * The CLI (`flowformer bench attention`) initialises the backend and calls `benchAttention`.
  */
