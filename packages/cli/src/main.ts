@@ -3,7 +3,7 @@
  * CommandModule; this file only assembles them and turns errors into short, useful messages.
  */
 import yargs, { type Argv, type CommandModule } from 'yargs';
-import { shutdownBackend } from '@flowformer/core';
+import { parseThreadCount, shutdownBackend } from '@flowformer/core';
 import { infoCommand } from './commands/info.ts';
 import { listCommand } from './commands/list.ts';
 import { dataCommand } from './commands/data.ts';
@@ -36,10 +36,7 @@ export function withGlobalOptions<T>(y: Argv<T>) {
     })
     .middleware((a) => {
       // Passed on as FLOWFORMER_THREADS, which initBackend reads and the jobs of `reproduce` inherit.
-      if (a.threads === undefined) return;
-      const n = Number(a.threads);
-      if (!Number.isInteger(n) || n < 1) throw new Error(`--threads: expected a positive integer, got '${a.threads}'`);
-      process.env.FLOWFORMER_THREADS = String(n);
+      if (a.threads !== undefined) process.env.FLOWFORMER_THREADS = String(parseThreadCount(a.threads, '--threads'));
     });
 }
 

@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { CommandModule } from 'yargs';
-import { TABLES, DEFAULT_ATTENTIONS, tableJobs, tableRows, tableTask, readRunSummaries, runsOfJob, interruptedRunOfJob, runningRunOfJob, buildTable, writeTable, listTasks, loadPaper, type Job, type RunSummary, type Scale, type TableHere, type TableName } from '@flowformer/core';
+import { TABLES, DEFAULT_ATTENTIONS, tableJobs, tableRows, tableTask, readRunSummaries, runsOfJob, interruptedRunOfJob, runningRunOfJob, threadsFromEnv, buildTable, writeTable, listTasks, loadPaper, type Job, type RunSummary, type Scale, type TableHere, type TableName } from '@flowformer/core';
 import { repoRoot, shownPath } from '../paths.ts';
 import { runRoots } from './train.ts';
 
@@ -53,13 +53,8 @@ function onStopSignal(signal: NodeJS.Signals): void {
  * the jobs that run at once. Measured on 2 cores (docs/reproduce.md, "Parallel jobs"): two wasm
  * jobs of 2 threads each took 2.6-2.8 s per step where two of 1 thread took 1.4 s.
  */
-export function jobThreads(jobs: number, todo: number, cores = os.availableParallelism(), given = process.env.FLOWFORMER_THREADS): number {
-  if (given) {
-    const n = Number(given);
-    if (!Number.isInteger(n) || n < 1) throw new Error(`environment variable FLOWFORMER_THREADS: expected a positive integer, got '${given}'`);
-    return n;
-  }
-  return Math.max(1, Math.floor(cores / Math.max(1, Math.min(jobs, todo))));
+function jobThreads(jobs: number, todo: number, cores = os.availableParallelism()): number {
+  return threadsFromEnv() ?? Math.max(1, Math.floor(cores / Math.max(1, Math.min(jobs, todo))));
 }
 
 /** Runs one job as `flowformer train`, its output to `log`; resolves with the exit code. */

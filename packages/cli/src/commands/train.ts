@@ -2,7 +2,7 @@ import os from 'node:os';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { CommandModule } from 'yargs';
-import { getTask, initBackend, backendInfo, train, evaluateRun, readRunSummaries, runState, type RunSummary } from '@flowformer/core';
+import { getTask, initBackend, backendInfo, train, evaluateRun, readRunSummaries, runState, threadsFromEnv, type RunSummary } from '@flowformer/core';
 import type { DiscoveredTask } from '../discover.ts';
 import { repoRoot, resolveDataRoot } from '../paths.ts';
 
@@ -91,7 +91,7 @@ export function trainCommand(tasks: DiscoveredTask[]): CommandModule<object, Tra
  * "Parallel jobs"). A note on stderr, nothing more.
  */
 export function warnIfSharingCores(resultsRoot: string, cores = os.availableParallelism()): void {
-  if (process.env.FLOWFORMER_THREADS || cores < 2) return;
+  if (threadsFromEnv() !== undefined || cores < 2) return;
   const live = readRunSummaries(resultsRoot).filter((r) => r.pid !== process.pid && runState(r) === 'running' && r.host === os.hostname());
   if (live.length === 0) return;
   const share = Math.max(1, Math.floor(cores / (live.length + 1)));

@@ -5,6 +5,8 @@ export {
   shutdownBackend,
   sameEngineAsRequire,
   parseBackendRequest,
+  parseThreadCount,
+  threadsFromEnv,
   BACKEND_NAMES,
   type BackendName,
   type BackendRequest,

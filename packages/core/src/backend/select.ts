@@ -113,8 +113,8 @@ export async function initBackend(name?: BackendRequest, options: InitBackendOpt
       requested = 'auto';
       requestedBy = 'default';
     }
-    const threads = resolveThreads(options.threads);
-    const threadsGiven = options.threads != null || !!process.env.FLOWFORMER_THREADS;
+    const given = options.threads != null ? parseThreadCount(options.threads, 'initBackend options.threads') : threadsFromEnv();
+    const threads = given ?? os.availableParallelism();
     if (
       current != null && current.requested === requested && tf.getBackend() === TFJS_NAME[current.backend] &&
       (current.backend !== 'wasm' || wasmState.requestedThreads === threads)
@@ -127,7 +127,7 @@ export async function initBackend(name?: BackendRequest, options: InitBackendOpt
     const attempts: BackendAttempt[] = [];
     for (const candidate of candidates) {
       try {
-        const extra = await activate(candidate, threads, threadsGiven);
+        const extra = await activate(candidate, threads, given !== undefined);
         attempts.push({ backend: candidate, ok: true });
         const tried = attempts.filter((a) => !a.ok).map((a) => `${a.backend}: ${a.error}`);
         const why =
@@ -200,16 +200,17 @@ export function sameEngineAsRequire(): boolean {
   return cjsCore.Tensor === tf.Tensor && cjsCore.engine() === tf.engine();
 }
 
-function resolveThreads(explicit: number | undefined): number {
-  const env = process.env.FLOWFORMER_THREADS;
-  const n = explicit ?? (env ? Number(env) : os.availableParallelism());
-  if (!Number.isInteger(n) || n < 1) {
-    throw new Error(
-      `${explicit != null ? 'initBackend options.threads' : 'environment variable FLOWFORMER_THREADS'}: ` +
-        `expected a positive integer, got '${explicit ?? env}'.`,
-    );
-  }
+/** A thread count from `what` (a flag, a variable, an option): a positive integer, else an error naming it. */
+export function parseThreadCount(value: unknown, what: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`${what}: expected a positive integer, got '${value}'.`);
   return n;
+}
+
+/** FLOWFORMER_THREADS (set by `--threads` and by `reproduce --jobs` for its jobs), checked; undefined when unset. */
+export function threadsFromEnv(): number | undefined {
+  const env = process.env.FLOWFORMER_THREADS;
+  return env ? parseThreadCount(env, 'environment variable FLOWFORMER_THREADS') : undefined;
 }
 
 interface Activated {
