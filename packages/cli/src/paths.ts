@@ -18,9 +18,3 @@ export function resolveDataRoot(flag?: string): string {
   const v = flag ?? process.env.FLOWFORMER_DATA_ROOT;
   return v ? path.resolve(v) : path.join(repoRoot(), 'data');
 }
-
-/** A path as a user would type it from here: relative when it is under the working directory, else absolute. */
-export function shownPath(p: string): string {
-  const rel = path.relative(process.cwd(), p);
-  return rel === '' ? '.' : rel.startsWith('..') || path.isAbsolute(rel) ? path.resolve(p) : rel;
-}

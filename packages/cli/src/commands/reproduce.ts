@@ -10,8 +10,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { CommandModule } from 'yargs';
-import { TABLES, DEFAULT_ATTENTIONS, tableJobs, tableRows, tableTask, readRunSummaries, runsOfJob, interruptedRunOfJob, runningRunOfJob, threadsFromEnv, buildTable, writeTable, listTasks, loadPaper, type Job, type RunSummary, type Scale, type TableHere, type TableName } from '@flowformer/core';
-import { repoRoot, shownPath } from '../paths.ts';
+import { TABLES, DEFAULT_ATTENTIONS, tableJobs, tableRows, tableTask, readRunSummaries, runsOfJob, interruptedRunOfJob, runningRunOfJob, threadsFromEnv, buildTable, writeTable, listTasks, loadPaper, relativeTo, type Job, type RunSummary, type Scale, type TableHere, type TableName } from '@flowformer/core';
+import { repoRoot } from '../paths.ts';
 import { runRoots } from './train.ts';
 
 interface ReproduceArgs {
@@ -126,26 +126,33 @@ export const reproduceCommand: CommandModule<object, ReproduceArgs> = {
     }
     const jobs = tableJobs(opts);
     const existing = readRunSummaries(roots.resultsRoot);
-    const done = (j: Job) => runsOfJob(j, existing, root).length > 0;
-    // A run of the job in progress on this machine (another `train` or `reproduce`): left alone,
-    // never started a second time; its record says how far it got when the table is collected.
-    const liveRun = (j: Job) => (args.rerun || done(j) ? undefined : runningRunOfJob(j, existing, root));
+    // What each job needs, decided once from the records read above:
+    //   done: a completed run exists (skipped);
+    //   running: a run of it is in progress on this machine (another `train` or `reproduce`):
+    //     skipped, never started a second time; its record says how far it got in the table;
+    //   resume: an interrupted run with its ckpt/last goes on from there;
+    //   todo: a new run (--rerun: every job).
+    type Plan = { kind: 'done' | 'todo' } | { kind: 'running' | 'resume'; run: RunSummary };
+    const planOf = (j: Job): Plan => {
+      if (args.rerun) return { kind: 'todo' };
+      if (runsOfJob(j, existing, root).length > 0) return { kind: 'done' };
+      const live = runningRunOfJob(j, existing, root);
+      if (live) return { kind: 'running', run: live };
+      const cut = interruptedRunOfJob(j, existing, root);
+      return cut ? { kind: 'resume', run: cut } : { kind: 'todo' };
+    };
+    const plans = jobs.map((job) => ({ job, plan: planOf(job) }));
 
     if (args['dry-run']) {
       console.log(`${jobs.length} jobs for table ${args.table} (scale ${args.scale}); results root ${roots.resultsRoot}`);
-      // done: a completed run exists (skipped); running: a run of it is in progress here (skipped);
-      // resume: an interrupted run with its ckpt/last goes on from there (the command shown);
-      // todo: starts a new run (--rerun: every job does).
-      for (const j of jobs) {
-        const live = liveRun(j);
-        const resume = args.rerun || done(j) || live ? undefined : interruptedRunOfJob(j, existing, root);
-        const mark = args.rerun ? 'todo' : done(j) ? 'done' : live ? 'running' : resume ? 'resume' : 'todo';
-        const command = live
-          ? `(pid ${live.pid} is training it: ${shownPath(live.runDir)}, at update ${live.steps} of ${live.totalSteps})`
-          : resume
-            ? `flowformer train --resume ${shownPath(resume.runDir)}  (at update ${resume.steps} of ${resume.totalSteps})`
-            : `flowformer train --config ${j.config} ${j.sets.map((s) => `--set ${s}`).join(' ')}`.trimEnd();
-        console.log(`${mark.padEnd(7)} ${j.id.padEnd(48)} ${command}`);
+      for (const { job: j, plan } of plans) {
+        const command =
+          plan.kind === 'running'
+            ? `(pid ${plan.run.pid} is training it: ${relativeTo(root, plan.run.runDir)}, at update ${plan.run.steps} of ${plan.run.totalSteps})`
+            : plan.kind === 'resume'
+              ? `flowformer train --resume ${relativeTo(root, plan.run.runDir)}  (at update ${plan.run.steps} of ${plan.run.totalSteps})`
+              : `flowformer train --config ${j.config} ${j.sets.map((s) => `--set ${s}`).join(' ')}`.trimEnd();
+        console.log(`${plan.kind.padEnd(7)} ${j.id.padEnd(48)} ${command}`);
       }
       for (const t of args.table === 'main' ? (['lra', 'imagenet', 'wikitext', 'uea', 'd4rl'] as const) : [args.table as Exclude<TableName, 'main'>])
         for (const r of tableRows(t, args.scale)) if (r.note || r.skip) console.log(`note ${t}/${r.row}: ${r.skip ?? r.note}`);
@@ -154,14 +161,15 @@ export const reproduceCommand: CommandModule<object, ReproduceArgs> = {
 
     const failed: { job: Job; code: number; log: string }[] = [];
     if (!args.collect) {
-      const elsewhere = jobs.filter((j) => liveRun(j));
-      for (const j of elsewhere) {
-        const live = liveRun(j)!;
-        console.log(`skipping ${j.id}: pid ${live.pid} is training it now (${shownPath(live.runDir)}, update ${live.steps} of ${live.totalSteps}); run this command again once it has stopped`);
+      let elsewhere = 0;
+      for (const { job, plan } of plans) {
+        if (plan.kind !== 'running') continue;
+        elsewhere++;
+        console.log(`skipping ${job.id}: pid ${plan.run.pid} is training it now (${relativeTo(root, plan.run.runDir)}, update ${plan.run.steps} of ${plan.run.totalSteps}); run this command again once it has stopped`);
       }
-      const todo = args.rerun ? jobs : jobs.filter((j) => !done(j) && !liveRun(j));
+      const todo = plans.filter(({ plan }) => plan.kind === 'todo' || plan.kind === 'resume');
       const threads = jobThreads(args.jobs, todo.length);
-      console.log(`${jobs.length} jobs, ${jobs.length - todo.length - elsewhere.length} already done, ${elsewhere.length ? `${elsewhere.length} running elsewhere, ` : ''}running ${todo.length} with --jobs ${args.jobs}, ${threads} thread${threads === 1 ? '' : 's'} each`);
+      console.log(`${jobs.length} jobs, ${jobs.length - todo.length - elsewhere} already done, ${elsewhere ? `${elsewhere} running elsewhere, ` : ''}running ${todo.length} with --jobs ${args.jobs}, ${threads} thread${threads === 1 ? '' : 's'} each`);
       const logDir = path.join(roots.resultsRoot, 'tables', 'logs', args.table);
       let next = 0;
       let finished = 0;
@@ -169,9 +177,9 @@ export const reproduceCommand: CommandModule<object, ReproduceArgs> = {
       const t0 = Date.now();
       const worker = async () => {
         while (next < todo.length && !stopping) {
-          const job = todo[next++]!;
+          const { job, plan } = todo[next++]!;
           const log = path.join(logDir, `${job.id}.log`);
-          const resume = args.rerun ? undefined : interruptedRunOfJob(job, existing, root)?.runDir;
+          const resume = plan.kind === 'resume' ? plan.run.runDir : undefined;
           if (resume) console.log(`resuming ${job.id} from ${resume}`);
           const jobStart = Date.now();
           const code = await runJob(job, args, roots.resultsRoot, log, threads, resume);
