@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadPaper, paperNumber, paperRows, paperSummary, paperTable, paperValue, TABLES, tableJobs, tableRows, tableTask, buildTable, tableMarkdown, writeTable, runValue, runOverrides, interruptedRunOfJob, runningRunOfJob, runsOfJob, type RunSummary, type Scale } from '../src/index.ts';
+import { loadPaper, paperNumber, paperRows, paperSummary, paperTable, paperValue, TABLES, tableJobs, tableRows, tableTask, buildTable, tableMarkdown, writeTable, runValue, runOverrides, interruptedRunOfJob, runningRunOfJob, runsOfJob, strandedRunOfJob, type RunSummary, type Scale } from '../src/index.ts';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const paper = loadPaper();
@@ -149,9 +149,13 @@ describe('interruptedRunOfJob', () => {
     const cut = { ...fakeRun(tmp, { ...cfg, status: 'interrupted' }), command: 'flowformer train -c x --set attention.type=flow' };
     // a record without its ckpt/last (committed, or copied from another machine) cannot be resumed: reproduce starts it again
     expect(interruptedRunOfJob(job!, [done, cut], repoRoot)).toBeUndefined();
+    // ... and is named as stranded, so reproduce can say why the job starts over
+    expect(strandedRunOfJob(job!, [done, cut], repoRoot)).toBe(cut);
     fs.mkdirSync(path.join(cut.runDir, 'ckpt', 'last'), { recursive: true });
     fs.writeFileSync(path.join(cut.runDir, 'ckpt', 'last', 'manifest.json'), '{}');
     expect(interruptedRunOfJob(job!, [done, cut], repoRoot)).toBe(cut);
+    expect(strandedRunOfJob(job!, [done, cut], repoRoot)).toBeUndefined();
+    expect(strandedRunOfJob(job!, [done], repoRoot)).toBeUndefined(); // completed: not stranded
     // another setting (an extra --set the job does not have) is not this job's run
     const other = { ...cut, command: 'flowformer train -c x --set attention.type=flow --set training.steps=5' };
     expect(interruptedRunOfJob(job!, [other], repoRoot)).toBeUndefined();

@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { CommandModule } from 'yargs';
-import { TABLES, DEFAULT_ATTENTIONS, tableJobs, tableRows, tableTask, readRunSummaries, runsOfJob, interruptedRunOfJob, runningRunOfJob, threadsFromEnv, buildTable, writeTable, listTasks, loadPaper, relativeTo, type Job, type RunSummary, type Scale, type TableHere, type TableName } from '@flowformer/core';
+import { TABLES, DEFAULT_ATTENTIONS, tableJobs, tableRows, tableTask, readRunSummaries, runsOfJob, interruptedRunOfJob, runningRunOfJob, strandedRunOfJob, threadsFromEnv, buildTable, writeTable, listTasks, loadPaper, relativeTo, type Job, type RunSummary, type Scale, type TableHere, type TableName } from '@flowformer/core';
 import { repoRoot } from '../paths.ts';
 import { runRoots } from './train.ts';
 
@@ -58,6 +58,11 @@ function jobThreads(jobs: number, todo: number, cores = os.availableParallelism(
 }
 
 /** Runs one job as `flowformer train`, its output to `log`; resolves with the exit code. */
+/** Why a job with an interrupted run starts over: that run's checkpoint is not here. */
+function strandedText(root: string, run: RunSummary): string {
+  return `the interrupted run ${relativeTo(root, run.runDir)} (update ${run.steps} of ${run.totalSteps}) has no ckpt/last here to resume from; it stays as it is`;
+}
+
 function runJob(job: Job, args: ReproduceArgs, resultsRoot: string, log: string, threads: number, resume?: string): Promise<number> {
   const argv = resume
     ? [bin, 'train', '--resume', resume, '--no-progress', '--results-root', resultsRoot]
@@ -131,15 +136,17 @@ export const reproduceCommand: CommandModule<object, ReproduceArgs> = {
     //   running: a run of it is in progress on this machine (another `train` or `reproduce`):
     //     skipped, never started a second time; its record says how far it got in the table;
     //   resume: an interrupted run with its ckpt/last goes on from there;
-    //   todo: a new run (--rerun: every job).
-    type Plan = { kind: 'done' | 'todo' } | { kind: 'running' | 'resume'; run: RunSummary };
+    //   todo: a new run (--rerun: every job); `stranded` is an interrupted run whose ckpt/last is
+    //     not here (a committed record: checkpoints stay on the machine that trained), so it
+    //     cannot go on and the job starts over, which the user is told rather than left to guess.
+    type Plan = { kind: 'done' } | { kind: 'todo'; stranded?: RunSummary } | { kind: 'running' | 'resume'; run: RunSummary };
     const planOf = (j: Job): Plan => {
       if (args.rerun) return { kind: 'todo' };
       if (runsOfJob(j, existing, root).length > 0) return { kind: 'done' };
       const live = runningRunOfJob(j, existing, root);
       if (live) return { kind: 'running', run: live };
       const cut = interruptedRunOfJob(j, existing, root);
-      return cut ? { kind: 'resume', run: cut } : { kind: 'todo' };
+      return cut ? { kind: 'resume', run: cut } : { kind: 'todo', stranded: strandedRunOfJob(j, existing, root) };
     };
     const plans = jobs.map((job) => ({ job, plan: planOf(job) }));
 
@@ -151,7 +158,7 @@ export const reproduceCommand: CommandModule<object, ReproduceArgs> = {
             ? `(pid ${plan.run.pid} is training it: ${relativeTo(root, plan.run.runDir)}, at update ${plan.run.steps} of ${plan.run.totalSteps})`
             : plan.kind === 'resume'
               ? `flowformer train --resume ${relativeTo(root, plan.run.runDir)}  (at update ${plan.run.steps} of ${plan.run.totalSteps})`
-              : `flowformer train --config ${j.config} ${j.sets.map((s) => `--set ${s}`).join(' ')}`.trimEnd();
+              : `flowformer train --config ${j.config} ${j.sets.map((s) => `--set ${s}`).join(' ')}`.trimEnd() + (plan.kind === 'todo' && plan.stranded ? `  (${strandedText(root, plan.stranded)})` : '');
         console.log(`${plan.kind.padEnd(7)} ${j.id.padEnd(48)} ${command}`);
       }
       for (const t of args.table === 'main' ? (['lra', 'imagenet', 'wikitext', 'uea', 'd4rl'] as const) : [args.table as Exclude<TableName, 'main'>])
@@ -181,6 +188,7 @@ export const reproduceCommand: CommandModule<object, ReproduceArgs> = {
           const log = path.join(logDir, `${job.id}.log`);
           const resume = plan.kind === 'resume' ? plan.run.runDir : undefined;
           if (resume) console.log(`resuming ${job.id} from ${resume}`);
+          else if (plan.kind === 'todo' && plan.stranded) console.log(`starting ${job.id} over: ${strandedText(root, plan.stranded)}`);
           const jobStart = Date.now();
           const code = await runJob(job, args, roots.resultsRoot, log, threads, resume);
           finished++;

@@ -15,7 +15,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readConfigChain } from '../config/load.ts';
-import { canResume, isUnfinished, runState, stateText, type RunState, type RunSummary } from './run.ts';
+import { canResume, isResumable, isUnfinished, runState, stateText, type RunState, type RunSummary } from './run.ts';
 import { loadPaper, paperValue, formatPaperCell, type PaperCell, type PaperData } from './paper.ts';
 import { meanStd, relativeTo, reportedMetrics, runOverrides, settingOverrides } from './report.ts';
 
@@ -274,6 +274,16 @@ export function runningRunOfJob(job: Job, runs: RunSummary[], repoRoot: string):
  */
 export function interruptedRunOfJob(job: Job, runs: RunSummary[], repoRoot: string): RunSummary | undefined {
   return runsOfJobWhere(job, runs, repoRoot, (r) => canResume(r))[0];
+}
+
+/**
+ * The latest run of a job that stopped before the end but cannot go on here because its
+ * ckpt/last is missing: a record committed or copied from the machine that trained it (checkpoints
+ * are never committed), or one that died before its first checkpoint. `reproduce` starts such a
+ * job over and says so; the record stays and is shown as unfinished in the table.
+ */
+export function strandedRunOfJob(job: Job, runs: RunSummary[], repoRoot: string): RunSummary | undefined {
+  return runsOfJobWhere(job, runs, repoRoot, (r) => isResumable(runState(r)) && !canResume(r))[0];
 }
 
 /** Our number of a run, in the paper's unit: the test metric of the best checkpoint, else the best evaluation; accuracies in %. */

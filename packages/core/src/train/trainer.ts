@@ -165,7 +165,7 @@ export async function train(opts: TrainOptions): Promise<RunSummary> {
     if (opts.sets?.length) throw new Error('--set cannot be combined with --resume: a resumed run keeps its config (start a new run to change it)');
     record = new RunRecord(path.resolve(opts.resume));
     if (!fs.existsSync(record.configPath)) throw new Error(`--resume ${opts.resume}: no config.yaml there; pass a run folder (results/runs/<task>/<config>/<run-id>)`);
-    if (!checkpointExists(record.ckpt('last'))) throw new Error(`--resume ${opts.resume}: no ckpt/last to resume from (the run stopped before its first checkpoint); start it again`);
+    if (!checkpointExists(record.ckpt('last'))) throw new Error(`--resume ${opts.resume}: no ckpt/last to resume from (the run stopped before its first checkpoint, or its record was committed or copied without its checkpoints, which stay on the machine that trained); start it again`);
     resolved = loadConfig(record.configPath, { task: typeof opts.task === 'object' ? opts.task : undefined });
     previous = record.readSummary();
     if (previous) resolved = { ...resolved, name: previous.configName, path: previous.configPath };
