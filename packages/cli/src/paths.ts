@@ -13,8 +13,12 @@ export function repoRoot(): string {
   }
 }
 
-/** `--data-root`, else $FLOWFORMER_DATA_ROOT, else `<repo>/data`; always absolute. */
-export function resolveDataRoot(flag?: string): string {
+/**
+ * The data root named on the command line: `--data-root`, else $FLOWFORMER_DATA_ROOT, else
+ * `<repo>/data`; always absolute. A run's own data root also weighs its config's `data.root`
+ * (core's `resolveDataRoot`), which sits between the flag/env and this default.
+ */
+export function cliDataRoot(flag?: string): string {
   const v = flag ?? process.env.FLOWFORMER_DATA_ROOT;
   return v ? path.resolve(v) : path.join(repoRoot(), 'data');
 }

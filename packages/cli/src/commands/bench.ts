@@ -27,7 +27,7 @@ import {
   type TaskBenchResult,
 } from '@flowformer/core';
 import type { DiscoveredTask } from '../discover.ts';
-import { resolveDataRoot } from '../paths.ts';
+import { cliDataRoot } from '../paths.ts';
 import { runRoots } from './train.ts';
 import { declareTaskOptions, taskOptionValues } from '../task-options.ts';
 
@@ -264,7 +264,7 @@ function taskBenchCommand(what: string, tasks: Task[]): CommandModule<object, Ta
       const options = taskOptionValues(task.name, benchOf(task).options, args);
       // The tensors a benchmark builds need a backend, even when it times no compute.
       await initBackend(args.backend as never);
-      const result = await benchOf(task).run({ dataRoot: resolveDataRoot(args['data-root']), options, log: (m) => console.error(m) });
+      const result = await benchOf(task).run({ dataRoot: cliDataRoot(args['data-root']), options, log: (m) => console.error(m) });
       const machine = machineFacts();
       const cmd = ['flowformer', ...process.argv.slice(2)].join(' ');
       const record = { command: cmd, task: task.name, benchmark: what, title: result.title, machine, backend: backendInfo().backend, setup: result.setup, columns: result.columns, rows: result.rows, notes: result.notes ?? [], raw: result.raw ?? null };

@@ -1,7 +1,7 @@
 import type { Argv, CommandModule } from 'yargs';
 import type { DataCommandArgs, Task } from '@flowformer/core';
 import type { DiscoveredTask } from '../discover.ts';
-import { resolveDataRoot } from '../paths.ts';
+import { cliDataRoot } from '../paths.ts';
 
 type Action = 'download' | 'generate';
 
@@ -48,7 +48,7 @@ export function dataCommand(tasks: DiscoveredTask[]): CommandModule {
         }
         options[name] = v as never;
       }
-      const dataRoot = resolveDataRoot(args['data-root'] as string | undefined);
+      const dataRoot = cliDataRoot(args['data-root'] as string | undefined);
       await task.data![action]!.run({
         dataRoot,
         dataset: args.dataset as string | undefined,

@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { CommandModule } from 'yargs';
 import { getTask, initBackend, backendInfo, train, evaluateRun, readRunSummaries, runState, threadsFromEnv, type RunSummary } from '@flowformer/core';
 import type { DiscoveredTask } from '../discover.ts';
-import { repoRoot, resolveDataRoot } from '../paths.ts';
+import { repoRoot, cliDataRoot } from '../paths.ts';
 
 interface TrainArgs {
   task?: string;
@@ -24,8 +24,8 @@ export function runRoots(args: { 'data-root'?: string; 'results-root'?: string }
   return {
     // The flag or the environment wins over a config's data.root; without either the trainer
     // uses the config's data.root, else <repo>/data.
-    dataRoot: (args['data-root'] ?? process.env.FLOWFORMER_DATA_ROOT) ? resolveDataRoot(args['data-root']) : undefined,
-    defaultDataRoot: resolveDataRoot(),
+    dataRoot: (args['data-root'] ?? process.env.FLOWFORMER_DATA_ROOT) ? cliDataRoot(args['data-root']) : undefined,
+    defaultDataRoot: cliDataRoot(),
     resultsRoot: path.resolve(args['results-root'] ?? process.env.FLOWFORMER_RESULTS_ROOT ?? path.join(root, 'results')),
     cacheDir: path.join(root, '.cache'),
   };
