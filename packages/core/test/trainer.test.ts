@@ -95,9 +95,16 @@ describe('trainer on the example task', () => {
   it('evaluation.at adds evaluations (0: the initial weights) to those every N, and the best counts them all', async () => {
     // 15 updates per epoch, 4 epochs: every 2 epochs gives updates 30 and 60; at [0, 1] adds 0 and 15.
     const losses: number[] = [];
-    const s = await train(base({ sets: ['evaluation.every=2', 'evaluation.at=[0,1]'], onStep: ({ loss }) => losses.push(loss) }));
+    const lines: string[] = [];
+    const s = await train(base({ sets: ['evaluation.every=2', 'evaluation.at=[0,1]'], onStep: ({ loss }) => losses.push(loss), log: (m) => lines.push(m) }));
     const evals = metricsOf(s).filter((l) => l.type === 'eval');
     expect(evals.map((l) => l.step)).toEqual([0, 15, 30, 60]);
+    // each evaluation's line after the first says how long the run has taken here and how long it still needs
+    const evalLines = lines.filter((m) => m.startsWith('eval @'));
+    expect(evalLines).toHaveLength(4);
+    expect(evalLines[0]).not.toContain('to go');
+    for (const m of evalLines.slice(1)) expect(m).toMatch(/; \d+(m\d+)?s here, about \d+(m\d+)?s to go$/);
+    expect(evalLines[3]).toMatch(/about 0s to go$/);
     const best = evals.reduce((a, b) => ((b.accuracy as number) > (a.accuracy as number) ? b : a));
     expect(s.best!.value).toBe(best.accuracy);
     // Evaluating does not change the training: without the extra evaluations the losses are the same,

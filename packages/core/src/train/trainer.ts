@@ -316,6 +316,16 @@ export async function train(opts: TrainOptions): Promise<RunSummary> {
     saveCheckpoint(run.ckpt(which), { step, weights, optimizer: optimizer.getState(), meta });
   };
 
+  // Where this process's updates began (set just before the loop): the pace of the updates made
+  // here, evaluations included, gives the time still to go in each evaluation's line, so a run
+  // logged with --no-progress (a file, reproduce's job logs) still says when it will end.
+  let pace: { step: number; at: number } | null = null;
+  const paceText = () => {
+    if (!pace || step <= pace.step) return '';
+    const seconds = (performance.now() - pace.at) / 1000;
+    return `; ${formatDuration(seconds)} here, about ${formatDuration(((totalSteps - step) * seconds) / (step - pace.step))} to go`;
+  };
+
   const evaluate = async () => {
     const metrics = await evaluateWith(task, model, evalSplit, evalCtx(evalSplitName));
     final = { step, epoch: step / stepsPerEpoch, metrics };
@@ -324,7 +334,7 @@ export async function train(opts: TrainOptions): Promise<RunSummary> {
     const improved = best === null || better(task.metric.mode, v, best.value);
     if (improved) best = { value: v, step, epoch: step / stepsPerEpoch, metrics };
     const shown = Object.entries(metrics).map(([k, x]) => `${k} ${Number.isInteger(x) ? x : x.toFixed(4)}`).join(', ');
-    log(`eval @ ${step}: ${evalSplitName} ${shown}${improved ? ' (best)' : ` (best ${best!.value.toFixed(4)} @ ${best!.step})`}`);
+    log(`eval @ ${step}: ${evalSplitName} ${shown}${improved ? ' (best)' : ` (best ${best!.value.toFixed(4)} @ ${best!.step})`}${paceText()}`);
     if (improved) save('best');
     save('last');
     run.writeSummary(summary('running', lastLoss));
@@ -377,6 +387,7 @@ export async function train(opts: TrainOptions): Promise<RunSummary> {
 
   try {
     if (step >= totalSteps) log(`nothing to do: the run already did ${step}/${totalSteps} updates`);
+    pace = { step, at: performance.now() };
     // evaluation.at 0: score the initial weights, as the original UEA code does (a fresh run only).
     if (!opts.resume && step === 0 && config.evaluation.at.includes(0) && totalSteps > 0) await evaluate();
     while (step < totalSteps) {
