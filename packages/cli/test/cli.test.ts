@@ -45,7 +45,19 @@ describe('flowformer CLI', () => {
     const info = JSON.parse(r.out);
     expect(info.backend).toBe('cpu');
     expect(info.requestedBy).toBe('argument');
-  });
+    // the automatic choice, in words: where tfjs-node is missing it falls to wasm and says how to
+    // get the faster tensorflow backend; where it is set up, it is the backend and no hint is given
+    const auto = run(['info'], { FLOWFORMER_BACKEND: '' });
+    expect(auto.code, auto.err).toBe(0);
+    expect(auto.out).toMatch(/^requested +auto \(default\)$/m);
+    if (tensorflowForTests()) {
+      expect(auto.out).toMatch(/^backend +tensorflow$/m);
+      expect(auto.out).not.toContain('hint');
+    } else {
+      expect(auto.out).toMatch(/^backend +wasm$/m);
+      expect(auto.out).toMatch(/^hint +the tensorflow backend trains several times faster than wasm: `flowformer setup tensorflow --from /m);
+    }
+  }, 60_000);
 
   it('--threads sets the threads of the backend (wasm: pthreads; tensorflow: intra-op pool) and is checked', () => {
     const w = run(['info', '--json', '--backend', 'wasm', '--threads', '1']);

@@ -32,6 +32,11 @@ export const infoCommand: CommandModule<object, InfoArgs> = {
       ['simd', String(info.simd)],
       ...Object.entries(info.versions).map(([k, v]) => [`version ${k}`, String(v)] as [string, string]),
     ];
+    // On wasm or cpu because tfjs-node is missing: say how to get the faster backend, which the
+    // first sentence of its error above leaves out.
+    const tfMissing = info.attempts.some((a) => a.backend === 'tensorflow' && !a.ok && /not installed/.test(a.error ?? ''));
+    if (tfMissing && (info.backend === 'wasm' || info.backend === 'cpu'))
+      rows.push(['hint', 'the tensorflow backend trains several times faster than wasm: `flowformer setup tensorflow --from <tensorflow_cpu wheel | libtensorflow tarball>` offline, or `npm install @tensorflow/tfjs-node` with internet (docs/tensorflow-offline.md)']);
     const w = Math.max(...rows.map((r) => r[0].length));
     for (const [k, v] of rows) console.log(`${k.padEnd(w)}  ${v}`);
   },
