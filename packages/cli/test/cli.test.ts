@@ -108,6 +108,9 @@ describe('flowformer CLI', () => {
   it('trains the example task end to end, then evaluates the run', () => {
     const r = run(['train', '--config', toyConfig, '--results-root', tmp, '--no-progress']);
     expect(r.code, r.err).toBe(0);
+    // the log opens with the backend and how it was chosen, and each evaluation after the first says how long is left
+    expect(r.err).toMatch(/^backend cpu \(env FLOWFORMER_BACKEND\), \d+ threads?\n/);
+    expect(r.err).toMatch(/^eval @ 30: .*; \d+s here, about \d+s to go$/m);
     const runs = path.join(tmp, 'runs', 'toy');
     const [configDir] = fs.readdirSync(runs);
     const [runId] = fs.readdirSync(path.join(runs, configDir!));

@@ -61,6 +61,7 @@ export function trainCommand(tasks: DiscoveredTask[]): CommandModule<object, Tra
       }
       if (configPath && !fs.existsSync(configPath)) throw new Error(`no config file ${configPath} (see 'flowformer list' for the shipped configs)`);
       await initBackend(args.backend as never);
+      console.error(backendLine());
       const roots = runRoots(args);
       warnIfSharingCores(roots.resultsRoot);
       const summary = await train({
@@ -82,6 +83,17 @@ export function trainCommand(tasks: DiscoveredTask[]): CommandModule<object, Tra
       if (summary.status === 'interrupted') process.exitCode = 130;
     },
   };
+}
+
+/**
+ * The backend a run computes on, first thing in its log: which, chosen how, with how many
+ * threads; on wasm or cpu because tfjs-node is missing, a pointer to the faster backend.
+ */
+export function backendLine(): string {
+  const info = backendInfo();
+  const tfMissing = info.attempts.some((a) => a.backend === 'tensorflow' && !a.ok && /not installed/.test(a.error ?? ''));
+  const slower = tfMissing && (info.backend === 'wasm' || info.backend === 'cpu') ? '; the tensorflow backend is not installed (faster: see flowformer info)' : '';
+  return `backend ${info.backend} (${info.requested === 'auto' ? 'automatic choice' : info.requestedBy === 'argument' ? '--backend' : info.requestedBy}), ${info.threads} thread${info.threads === 1 ? '' : 's'}${slower}`;
 }
 
 /**
