@@ -1,5 +1,6 @@
 import type { CommandModule } from 'yargs';
 import { backendInfo, initBackend } from '@flowformer/core';
+import { tensorflowMissing, threadsText } from '../backend-text.ts';
 
 interface InfoArgs {
   backend?: string;
@@ -28,14 +29,13 @@ export const infoCommand: CommandModule<object, InfoArgs> = {
       ...info.attempts.map(
         (a) => [`tried ${a.backend}`, a.ok ? 'ok' : `no: ${firstSentence(a.error ?? 'failed')}`] as [string, string],
       ),
-      ['threads', String(info.threads)],
+      ['threads', threadsText(info)],
       ['simd', String(info.simd)],
       ...Object.entries(info.versions).map(([k, v]) => [`version ${k}`, String(v)] as [string, string]),
     ];
     // On wasm or cpu because tfjs-node is missing: say how to get the faster backend, which the
     // first sentence of its error above leaves out.
-    const tfMissing = info.attempts.some((a) => a.backend === 'tensorflow' && !a.ok && /not installed/.test(a.error ?? ''));
-    if (tfMissing && (info.backend === 'wasm' || info.backend === 'cpu'))
+    if (tensorflowMissing(info))
       rows.push(['hint', 'the tensorflow backend trains several times faster than wasm: `flowformer setup tensorflow --from <tensorflow_cpu wheel | libtensorflow tarball>` offline, or `npm install @tensorflow/tfjs-node` with internet (docs/tensorflow-offline.md)']);
     const w = Math.max(...rows.map((r) => r[0].length));
     for (const [k, v] of rows) console.log(`${k.padEnd(w)}  ${v}`);

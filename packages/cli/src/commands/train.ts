@@ -5,6 +5,7 @@ import type { CommandModule } from 'yargs';
 import { getTask, initBackend, backendInfo, train, evaluateRun, readRunSummaries, runState, threadsFromEnv, type RunSummary } from '@flowformer/core';
 import type { DiscoveredTask } from '../discover.ts';
 import { repoRoot, cliDataRoot } from '../paths.ts';
+import { backendLine } from '../backend-text.ts';
 
 interface TrainArgs {
   task?: string;
@@ -83,17 +84,6 @@ export function trainCommand(tasks: DiscoveredTask[]): CommandModule<object, Tra
       if (summary.status === 'interrupted') process.exitCode = 130;
     },
   };
-}
-
-/**
- * The backend a run computes on, first thing in its log: which, chosen how, with how many
- * threads; on wasm or cpu because tfjs-node is missing, a pointer to the faster backend.
- */
-export function backendLine(): string {
-  const info = backendInfo();
-  const tfMissing = info.attempts.some((a) => a.backend === 'tensorflow' && !a.ok && /not installed/.test(a.error ?? ''));
-  const slower = tfMissing && (info.backend === 'wasm' || info.backend === 'cpu') ? '; the tensorflow backend is not installed (faster: see flowformer info)' : '';
-  return `backend ${info.backend} (${info.requested === 'auto' ? 'automatic choice' : info.requestedBy === 'argument' ? '--backend' : info.requestedBy}), ${info.threads} thread${info.threads === 1 ? '' : 's'}${slower}`;
 }
 
 /**
