@@ -57,12 +57,12 @@ function jobThreads(jobs: number, todo: number, cores = os.availableParallelism(
   return threadsFromEnv() ?? Math.max(1, Math.floor(cores / Math.max(1, Math.min(jobs, todo))));
 }
 
-/** Runs one job as `flowformer train`, its output to `log`; resolves with the exit code. */
 /** Why a job with an interrupted run starts over: that run's checkpoint is not here. */
 function strandedText(root: string, run: RunSummary): string {
   return `the interrupted run ${relativeTo(root, run.runDir)} (update ${run.steps} of ${run.totalSteps}) has no ckpt/last here to resume from; it stays as it is`;
 }
 
+/** Runs one job as `flowformer train`, its output to `log`; resolves with the exit code. */
 function runJob(job: Job, args: ReproduceArgs, resultsRoot: string, log: string, threads: number, resume?: string): Promise<number> {
   const argv = resume
     ? [bin, 'train', '--resume', resume, '--no-progress', '--results-root', resultsRoot]
