@@ -283,7 +283,10 @@ export function interruptedRunOfJob(job: Job, runs: RunSummary[], repoRoot: stri
  * job over and says so; the record stays and is shown as unfinished in the table.
  */
 export function strandedRunOfJob(job: Job, runs: RunSummary[], repoRoot: string): RunSummary | undefined {
-  return runsOfJobWhere(job, runs, repoRoot, (r) => isResumable(runState(r)) && !canResume(r))[0];
+  return runsOfJobWhere(job, runs, repoRoot, (r) => {
+    const state = runState(r); // once: it may probe the run's pid
+    return isResumable(state) && !canResume(r, state);
+  })[0];
 }
 
 /** Our number of a run, in the paper's unit: the test metric of the best checkpoint, else the best evaluation; accuracies in %. */
