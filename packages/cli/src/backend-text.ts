@@ -10,7 +10,7 @@ export function threadsText(info: BackendInfo): string {
 
 /** On wasm or cpu because @tensorflow/tfjs-node is not installed (not because it was asked for). */
 export function tensorflowMissing(info: BackendInfo): boolean {
-  return (info.backend === 'wasm' || info.backend === 'cpu') && info.attempts.some((a) => a.backend === 'tensorflow' && !a.ok && /not installed/.test(a.error ?? ''));
+  return (info.backend === 'wasm' || info.backend === 'cpu') && info.attempts.some((a) => a.backend === 'tensorflow' && a.failure === 'not-installed');
 }
 
 /**

@@ -13,7 +13,7 @@ const base: BackendInfo = {
   simd: true,
   versions: {},
 } as unknown as BackendInfo;
-const notInstalled = (b: 'tensorflow' | 'tensorflow-gpu') => ({ backend: b, ok: false, error: `backend '${b}' needs the optional package @tensorflow/tfjs-node, which is not installed. More.` });
+const notInstalled = (b: 'tensorflow' | 'tensorflow-gpu') => ({ backend: b, ok: false, error: `backend '${b}' needs the optional package @tensorflow/tfjs-node, which is not installed. More.`, failure: 'not-installed' as const });
 
 describe('backendLine', () => {
   it('names the backend, how it was chosen and its threads', () => {
@@ -33,5 +33,8 @@ describe('backendLine', () => {
     expect(backendLine(fell)).toBe('backend wasm (automatic choice), 2 threads; the tensorflow backend is not installed (faster: see flowformer info)');
     const asked = { ...base, requested: 'wasm', requestedBy: 'argument', attempts: [{ backend: 'wasm', ok: true }] } as BackendInfo;
     expect(tensorflowMissing(asked)).toBe(false);
+    // tfjs-node present but broken is not "not installed": the hint would mislead
+    const broken = { ...base, attempts: [notInstalled('tensorflow-gpu'), { backend: 'tensorflow', ok: false, error: 'is installed but failed to load (not installed libs)', failure: 'load-failed' }, { backend: 'wasm', ok: true }] } as BackendInfo;
+    expect(tensorflowMissing(broken)).toBe(false);
   });
 });

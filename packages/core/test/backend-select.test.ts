@@ -102,12 +102,14 @@ describe('initBackend', () => {
     await expect(initBackend('tensorflow')).rejects.toThrow(
       /needs the optional package @tensorflow\/tfjs-node, which is not installed.*npm install @tensorflow\/tfjs-node.*flowformer setup tensorflow --from/,
     );
+    await expect(initBackend('tensorflow')).rejects.toMatchObject({ name: 'BackendError', failure: 'not-installed' });
     // a failed explicit request leaves the previous backend in place
     expect(['wasm', 'cpu']).toContain(tf.getBackend());
   });
 
   it.skipIf(hasTfjsNodeGpu)('explains how to get tfjs-node-gpu when it is asked for but missing', async () => {
     await expect(initBackend('tensorflow-gpu')).rejects.toThrow(/@tensorflow\/tfjs-node-gpu, which is not installed.*for CUDA/);
+    await expect(initBackend('tensorflow-gpu')).rejects.toMatchObject({ name: 'BackendError', failure: 'not-installed' });
   });
 
   it.skipIf(hasTfjsNode || hasTfjsNodeGpu)('auto falls through tensorflow-gpu and tensorflow to wasm and says why', async () => {
@@ -119,6 +121,7 @@ describe('initBackend', () => {
       ['tensorflow', false],
       ['wasm', true],
     ]);
+    expect(info.attempts.map((a) => a.failure)).toEqual(['not-installed', 'not-installed', undefined]);
     expect(info.reason).toMatch(/auto.*tensorflow-gpu > tensorflow > wasm > cpu.*skipped tensorflow-gpu: .*not installed.*tensorflow: .*not installed/);
     expect(backendInfo()).toBe(info);
     expect(info.versions.tfjs).toBe('4.22.0');

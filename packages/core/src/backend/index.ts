@@ -8,6 +8,8 @@ export {
   parseThreadCount,
   threadsFromEnv,
   BACKEND_NAMES,
+  BackendError,
+  type BackendFailure,
   type BackendName,
   type BackendRequest,
   type BackendInfo,

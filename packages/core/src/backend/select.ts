@@ -48,10 +48,31 @@ export interface InitBackendOptions {
   threads?: number;
 }
 
+/**
+ * Why a backend did not load: its optional package is absent (`not-installed`), present but
+ * broken (`load-failed`: native addon or libtensorflow missing), registered into another copy of
+ * tfjs-core (`other-engine`), or tfjs could not set it up (`init-failed`).
+ */
+export type BackendFailure = 'not-installed' | 'load-failed' | 'other-engine' | 'init-failed';
+
+/** A backend that could not be activated, with the kind of failure for callers to branch on. */
+export class BackendError extends Error {
+  constructor(
+    readonly failure: BackendFailure,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'BackendError';
+  }
+}
+
 export interface BackendAttempt {
   backend: BackendName;
   ok: boolean;
+  /** What went wrong, in words (absent when ok). */
   error?: string;
+  /** What went wrong, as a kind (absent when ok). */
+  failure?: BackendFailure;
 }
 
 export interface BackendInfo {
@@ -149,7 +170,7 @@ export async function initBackend(name?: BackendRequest, options: InitBackendOpt
         return current;
       } catch (e) {
         const msg = e instanceof Error ? e.message : String(e);
-        attempts.push({ backend: candidate, ok: false, error: msg });
+        attempts.push({ backend: candidate, ok: false, error: msg, failure: e instanceof BackendError ? e.failure : 'init-failed' });
         if (requested !== 'auto') throw e instanceof Error ? e : new Error(msg);
       }
     }
@@ -257,7 +278,8 @@ async function activate(name: BackendName, threads: number, threadsGiven: boolea
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
     if (err.code === 'MODULE_NOT_FOUND' && String(err.message).includes(pkgName)) {
-      throw new Error(
+      throw new BackendError(
+        'not-installed',
         `backend '${name}' needs the optional package ${pkgName}, which is not installed. ` +
           `With internet: \`npm install ${pkgName}\` (its install script downloads libtensorflow` +
           (name === 'tensorflow-gpu' ? ' for CUDA' : '') +
@@ -265,7 +287,8 @@ async function activate(name: BackendName, threads: number, threadsGiven: boolea
           `Or pick another backend: --backend wasm (or FLOWFORMER_BACKEND=wasm).`,
       );
     }
-    throw new Error(
+    throw new BackendError(
+      'load-failed',
       `backend '${name}': ${pkgName} is installed but failed to load (${err.message}). ` +
         `Its native addon or libtensorflow is probably missing or built for another Node. If it was set up ` +
         `offline, run \`flowformer setup tensorflow --from <wheel|tarball|dir>\` again (it restores .cache/tensorflow ` +
@@ -274,7 +297,8 @@ async function activate(name: BackendName, threads: number, threadsGiven: boolea
     );
   }
   if (tf.findBackendFactory('tensorflow') == null) {
-    throw new Error(
+    throw new BackendError(
+      'other-engine',
       `backend '${name}': ${pkgName} loaded but registered its backend into another copy of ` +
         `@tensorflow/tfjs-core (dual-package hazard: sameEngineAsRequire()=${sameEngineAsRequire()}). ` +
         `Make sure a single @tensorflow/tfjs 4.22.0 is installed (\`npm ls @tensorflow/tfjs-core\`).`,
