@@ -265,8 +265,9 @@ async function activate(name: BackendName, threads: number, threadsGiven: boolea
     };
   }
   const pkgName = NODE_PACKAGE[name]!;
-  // libtensorflow logs its start-up (absl, CPU-feature notes) to stderr at INFO level; keep
-  // warnings and errors only, unless the user chose a level.
+  // libtensorflow logs to stderr at INFO level (e.g. its CPU-feature notes); keep warnings and
+  // errors only, unless the user chose a level. Its absl and oneDNN lines at load time ignore
+  // this (docs/tensorflow-offline.md, "Two lines at start-up").
   process.env.TF_CPP_MIN_LOG_LEVEL ??= '2';
   // libtensorflow sizes its intra-op pool from TF_NUM_INTRAOP_THREADS when its eager context is
   // made, i.e. once per process: a count given to us goes there before the package first loads
