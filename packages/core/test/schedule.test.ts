@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ScheduleSchema, type ScheduleConfig } from '../src/config/schema.ts';
-import { makeSchedule } from '../src/train/schedule.ts';
+import { evaluationDue, evaluationsAfter, makeSchedule } from '../src/train/schedule.ts';
+import { secondsToGo } from '../src/train/progress.ts';
 
 const mk = (c: Record<string, unknown>, totalSteps = 100, stepsPerEpoch = 10) =>
   makeSchedule(ScheduleSchema.parse(c) as ScheduleConfig, { lr: 1e-3, totalSteps, stepsPerEpoch });
@@ -60,5 +61,34 @@ describe('schedules', () => {
     expect(timm(40)).toBeCloseTo(1e-6 + (4 * (1e-3 - 1e-6)) / 5, 12);
     expect(timm(50)).toBeCloseTo(1e-5 + 0.5 * (1e-3 - 1e-5) * (1 + Math.cos(Math.PI * (5 / 30))), 12);
     expect(timm(175)).toBeCloseTo(1e-5 + 0.5 * (1e-3 - 1e-5) * (1 + Math.cos(Math.PI * (17 / 30))), 12);
+  });
+});
+
+describe('evaluation schedule', () => {
+  // SelfRegulationSCP1 at the paper's recipe: 268 series / batch 16 = 17 updates per epoch,
+  // 100 epochs, evaluated every 2 epochs and also at epochs 0 and 1 (as the original UEA code).
+  const uea = { every: 2, unit: 'epochs' as const, at: [0, 1] };
+  it('evaluationDue: only at the end of an epoch in epoch units, and always after the last update', () => {
+    expect(evaluationDue(uea, 17, 17, 1700)).toBe(true); // epoch 1 (at)
+    expect(evaluationDue(uea, 34, 17, 1700)).toBe(true); // epoch 2
+    expect(evaluationDue(uea, 51, 17, 1700)).toBe(false); // epoch 3
+    expect(evaluationDue(uea, 2, 17, 1700)).toBe(false); // mid-epoch: 2 is an epoch number, not an update
+    expect(evaluationDue(uea, 1700, 17, 1700)).toBe(true);
+    expect(evaluationDue({ every: 3, unit: 'epochs', at: [] }, 50, 10, 50)).toBe(true); // the end, though 5 % 3 != 0
+    const steps = { every: 25, unit: 'steps' as const, at: [7] };
+    expect([7, 10, 25, 50, 60].map((s) => evaluationDue(steps, s, 15, 60))).toEqual([true, false, true, true, true]);
+  });
+  it('evaluationsAfter counts the evaluations still to come', () => {
+    expect(evaluationsAfter(uea, 0, 17, 1700)).toBe(51); // epoch 1, then epochs 2, 4, ..., 100
+    expect(evaluationsAfter(uea, 272, 17, 1700)).toBe(42); // after epoch 16: epochs 18, ..., 100
+    expect(evaluationsAfter(uea, 1700, 17, 1700)).toBe(0);
+    expect(evaluationsAfter({ every: 25, unit: 'steps', at: [0, 7] }, 10, 15, 60)).toBe(3); // 25, 50, 60
+  });
+  it('secondsToGo times updates and evaluations apart', () => {
+    // Just after a resume: 8 updates in 85 s, of which one evaluation took 21 s.
+    const p = { seconds: 85, evalSeconds: 21, evals: 1, updates: 8, updatesLeft: 1428, evaluationsLeft: 42 };
+    expect(secondsToGo(p)).toBeCloseTo(8 * 1428 + 21 * 42, 9); // not 85 / 8 * 1428
+    expect(secondsToGo({ ...p, updatesLeft: 0, evaluationsLeft: 0 })).toBe(0);
+    expect(secondsToGo({ ...p, evals: 0, evalSeconds: 0, evaluationsLeft: 0 })).toBeCloseTo((85 / 8) * 1428, 9);
   });
 });

@@ -24,9 +24,9 @@ export {
 export { train, evaluateRun, TrainingDivergedError, type TrainOptions, type EvaluateRunOptions } from './trainer.ts';
 export { variableGrads, gradientsFreeingAsYouGo } from './grads.ts';
 export { AdamFamily, makeOptimizer, clipByGlobalNorm, type Optimizer, type OptimizerState } from './optim.ts';
-export { makeSchedule, type Schedule, type ScheduleContext } from './schedule.ts';
+export { makeSchedule, evaluationDue, evaluationsAfter, type Schedule, type ScheduleContext, type EvaluationTimes } from './schedule.ts';
 export { crossEntropy, softTargetCrossEntropy, maskedMse, accuracy, type CrossEntropyArgs } from './loss.ts';
 export { saveCheckpoint, loadCheckpoint, readCheckpointInfo, checkpointExists, disposeCheckpoint, type CheckpointData } from './checkpoint.ts';
-export { Progress, formatDuration, type ProgressOptions, type ProgressState } from './progress.ts';
+export { Progress, formatDuration, secondsToGo, type PaceArgs, type ProgressOptions, type ProgressState } from './progress.ts';
 export { RunRecord, gitCommit, runState, isUnfinished, isResumable, canResume, stateText, type RunState, type RunSummary, type MetricsLine } from '../results/run.ts';
 export { lineChartSvg, chartsSvg, svgToPng, niceTicks, type Series, type ChartOptions } from '../results/plot.ts';

@@ -35,6 +35,31 @@ export function formatDuration(s: number): string {
   return h > 0 ? `${h}h${String(m).padStart(2, '0')}m` : m > 0 ? `${m}m${String(sec).padStart(2, '0')}s` : `${sec}s`;
 }
 
+/** What a process has measured of its own run so far, and what is left of it. */
+export interface PaceArgs {
+  /** Wall seconds since this process began updating, evaluations included. */
+  seconds: number;
+  /** Of those, the seconds spent evaluating (and saving checkpoints afterwards). */
+  evalSeconds: number;
+  /** Evaluations made in that time. */
+  evals: number;
+  /** Updates made in that time. */
+  updates: number;
+  updatesLeft: number;
+  evaluationsLeft: number;
+}
+
+/**
+ * Seconds still to go: the updates left at this process's seconds per update (evaluations
+ * excluded), plus the evaluations left at its seconds per evaluation. Timing the two apart keeps
+ * the first estimate after a resume honest, where one evaluation falls on only a few updates.
+ */
+export function secondsToGo(p: PaceArgs): number {
+  const perUpdate = p.updates > 0 ? Math.max(0, p.seconds - p.evalSeconds) / p.updates : NaN;
+  const perEvaluation = p.evals > 0 ? p.evalSeconds / p.evals : 0;
+  return p.updatesLeft * perUpdate + p.evaluationsLeft * perEvaluation;
+}
+
 function formatRate(r: number): string {
   return r >= 1000 ? `${(r / 1000).toFixed(1)}k` : r >= 10 ? r.toFixed(0) : r.toFixed(1);
 }

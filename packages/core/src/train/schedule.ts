@@ -3,7 +3,7 @@
  * peak `lr` from the optimizer section. Counting follows fairseq and timm: update 0 runs at
  * `warmupInitLr`, and the warm-up reaches `lr` at update `warmupSteps`.
  */
-import type { ScheduleConfig } from '../config/schema.ts';
+import type { EvaluationConfig, ScheduleConfig } from '../config/schema.ts';
 
 export interface ScheduleContext {
   /** Peak learning rate (config optimizer.lr). */
@@ -57,4 +57,29 @@ export function makeSchedule(cfg: ScheduleConfig, ctx: ScheduleContext): Schedul
       };
     }
   }
+}
+
+// ---------------------------------------------------------------------------- evaluation schedule
+
+/** The parts of the evaluation section that say when evaluations happen. */
+export type EvaluationTimes = Pick<EvaluationConfig, 'every' | 'unit' | 'at'>;
+
+/**
+ * Whether the trainer evaluates right after update `step` (1-based: `step` updates are done).
+ * In epoch units an evaluation can only follow the last update of an epoch; the last update of
+ * the run always evaluates.
+ */
+export function evaluationDue(ev: EvaluationTimes, step: number, stepsPerEpoch: number, totalSteps: number): boolean {
+  if (step === totalSteps) return true;
+  if (ev.unit === 'steps') return step % ev.every === 0 || ev.at.includes(step);
+  if (step % stepsPerEpoch !== 0) return false;
+  const epoch = step / stepsPerEpoch;
+  return epoch % ev.every === 0 || ev.at.includes(epoch);
+}
+
+/** How many evaluations are still to come after update `step` (the one at the end included). */
+export function evaluationsAfter(ev: EvaluationTimes, step: number, stepsPerEpoch: number, totalSteps: number): number {
+  let n = 0;
+  for (let s = step + 1; s <= totalSteps; s++) if (evaluationDue(ev, s, stepsPerEpoch, totalSteps)) n++;
+  return n;
 }

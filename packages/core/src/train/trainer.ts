@@ -22,9 +22,9 @@ import type { Config } from '../config/schema.ts';
 import { gitCommit, RunRecord, type RunSummary } from '../results/run.ts';
 import { checkpointExists, disposeCheckpoint, loadCheckpoint, saveCheckpoint } from './checkpoint.ts';
 import { clipByGlobalNorm, makeOptimizer, type Optimizer } from './optim.ts';
-import { Progress, formatDuration, type ProgressOptions } from './progress.ts';
+import { Progress, formatDuration, secondsToGo, type ProgressOptions } from './progress.ts';
 import { Rng, type RngState } from './rng.ts';
-import { makeSchedule } from './schedule.ts';
+import { evaluationDue, evaluationsAfter, makeSchedule } from './schedule.ts';
 import { variableGrads } from './grads.ts';
 
 export interface TrainOptions {
@@ -316,18 +316,33 @@ export async function train(opts: TrainOptions): Promise<RunSummary> {
     saveCheckpoint(run.ckpt(which), { step, weights, optimizer: optimizer.getState(), meta });
   };
 
-  // Where this process's updates began (set just before the loop): the pace of the updates made
-  // here, evaluations included, gives the time still to go in each evaluation's line, so a run
-  // logged with --no-progress (a file, reproduce's job logs) still says when it will end.
-  let pace: { step: number; at: number } | null = null;
+  // Where this process's updates began (set just before the loop), and the time its evaluations
+  // (with their checkpoint saves) took: each evaluation's line says how long the run has taken here
+  // and when it will end, so a run logged with --no-progress (a file, reproduce's job logs) can be
+  // planned around. Updates and evaluations are timed apart: just after a start or a resume a
+  // single evaluation spread over a few updates would otherwise inflate the estimate severalfold.
+  let pace: { step: number; at: number; evalSeconds: number; evals: number } | null = null;
   const paceText = () => {
     if (!pace || step <= pace.step) return '';
     const seconds = (performance.now() - pace.at) / 1000;
-    return `; ${formatDuration(seconds)} here, about ${formatDuration(((totalSteps - step) * seconds) / (step - pace.step))} to go`;
+    const left = secondsToGo({
+      seconds,
+      evalSeconds: pace.evalSeconds,
+      evals: pace.evals,
+      updates: step - pace.step,
+      updatesLeft: totalSteps - step,
+      evaluationsLeft: evaluationsAfter(config.evaluation, step, stepsPerEpoch, totalSteps),
+    });
+    return `; ${formatDuration(seconds)} here, about ${formatDuration(left)} to go`;
   };
 
   const evaluate = async () => {
+    const tEval = performance.now();
     const metrics = await evaluateWith(task, model, evalSplit, evalCtx(evalSplitName));
+    if (pace) {
+      pace.evalSeconds += (performance.now() - tEval) / 1000;
+      pace.evals += 1;
+    }
     final = { step, epoch: step / stepsPerEpoch, metrics };
     run.appendMetrics({ type: 'eval', step, epoch: step / stepsPerEpoch, split: evalSplitName, ...metrics, time: (performance.now() - t0) / 1000 });
     const v = metrics[task.metric.name]!;
@@ -335,9 +350,11 @@ export async function train(opts: TrainOptions): Promise<RunSummary> {
     if (improved) best = { value: v, step, epoch: step / stepsPerEpoch, metrics };
     const shown = Object.entries(metrics).map(([k, x]) => `${k} ${Number.isInteger(x) ? x : x.toFixed(4)}`).join(', ');
     log(`eval @ ${step}: ${evalSplitName} ${shown}${improved ? ' (best)' : ` (best ${best!.value.toFixed(4)} @ ${best!.step})`}${paceText()}`);
+    const tSave = performance.now();
     if (improved) save('best');
     save('last');
     run.writeSummary(summary('running', lastLoss));
+    if (pace) pace.evalSeconds += (performance.now() - tSave) / 1000;
   };
 
   // ------------------------------------------------------------------ Ctrl-C, kill
@@ -387,7 +404,7 @@ export async function train(opts: TrainOptions): Promise<RunSummary> {
 
   try {
     if (step >= totalSteps) log(`nothing to do: the run already did ${step}/${totalSteps} updates`);
-    pace = { step, at: performance.now() };
+    pace = { step, at: performance.now(), evalSeconds: 0, evals: 0 };
     // evaluation.at 0: score the initial weights, as the original UEA code does (a fresh run only).
     if (!opts.resume && step === 0 && config.evaluation.at.includes(0) && totalSteps > 0) await evaluate();
     while (step < totalSteps) {
@@ -464,13 +481,11 @@ export async function train(opts: TrainOptions): Promise<RunSummary> {
 
       step += 1;
       batchInEpoch += 1;
-      let epochEnded = false;
       if (batchInEpoch >= stepsPerEpoch) {
         epoch += 1;
         batchInEpoch = 0;
         epochRngState = dataRng.getState();
         perm = drawOrder();
-        epochEnded = true;
       }
 
       // Start building the next batch (async readers decode while we log/evaluate).
@@ -521,9 +536,7 @@ export async function train(opts: TrainOptions): Promise<RunSummary> {
       });
 
       // Evaluation (and checkpoints) on schedule, and always at the end.
-      const ev = config.evaluation;
-      const due = ev.unit === 'steps' ? step % ev.every === 0 || ev.at.includes(step) : epochEnded && (epoch % ev.every === 0 || ev.at.includes(epoch));
-      if (due || step === totalSteps) {
+      if (evaluationDue(config.evaluation, step, stepsPerEpoch, totalSteps)) {
         await evaluate();
       } else if (tc.checkpointEvery !== null && step % tc.checkpointEvery === 0) {
         save('last');
