@@ -132,7 +132,7 @@ describe('flowformer CLI', () => {
     expect(metrics.accuracy).toBeGreaterThan(0.5);
   });
 
-  it('list runs: each run with its state (a dead running record is abandoned), progress and best, and how to resume', () => {
+  it('list runs: each run with its state (a dead running record is abandoned), progress and best, how to resume, and why a run cannot go on', () => {
     const root = fs.mkdtempSync(path.join(os.tmpdir(), 'ff-cli-runs-'));
     const gone = spawnSync(process.execPath, ['-e', '']).pid!; // a process that has exited
     const record = (id: string, o: Record<string, unknown>) => {
@@ -157,6 +157,19 @@ describe('flowformer CLI', () => {
     const only = run(['list', 'runs', '--unfinished', '--json', '--results-root', root]);
     expect(JSON.parse(only.out).map((x: { state: string; runDir: string }) => [x.state, x.runDir])).toEqual([['abandoned', dead]]);
     expect(run(['list', 'runs', '--task', 'other', '--results-root', root]).out).toMatch(/^No run of task other under /);
+
+    // an interrupted run whose setting completed later is superseded; one without ckpt/last cannot resume
+    record('20251231-000000-s0', { status: 'interrupted' });
+    record('20260103-000000-s1', { status: 'interrupted', seed: 1 });
+    const notes = run(['list', 'runs', '--unfinished', '--results-root', root]);
+    expect(notes.code, notes.err).toBe(0);
+    expect(notes.out).toMatch(/interrupted\s+\S*20251231-000000-s0\s+0\s+10\/40\s+valid accuracy 0\.5000 @ 10\s+12 s\s+-\s+cpu\s+superseded: 20260101-000000-s0 completed/);
+    expect(notes.out).toMatch(/interrupted\s+\S*20260103-000000-s1\s+1\s+10\/40\s+.*-\s+cpu\s+no ckpt\/last here: cannot resume/);
+    expect(notes.out).toContain('`flowformer reproduce` starts its job over');
+    expect(notes.out).toMatch(/Continue one with: flowformer train --resume \S*20260102-000000-s0/); // the abandoned one, which has its ckpt/last
+    const json = JSON.parse(run(['list', 'runs', '--unfinished', '--json', '--results-root', root]).out) as { runDir: string; resumable: boolean; supersededBy: string | null }[];
+    expect(json.find((x) => x.runDir.endsWith('20251231-000000-s0'))!.supersededBy).toMatch(/20260101-000000-s0$/);
+    expect(json.find((x) => x.runDir.endsWith('20260103-000000-s1'))!.resumable).toBe(false);
   });
 
   it('train notes another run training on this machine and says how to share the cores, unless threads are given', () => {

@@ -5,7 +5,8 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, describe, expect, it } from 'vitest';
 import { chartsSvg, lineChartSvg, niceTicks, svgToPng } from '../src/results/plot.ts';
-import { gitCommit, RunRecord, runState, stateText } from '../src/results/run.ts';
+import { gitCommit, RunRecord, runState, stateText, type RunSummary } from '../src/results/run.ts';
+import { supersededBy } from '../src/results/report.ts';
 import { Progress } from '../src/train/progress.ts';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'flowformer-results-'));
@@ -122,5 +123,24 @@ describe('runState', () => {
     expect(runState({ status: 'interrupted', pid: gone, host })).toBe('interrupted'); // an ending status is taken as written
     expect(runState({ status: 'running', pid: 12345, host }, () => false)).toBe('abandoned');
     expect(stateText('abandoned')).toBe('abandoned (its process is gone)');
+  });
+});
+
+describe('supersededBy', () => {
+  const rec = (o: Partial<RunSummary>) =>
+    ({ task: 'uea', configName: 'SCP1-flowformer', attention: 'flow', seed: 666, command: 'flowformer train -c x --set seed=666', status: 'interrupted', startedAt: '2026-11-29T02:19:34Z', ...o }) as RunSummary;
+  it('names the earliest later completed run of the same setting; other settings, earlier runs and completed records are never superseded', () => {
+    const cut = rec({});
+    const done = rec({ status: 'completed', startedAt: '2026-11-30T02:30:12Z', command: 'flowformer train -c x --no-progress' });
+    const again = rec({ status: 'completed', startedAt: '2026-12-01T00:00:00Z' });
+    expect(supersededBy(cut, [again, cut, done])).toBe(done); // --set seed and --no-progress do not change the setting
+    expect(supersededBy(done, [cut, done, again])).toBeUndefined(); // completed itself
+    expect(supersededBy(cut, [rec({ status: 'completed', startedAt: '2026-11-28T00:00:00Z' })])).toBeUndefined(); // earlier
+    expect(supersededBy(cut, [{ ...done, seed: 667 }])).toBeUndefined();
+    expect(supersededBy(cut, [{ ...done, attention: 'softmax' }])).toBeUndefined();
+    expect(supersededBy(cut, [{ ...done, command: 'flowformer train -c x --set training.epochs=20' }])).toBeUndefined();
+    const live = rec({ status: 'running', startedAt: '2026-11-30T05:56:41Z' });
+    expect(supersededBy(cut, [live])).toBeUndefined(); // only completed runs by default
+    expect(supersededBy(cut, [live], (r) => r.status === 'running')).toBe(live);
   });
 });

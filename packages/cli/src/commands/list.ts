@@ -1,6 +1,6 @@
 import type { CommandModule } from 'yargs';
 import path from 'node:path';
-import { canResume, formatAttentionList, formatSeconds, isUnfinished, listConfigFiles, readRunSummaries, relativeTo, runState, stateText, type RunState, type RunSummary } from '@flowformer/core';
+import { canResume, formatAttentionList, formatSeconds, isResumable, isUnfinished, listConfigFiles, readRunSummaries, relativeTo, runState, stateText, supersededBy, type RunState, type RunSummary } from '@flowformer/core';
 import { discoverTasks } from '../discover.ts';
 import { repoRoot } from '../paths.ts';
 import { runRoots } from './train.ts';
@@ -17,13 +17,24 @@ interface ListArgs {
 function listRuns(args: ListArgs): void {
   const { resultsRoot } = runRoots(args);
   const root = repoRoot();
-  const rows = readRunSummaries(resultsRoot)
+  const all = readRunSummaries(resultsRoot);
+  const rows = all
     .filter((s) => !args.task || s.task === args.task)
     .map((s) => ({ s, state: runState(s) }))
     .filter(({ state }) => !args.unfinished || isUnfinished(state))
     .sort((a, b) => (a.s.startedAt < b.s.startedAt ? -1 : 1));
+  // Why an unfinished run will not go on: a later run of the same setting completed, or there is
+  // no ckpt/last here (a committed or copied record, or a run killed before its first checkpoint).
+  const note = (s: RunSummary, state: RunState): string => {
+    const later = isUnfinished(state) ? supersededBy(s, all) : undefined;
+    if (later) return `superseded: ${later.runId} completed`;
+    const again = isResumable(state) ? supersededBy(s, all, (r) => runState(r) === 'running') : undefined;
+    if (again) return `run again: ${again.runId} running`;
+    if (isResumable(state) && !canResume(s, state)) return 'no ckpt/last here: cannot resume';
+    return '';
+  };
   if (args.json) {
-    const out = rows.map(({ s, state }) => ({ state, task: s.task, config: s.configName, attention: s.attention, seed: s.seed, steps: s.steps, totalSteps: s.totalSteps, best: s.best, metric: s.metric, wallSeconds: s.wallSeconds, backend: s.backend, startedAt: s.startedAt, runDir: s.runDir }));
+    const out = rows.map(({ s, state }) => ({ state, resumable: canResume(s, state), supersededBy: supersededBy(s, all)?.runDir ?? null, runningAgain: supersededBy(s, all, (r) => runState(r) === 'running')?.runDir ?? null, task: s.task, config: s.configName, attention: s.attention, seed: s.seed, steps: s.steps, totalSteps: s.totalSteps, best: s.best, metric: s.metric, wallSeconds: s.wallSeconds, backend: s.backend, startedAt: s.startedAt, runDir: s.runDir }));
     process.stdout.write(JSON.stringify(out, null, 2) + '\n');
     return;
   }
@@ -34,17 +45,19 @@ function listRuns(args: ListArgs): void {
   const best = (s: RunSummary) => (s.best ? `${s.metric.split} ${s.metric.name} ${s.best.value.toFixed(4)} @ ${s.best.step}` : '-');
   // Time left at the run's average pace so far (as of its last record): a guide, not a promise.
   const left = (s: RunSummary, state: RunState) =>
-    isUnfinished(state) && s.steps > 0 && s.steps < s.totalSteps ? `~${formatSeconds(((s.totalSteps - s.steps) * s.wallSeconds) / s.steps)}` : '-';
-  const table: string[][] = [['state', 'run', 'seed', 'updates', 'best so far', 'time', 'left', 'backend']];
+    isUnfinished(state) && s.steps > 0 && s.steps < s.totalSteps && !note(s, state) ? `~${formatSeconds(((s.totalSteps - s.steps) * s.wallSeconds) / s.steps)}` : '-';
+  const table: string[][] = [['state', 'run', 'seed', 'updates', 'best so far', 'time', 'left', 'backend', 'note']];
   for (const { s, state } of rows)
-    table.push([state, relativeTo(root, s.runDir), String(s.seed), `${s.steps}/${s.totalSteps}`, best(s), formatSeconds(s.wallSeconds), left(s, state), s.backend]);
+    table.push([state, relativeTo(root, s.runDir), String(s.seed), `${s.steps}/${s.totalSteps}`, best(s), formatSeconds(s.wallSeconds), left(s, state), s.backend, note(s, state)]);
   const widths = table[0]!.map((_, i) => Math.max(...table.map((r) => r[i]!.length)));
   for (const r of table) console.log(r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd());
-  const resumable = rows.filter(({ s, state }) => canResume(s, state));
+  const resumable = rows.filter(({ s, state }) => canResume(s, state) && !note(s, state));
   const counts = new Map<RunState, number>();
   for (const { state } of rows) counts.set(state, (counts.get(state) ?? 0) + 1);
   console.log(`\n${rows.length} run(s): ${[...counts].map(([k, n]) => `${n} ${k}`).join(', ')}.`);
   if (rows.some(({ state }) => state === 'abandoned')) console.log(`${stateText('abandoned')}: the record says running, but no process of this machine writes it any more (killed or crashed).`);
+  if (rows.some(({ s, state }) => note(s, state).startsWith('no ckpt')))
+    console.log('no ckpt/last here: checkpoints are never committed, so a record from another machine (or a run killed before its first checkpoint) cannot be resumed; `flowformer reproduce` starts its job over.');
   if (resumable.length) console.log(`Continue one with: flowformer train --resume ${relativeTo(root, resumable.at(-1)!.s.runDir)}`);
 }
 
@@ -60,7 +73,7 @@ export const listCommand: CommandModule<object, ListArgs> = {
       .option('results-root', { type: 'string', describe: 'list runs: where runs/ is read; default $FLOWFORMER_RESULTS_ROOT or <repo>/results' })
       .example('$0 list', 'tasks, datasets and configs')
       .example('$0 list attentions', 'the attention types a config can select')
-      .example('$0 list runs --unfinished', 'runs that can be resumed or are still going, with how far they got') as never,
+      .example('$0 list runs --unfinished', 'runs that can be resumed or are still going, how far they got, and which cannot go on (superseded by a later run, or no checkpoint here)') as never,
   handler: async (args) => {
     if (args.what === 'attentions') {
       process.stdout.write(formatAttentionList());

@@ -83,6 +83,23 @@ export function latestPerSeed<R extends { seed: number; runId: string }>(runs: R
   return [...bySeed.values()].sort((a, b) => a.seed - b.seed);
 }
 
+/**
+ * The run that makes an unfinished record moot: a completed run of the same setting (task,
+ * config, attention, seed and extra `--set`s) that started later (by default; `counts` widens it). `list runs` shows it, so a
+ * stopped record whose job has since been run again is not mistaken for work still to do.
+ */
+export function supersededBy<R extends Pick<RunSummary, 'task' | 'configName' | 'attention' | 'seed' | 'command' | 'status' | 'startedAt'>>(
+  s: R,
+  all: R[],
+  /** Which later runs count; `list runs` also passes live ones ('running' with its process alive). */
+  counts: (r: R) => boolean = (r) => r.status === 'completed',
+): R | undefined {
+  if (s.status === 'completed') return undefined;
+  const setting = (r: R) => JSON.stringify([r.task, r.configName, r.attention, r.seed, [...runOverrides(r.command)].sort()]);
+  const key = setting(s);
+  return all.filter((r) => r !== s && r.startedAt > s.startedAt && setting(r) === key && counts(r)).sort((a, b) => (a.startedAt < b.startedAt ? -1 : 1))[0];
+}
+
 /** One setting that was run: a config file, an attention and the extra overrides; one run per seed. */
 export interface RunGroup {
   /** Config file relative to the repository root (absolute when it lies outside). */
