@@ -22,6 +22,7 @@ import {
   crossEntropy,
   Conv2d,
   Dense,
+  dropout,
   EncoderBlock,
   init,
   LayerNorm,
@@ -184,7 +185,7 @@ export class HierarchicalFlowformer extends Module implements ImageClassifier {
       t = t.reshape([B, g * g, -1]); // [B, L, Ci]
       if (i === 0) {
         t = tf.add(t, this.posEmbed);
-        if (ctx.training && this.args.dropout > 0) t = tf.dropout(t, this.args.dropout, undefined, ctx.rng!.seed());
+        t = dropout(t, this.args.dropout, ctx);
       }
       for (let j = 0; j < this.stages[i]!.length; j++) {
         if (i === stopStage && j === stopBlock) return t;
@@ -197,7 +198,7 @@ export class HierarchicalFlowformer extends Module implements ImageClassifier {
   forward(x: tf.Tensor, ctx: ForwardContext): tf.Tensor {
     return tf.tidy(() => {
       let f = tf.mean(this.norm.forward(this.run(x, ctx)), 1); // [B, C]
-      if (ctx.training && this.args.dropout > 0) f = tf.dropout(f, this.args.dropout, undefined, ctx.rng!.seed());
+      f = dropout(f, this.args.dropout, ctx);
       return this.head.forward(f);
     });
   }
@@ -280,7 +281,7 @@ export class DeiT extends Module implements ImageClassifier {
     const B = x.shape[0]!;
     const patches = this.patchEmbed.forward(x).reshape([B, this.grid * this.grid, this.args.dim]); // [B, N, dim]
     let t = tf.add(tf.concat([tf.tile(this.clsToken, [B, 1, 1]), patches], 1), this.posEmbed); // [B, 1+N, dim]
-    if (ctx.training && this.args.dropout > 0) t = tf.dropout(t, this.args.dropout, undefined, ctx.rng!.seed());
+    t = dropout(t, this.args.dropout, ctx);
     for (let j = 0; j < this.blocks.length; j++) {
       if (j === stopBlock) return t;
       t = this.blocks[j]!.forward(t, ctx);

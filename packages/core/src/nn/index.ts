@@ -13,7 +13,7 @@ export {
   type SinusoidalPositionsArgs,
   type SinusoidLayout,
 } from './embedding.ts';
-export { dropout, dropPath, Dropout, DropPath } from './dropout.ts';
+export { dropout, dropPath, seededDropout, Dropout, DropPath } from './dropout.ts';
 export { LayerScale, type LayerScaleArgs } from './layer-scale.ts';
 export { Conv2d, type Conv2dArgs } from './conv2d.ts';
 export { activation, gelu, geluTanh, ACTIVATIONS, type ActivationName } from './activations.ts';
