@@ -30,18 +30,21 @@ export function dropout(x: tf.Tensor, rate: number, ctx: ForwardContext): tf.Ten
 const keepScale = new Map<string, number>();
 
 /**
- * `tf.dropout(x, rate, undefined, seed)` bit for bit, at a fraction of its cost on large tensors.
+ * `tf.dropout(x, rate, undefined, seed)` bit for bit, with three fewer tensors the size of `x`.
  *
  * tfjs draws the uniforms in a JavaScript loop, uploads them, and then runs four elementwise
- * ops (`add keep`, `floor`, `div keep`, `mul x`), each allocating a tensor the size of `x`. On
- * the softmax Transformer's `[B*H, L, L]` attention weights (SelfRegulationSCP1: 103 M elements,
- * 412 MB each) that was the largest single cost of a training step. Here one loop over the same
- * alea stream (seedrandom, seeded with the seed's string, as tfjs's `randomUniform` does) builds
- * the final multiplier, `floor(u + keep) / keep` in float32, and one `mul` applies it: the same
+ * ops (`add keep`, `floor`, `div keep`, `mul x`), each allocating a tensor the size of `x`; on
+ * the softmax Transformer's `[B*H, L, L]` attention weights (SelfRegulationSCP1 at batch 16:
+ * 103 M elements, 412 MB each) those temporaries add up. Here one loop over the same alea
+ * stream (seedrandom, seeded with the seed's string, as tfjs's `randomUniform` does) builds the
+ * final multiplier, `floor(u + keep) / keep` in float32, and one `mul` applies it: the same
  * numbers in the same order, so runs made with `tf.dropout` continue and replay unchanged.
+ * Measured on that model's training step (batch 2): peak tensor memory 1.57 -> 1.28 GiB, time
+ * 3.5% less. The loop itself (one alea draw per element) is the same as tfjs's and stays.
  */
 export function seededDropout(x: tf.Tensor, rate: number, seed: number): tf.Tensor {
   if (x.dtype !== 'float32') throw new Error(`dropout: x must be float32, got ${x.dtype}`);
+  if (!(rate >= 0 && rate < 1)) throw new Error(`dropout: rate must be in [0, 1), got ${rate}`);
   const keep = Math.fround(1 - rate); // tfjs passes 1 - rate to float32 ops
   const key = `${tf.getBackend()} ${keep}`; // the cpu backend divides in float64, then rounds
   let scale = keepScale.get(key);

@@ -85,8 +85,9 @@ export function latestPerSeed<R extends { seed: number; runId: string }>(runs: R
 
 /**
  * The run that makes an unfinished record moot: a completed run of the same setting (task,
- * config, attention, seed and extra `--set`s) that started later (by default; `counts` widens it). `list runs` shows it, so a
- * stopped record whose job has since been run again is not mistaken for work still to do.
+ * config, attention, seed and extra `--set`s) that started later (`counts` can widen that).
+ * `list runs` shows it, so a stopped record whose job has since been run again is not mistaken
+ * for work still to do.
  */
 export function supersededBy<R extends Pick<RunSummary, 'task' | 'configName' | 'attention' | 'seed' | 'command' | 'status' | 'startedAt'>>(
   s: R,
