@@ -18,23 +18,27 @@ function listRuns(args: ListArgs): void {
   const { resultsRoot } = runRoots(args);
   const root = repoRoot();
   const all = readRunSummaries(resultsRoot);
-  const rows = all
-    .filter((s) => !args.task || s.task === args.task)
-    .map((s) => ({ s, state: runState(s) }))
-    .filter(({ state }) => !args.unfinished || isUnfinished(state))
-    .sort((a, b) => (a.s.startedAt < b.s.startedAt ? -1 : 1));
-  // Why an unfinished run will not go on: a later run of the same setting completed, or there is
-  // no ckpt/last here (a committed or copied record, or a run killed before its first checkpoint).
-  const note = (s: RunSummary, state: RunState): string => {
+  const stateOf = new Map(all.map((s) => [s, runState(s)] as const)); // once per record: it may probe a pid
+  const running = (r: RunSummary) => stateOf.get(r) === 'running';
+  // Why an unfinished run will not go on: a later run of the same setting completed, or one is
+  // running, or there is no ckpt/last here (a committed or copied record, or a run killed before
+  // its first checkpoint).
+  const noteOf = (s: RunSummary, state: RunState): string => {
     const later = isUnfinished(state) ? supersededBy(s, all) : undefined;
     if (later) return `superseded: ${later.runId} completed`;
-    const again = isResumable(state) ? supersededBy(s, all, (r) => runState(r) === 'running') : undefined;
+    const again = isResumable(state) ? supersededBy(s, all, running) : undefined;
     if (again) return `run again: ${again.runId} running`;
     if (isResumable(state) && !canResume(s, state)) return 'no ckpt/last here: cannot resume';
     return '';
   };
+  const rows = all
+    .filter((s) => !args.task || s.task === args.task)
+    .map((s) => ({ s, state: stateOf.get(s)! }))
+    .filter(({ state }) => !args.unfinished || isUnfinished(state))
+    .sort((a, b) => (a.s.startedAt < b.s.startedAt ? -1 : 1))
+    .map(({ s, state }) => ({ s, state, note: noteOf(s, state) }));
   if (args.json) {
-    const out = rows.map(({ s, state }) => ({ state, resumable: canResume(s, state), supersededBy: supersededBy(s, all)?.runDir ?? null, runningAgain: supersededBy(s, all, (r) => runState(r) === 'running')?.runDir ?? null, task: s.task, config: s.configName, attention: s.attention, seed: s.seed, steps: s.steps, totalSteps: s.totalSteps, best: s.best, metric: s.metric, wallSeconds: s.wallSeconds, backend: s.backend, startedAt: s.startedAt, runDir: s.runDir }));
+    const out = rows.map(({ s, state }) => ({ state, resumable: canResume(s, state), supersededBy: supersededBy(s, all)?.runDir ?? null, runningAgain: supersededBy(s, all, running)?.runDir ?? null, task: s.task, config: s.configName, attention: s.attention, seed: s.seed, steps: s.steps, totalSteps: s.totalSteps, best: s.best, metric: s.metric, wallSeconds: s.wallSeconds, backend: s.backend, startedAt: s.startedAt, runDir: s.runDir }));
     process.stdout.write(JSON.stringify(out, null, 2) + '\n');
     return;
   }
@@ -44,19 +48,19 @@ function listRuns(args: ListArgs): void {
   }
   const best = (s: RunSummary) => (s.best ? `${s.metric.split} ${s.metric.name} ${s.best.value.toFixed(4)} @ ${s.best.step}` : '-');
   // Time left at the run's average pace so far (as of its last record): a guide, not a promise.
-  const left = (s: RunSummary, state: RunState) =>
-    isUnfinished(state) && s.steps > 0 && s.steps < s.totalSteps && !note(s, state) ? `~${formatSeconds(((s.totalSteps - s.steps) * s.wallSeconds) / s.steps)}` : '-';
+  const left = (s: RunSummary, state: RunState, note: string) =>
+    isUnfinished(state) && s.steps > 0 && s.steps < s.totalSteps && !note ? `~${formatSeconds(((s.totalSteps - s.steps) * s.wallSeconds) / s.steps)}` : '-';
   const table: string[][] = [['state', 'run', 'seed', 'updates', 'best so far', 'time', 'left', 'backend', 'note']];
-  for (const { s, state } of rows)
-    table.push([state, relativeTo(root, s.runDir), String(s.seed), `${s.steps}/${s.totalSteps}`, best(s), formatSeconds(s.wallSeconds), left(s, state), s.backend, note(s, state)]);
+  for (const { s, state, note } of rows)
+    table.push([state, relativeTo(root, s.runDir), String(s.seed), `${s.steps}/${s.totalSteps}`, best(s), formatSeconds(s.wallSeconds), left(s, state, note), s.backend, note]);
   const widths = table[0]!.map((_, i) => Math.max(...table.map((r) => r[i]!.length)));
   for (const r of table) console.log(r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd());
-  const resumable = rows.filter(({ s, state }) => canResume(s, state) && !note(s, state));
+  const resumable = rows.filter(({ s, state, note }) => canResume(s, state) && !note);
   const counts = new Map<RunState, number>();
   for (const { state } of rows) counts.set(state, (counts.get(state) ?? 0) + 1);
   console.log(`\n${rows.length} run(s): ${[...counts].map(([k, n]) => `${n} ${k}`).join(', ')}.`);
   if (rows.some(({ state }) => state === 'abandoned')) console.log(`${stateText('abandoned')}: the record says running, but no process of this machine writes it any more (killed or crashed).`);
-  if (rows.some(({ s, state }) => note(s, state).startsWith('no ckpt')))
+  if (rows.some(({ note }) => note.startsWith('no ckpt')))
     console.log('no ckpt/last here: checkpoints are never committed, so a record from another machine (or a run killed before its first checkpoint) cannot be resumed; `flowformer reproduce` starts its job over.');
   if (resumable.length) console.log(`Continue one with: flowformer train --resume ${relativeTo(root, resumable.at(-1)!.s.runDir)}`);
 }
