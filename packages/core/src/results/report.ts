@@ -7,7 +7,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import type { MetricsLine, RunSummary } from './run.ts';
+import { REPO_ROOT, type MetricsLine, type RunSummary } from './run.ts';
 
 /** Mean and sample standard deviation (n - 1); `std` is null for fewer than two values. */
 export function meanStd(xs: number[]): { mean: number; std: number | null } {
@@ -63,6 +63,30 @@ export function settingOverrides(sets: string[]): string[] {
   return sets.filter((x) => !/^(attention\.type|seed)=/.test(x));
 }
 
+/**
+ * Setting overrides in one canonical form, for comparing settings: the last value of a key wins,
+ * as when the config is loaded, and keys are sorted, since the order of `--set`s changes nothing.
+ */
+function canonicalOverrides(sets: string[]): string[] {
+  const byKey = new Map<string, string>();
+  for (const x of settingOverrides(sets)) byKey.set(x.includes('=') ? x.slice(0, x.indexOf('=')) : x, x);
+  return [...byKey.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, x]) => x);
+}
+
+/**
+ * What makes runs one setting, whose seeds are averaged: the config file (absolute here), the
+ * attention and the extra overrides (canonicalOverrides). groupRuns, supersededBy and the table
+ * jobs all compare runs by it.
+ */
+export function settingKey(r: Pick<RunSummary, 'configPath' | 'attention' | 'command'>, repoRoot = REPO_ROOT): string {
+  return settingKeyOf(r.configPath ?? '', r.attention, runOverrides(r.command), repoRoot);
+}
+
+/** settingKey of a setting not yet run: a config file (relative to `repoRoot` or absolute), an attention, `key=value` overrides. */
+export function settingKeyOf(config: string, attention: string, sets: string[], repoRoot = REPO_ROOT): string {
+  return JSON.stringify([path.resolve(repoRoot, config), attention, canonicalOverrides(sets)]);
+}
+
 /** Attention columns in the order the paper's tables use; others follow alphabetically. */
 export const ATTENTION_ORDER = ['flow', 'softmax', 'performer', 'reformer', 'linear', 'cosformer'];
 
@@ -89,14 +113,14 @@ export function latestPerSeed<R extends { seed: number; runId: string }>(runs: R
  * `list runs` shows it, so a stopped record whose job has since been run again is not mistaken
  * for work still to do.
  */
-export function supersededBy<R extends Pick<RunSummary, 'task' | 'configName' | 'attention' | 'seed' | 'command' | 'status' | 'startedAt'>>(
+export function supersededBy<R extends Pick<RunSummary, 'task' | 'configPath' | 'attention' | 'seed' | 'command' | 'status' | 'startedAt'>>(
   s: R,
   all: R[],
   /** Which later runs count; `list runs` also passes live ones ('running' with its process alive). */
   counts: (r: R) => boolean = (r) => r.status === 'completed',
 ): R | undefined {
   if (s.status === 'completed') return undefined;
-  const setting = (r: R) => JSON.stringify([r.task, r.configName, r.attention, r.seed, [...runOverrides(r.command)].sort()]);
+  const setting = (r: R) => JSON.stringify([r.task, r.seed, settingKey(r)]);
   const key = setting(s);
   return all.filter((r) => r !== s && r.startedAt > s.startedAt && setting(r) === key && counts(r)).sort((a, b) => (a.startedAt < b.startedAt ? -1 : 1))[0];
 }
@@ -169,10 +193,9 @@ export function groupRuns(runs: RunSummary[], o: { task: string; repoRoot: strin
   for (const r of runs) {
     if (r.task !== o.task || r.status !== 'completed' || (o.filter && !o.filter(r))) continue;
     const config = relativeTo(o.repoRoot, path.resolve(o.repoRoot, r.configPath ?? ''));
-    const overrides = runOverrides(r.command);
-    const key = JSON.stringify([config, r.attention, overrides]);
+    const key = settingKey(r, o.repoRoot);
     let g = groups.get(key);
-    if (!g) groups.set(key, (g = { config, attention: r.attention, overrides, all: [] }));
+    if (!g) groups.set(key, (g = { config, attention: r.attention, overrides: runOverrides(r.command), all: [] }));
     g.all.push(r);
   }
   return [...groups.values()]

@@ -12,8 +12,50 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { chartsSvg, svgToPng, type Series } from './plot.ts';
 import { checkpointExists } from '../train/checkpoint.ts';
+
+/** The repository root, found from this file's location (configs and results are relative to it). */
+export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../..');
+
+/**
+ * A path as a record stores it: relative to the repository when inside it, absolute otherwise.
+ * Records are committed and read in other clones, where an absolute path from the machine that
+ * trained points nowhere (or at another checkout).
+ */
+export function recordedPath(p: string, repoRoot = REPO_ROOT): string {
+  const abs = path.resolve(p);
+  const rel = path.relative(repoRoot, abs);
+  return rel === '' || rel.startsWith('..') || path.isAbsolute(rel) ? abs : rel;
+}
+
+/**
+ * A path read from a record, made absolute: a relative one is taken from the repository. An
+ * absolute one that does not exist here (written in another checkout, or before records stored
+ * relative paths) is mapped onto this repository by its part from `configs/` or `results/` on,
+ * when that file exists here; otherwise it is returned as it was.
+ */
+export function resolveRecordedPath(p: string, repoRoot = REPO_ROOT): string {
+  if (!path.isAbsolute(p)) return path.resolve(repoRoot, p);
+  if (fs.existsSync(p)) return p;
+  const parts = p.split(/[\\/]/);
+  for (let i = parts.length - 2; i >= 0; i--) {
+    if (parts[i] !== 'configs' && parts[i] !== 'results') continue;
+    const here = path.join(repoRoot, ...parts.slice(i));
+    if (fs.existsSync(here)) return here;
+  }
+  return p;
+}
+
+/**
+ * A summary as read from `file`: `runDir` is where the file lies (the recorded one may be another
+ * machine's path) and `configPath` is absolute on this machine (resolveRecordedPath).
+ */
+export function readSummaryFile(file: string, repoRoot = REPO_ROOT): RunSummary {
+  const s = JSON.parse(fs.readFileSync(file, 'utf8')) as RunSummary;
+  return { ...s, runDir: path.dirname(path.resolve(file)), configPath: s.configPath ? resolveRecordedPath(s.configPath, repoRoot) : s.configPath };
+}
 
 export interface MetricsLine {
   type: 'train' | 'eval' | 'test';
@@ -48,7 +90,10 @@ export interface RunSummary {
   wallSeconds: number;
   backend: string;
   seed: number;
+  /** The command line that started the run (a resumed run keeps it: its `--set`s are part of the setting). */
   command: string;
+  /** The command lines that resumed it, oldest first. */
+  resumeCommands?: string[];
   /** The commit when the run started (`-dirty` if tracked files were modified), null outside git. */
   gitCommit: string | null;
   /** Set when the run was resumed on other commits than it started on. */
@@ -207,8 +252,9 @@ export class RunRecord {
     fs.renameSync(tmp, this.summaryPath);
   }
 
-  readSummary(): RunSummary | null {
-    return fs.existsSync(this.summaryPath) ? (JSON.parse(fs.readFileSync(this.summaryPath, 'utf8')) as RunSummary) : null;
+  /** The summary with its paths made absolute here (readSummaryFile). */
+  readSummary(repoRoot = REPO_ROOT): RunSummary | null {
+    return fs.existsSync(this.summaryPath) ? readSummaryFile(this.summaryPath, repoRoot) : null;
   }
 
   /** Draws curves.png from metrics.jsonl: training loss, and the metric on the evaluated split. */

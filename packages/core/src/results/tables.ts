@@ -13,11 +13,10 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { readConfigChain } from '../config/load.ts';
-import { canResume, isResumable, isUnfinished, runState, stateText, type RunState, type RunSummary } from './run.ts';
+import { canResume, isResumable, isUnfinished, readSummaryFile, REPO_ROOT, runState, stateText, type RunState, type RunSummary } from './run.ts';
 import { loadPaper, paperValue, formatPaperCell, type PaperCell, type PaperData } from './paper.ts';
-import { meanStd, relativeTo, reportedMetrics, runOverrides, settingOverrides } from './report.ts';
+import { meanStd, relativeTo, reportedMetrics, runOverrides, settingKey, settingKeyOf } from './report.ts';
 
 export const TABLES = ['lra', 'imagenet', 'wikitext', 'uea', 'd4rl', 'main'] as const;
 export type TableName = (typeof TABLES)[number];
@@ -31,8 +30,7 @@ export function paperMethod(table: string, attention: string): string | null {
   return m[attention] ?? null;
 }
 
-/** The repository root, found from this file's location (configs are relative to it). */
-export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../..');
+export { REPO_ROOT };
 
 export interface TableRowSpec {
   row: string;
@@ -203,8 +201,11 @@ export function tableJobs(o: JobOptions): Job[] {
   return jobs;
 }
 
-/** Every summary.json under `<resultsRoot>/runs/<task>/<config>/<run-id>/`. */
-export function readRunSummaries(resultsRoot: string): RunSummary[] {
+/**
+ * Every summary.json under `<resultsRoot>/runs/<task>/<config>/<run-id>/`, with `runDir` where it
+ * was found and `configPath` absolute here (readSummaryFile).
+ */
+export function readRunSummaries(resultsRoot: string, repoRoot = REPO_ROOT): RunSummary[] {
   const runs = path.join(resultsRoot, 'runs');
   const out: RunSummary[] = [];
   if (!fs.existsSync(runs)) return out;
@@ -214,8 +215,7 @@ export function readRunSummaries(resultsRoot: string): RunSummary[] {
         const f = path.join(runs, task, cfg, id, 'summary.json');
         if (!fs.existsSync(f)) continue;
         try {
-          const s = JSON.parse(fs.readFileSync(f, 'utf8')) as RunSummary;
-          out.push({ ...s, runDir: s.runDir ?? path.dirname(f) });
+          out.push(readSummaryFile(f, repoRoot));
         } catch {
           // a summary cut by a crash: not a result
         }
@@ -237,10 +237,8 @@ function safeDirs(d: string): string[] {
  * another setting, so it never fills this job's cell.
  */
 function runsOf(job: Job, repoRoot: string): (r: RunSummary) => boolean {
-  const key = (sets: string[]) => [...sets].sort().join(' ');
-  const config = path.resolve(repoRoot, job.config);
-  const sets = key(settingOverrides(job.sets));
-  return (r) => r.attention === job.attention && r.seed === job.seed && path.resolve(repoRoot, r.configPath ?? '') === config && key(runOverrides(r.command)) === sets;
+  const key = settingKeyOf(job.config, job.attention, job.sets, repoRoot);
+  return (r) => r.seed === job.seed && settingKey(r, repoRoot) === key;
 }
 
 /** The runs of a job that `keep` accepts, latest first (the job match first: it is the cheap test). */

@@ -19,7 +19,7 @@ import { tf } from '../tf.ts';
 import { getTask, type Batch, type EvalContext, type Metrics, type Split, type Task, type TaskData, type TaskModel } from '../task.ts';
 import { formatConfig, loadConfig, type ResolvedConfig } from '../config/load.ts';
 import type { Config } from '../config/schema.ts';
-import { gitCommit, RunRecord, type RunSummary } from '../results/run.ts';
+import { gitCommit, recordedPath, RunRecord, type RunSummary } from '../results/run.ts';
 import { checkpointExists, disposeCheckpoint, loadCheckpoint, saveCheckpoint } from './checkpoint.ts';
 import { clipByGlobalNorm, makeOptimizer, type Optimizer } from './optim.ts';
 import { Progress, formatDuration, secondsToGo, type ProgressOptions } from './progress.ts';
@@ -265,15 +265,18 @@ export async function train(opts: TrainOptions): Promise<RunSummary> {
     log(`${task.name}/${config.dataset}: ${config.model.name} with ${config.attention.type} attention, ${model.numParams().toLocaleString('en-US')} parameters, ${N} training examples, ${totalSteps} updates (${stepsPerEpoch} per epoch)`);
   }
 
+  const thisCommand = opts.command ?? process.argv.join(' ');
+  const resumeCommands = previous ? [...(previous.resumeCommands ?? []), thisCommand] : [];
   const summary = (status: RunSummary['status'], lastLoss: number | null): RunSummary => ({
     task: task.name,
     dataset: config.dataset,
     model: config.model.name,
     attention: config.attention.type,
     configName: resolved.name,
-    configPath: resolved.path,
+    // Relative to the repository when inside it: records are committed and read in other clones.
+    configPath: recordedPath(resolved.path),
     runId: run.runId,
-    runDir: run.dir,
+    runDir: recordedPath(run.dir),
     status,
     metric: { ...task.metric, split: evalSplitName },
     best,
@@ -287,7 +290,10 @@ export async function train(opts: TrainOptions): Promise<RunSummary> {
     wallSeconds: wallBefore + (performance.now() - t0) / 1000,
     backend: opts.backend ?? tf.getBackend(),
     seed: config.seed,
-    command: opts.command ?? process.argv.join(' '),
+    // A resumed run keeps the command that started it (its `--set`s are part of the setting that
+    // tables and `list runs` group by) and lists the resuming ones after it.
+    command: previous?.command ?? thisCommand,
+    ...(resumeCommands.length ? { resumeCommands } : {}),
     gitCommit: startCommit,
     ...(resumedCommits.length ? { resumedCommits } : {}),
     // Who writes a 'running' record, so a killed run reads as abandoned rather than running (runState).
