@@ -5,8 +5,9 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, describe, expect, it } from 'vitest';
 import { chartsSvg, lineChartSvg, niceTicks, svgToPng } from '../src/results/plot.ts';
-import { gitCommit, RunRecord, runState, stateText, type RunSummary } from '../src/results/run.ts';
-import { supersededBy } from '../src/results/report.ts';
+import { gitCommit, readSummaryFile, recordedPath, REPO_ROOT, resolveRecordedPath, RunRecord, runState, stateText, type RunSummary } from '../src/results/run.ts';
+import { settingKey, settingKeyOf, supersededBy } from '../src/results/report.ts';
+import { readRunSummaries, runsOfJob, tableJobs } from '../src/results/tables.ts';
 import { Progress } from '../src/train/progress.ts';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'flowformer-results-'));
@@ -128,7 +129,7 @@ describe('runState', () => {
 
 describe('supersededBy', () => {
   const rec = (o: Partial<RunSummary>) =>
-    ({ task: 'uea', configName: 'SCP1-flowformer', attention: 'flow', seed: 666, command: 'flowformer train -c x --set seed=666', status: 'interrupted', startedAt: '2026-11-29T02:19:34Z', ...o }) as RunSummary;
+    ({ task: 'uea', configName: 'SCP1-flowformer', configPath: 'configs/uea/SelfRegulationSCP1/flowformer.yaml', attention: 'flow', seed: 666, command: 'flowformer train -c x --set seed=666', status: 'interrupted', startedAt: '2026-11-29T02:19:34Z', ...o }) as RunSummary;
   it('names the earliest later completed run of the same setting; other settings, earlier runs and completed records are never superseded', () => {
     const cut = rec({});
     const done = rec({ status: 'completed', startedAt: '2026-11-30T02:30:12Z', command: 'flowformer train -c x --no-progress' });
@@ -139,8 +140,69 @@ describe('supersededBy', () => {
     expect(supersededBy(cut, [{ ...done, seed: 667 }])).toBeUndefined();
     expect(supersededBy(cut, [{ ...done, attention: 'softmax' }])).toBeUndefined();
     expect(supersededBy(cut, [{ ...done, command: 'flowformer train -c x --set training.epochs=20' }])).toBeUndefined();
+    expect(supersededBy(cut, [{ ...done, configPath: 'configs/uea/SelfRegulationSCP1/flowformer-holdout.yaml' }])).toBeUndefined();
+    // The same config file named relative to the repository and absolute is one setting.
+    expect(supersededBy(cut, [{ ...done, configPath: path.join(REPO_ROOT, 'configs/uea/SelfRegulationSCP1/flowformer.yaml') }])).toBeDefined();
     const live = rec({ status: 'running', startedAt: '2026-11-30T05:56:41Z' });
     expect(supersededBy(cut, [live])).toBeUndefined(); // only completed runs by default
     expect(supersededBy(cut, [live], (r) => r.status === 'running')).toBe(live);
+  });
+});
+
+describe('settingKey', () => {
+  const run = (command: string) => ({ configPath: 'configs/uea/JapaneseVowels/flowformer.yaml', attention: 'flow', command });
+  it('ignores the order of --sets, seed, attention.type and flags; the last value of a key wins', () => {
+    const k = settingKey(run('flowformer train -c c.yaml --set a=1 --set b=2 --no-progress'));
+    expect(settingKey(run('flowformer train --set b=2 --set=a=1 --set seed=3 --set attention.type=flow'))).toBe(k);
+    expect(settingKey(run('flowformer train --set a=0 --set b=2 --set a=1'))).toBe(k);
+    expect(settingKey(run('flowformer train --set a=1 --set b=2 --set a=0'))).not.toBe(k);
+    expect(settingKey(run('flowformer train --set a=1'))).not.toBe(k);
+    expect(settingKey({ ...run('flowformer train --set a=1 --set b=2'), attention: 'softmax' })).not.toBe(k);
+    expect(settingKeyOf('configs/uea/JapaneseVowels/flowformer.yaml', 'flow', ['b=2', 'a=1', 'seed=5'])).toBe(k);
+  });
+});
+
+describe('records read in another clone', () => {
+  it('recordedPath: relative to the repository inside it, absolute outside', () => {
+    expect(recordedPath(path.join(REPO_ROOT, 'configs/uea/SelfRegulationSCP1/flowformer.yaml'))).toBe('configs/uea/SelfRegulationSCP1/flowformer.yaml');
+    expect(recordedPath(path.join(tmp, 'x.yaml'))).toBe(path.join(tmp, 'x.yaml'));
+    expect(recordedPath(REPO_ROOT)).toBe(REPO_ROOT);
+    expect(recordedPath('/r/configs/a.yaml', '/r')).toBe('configs/a.yaml');
+  });
+
+  it("runDir is where summary.json lies and configPath resolves here, also another checkout's absolute path", () => {
+    // A clone in tmp holding a record written in /elsewhere/flowformer-ts.
+    const clone = path.join(tmp, 'clone');
+    const runDir = path.join(clone, 'results/runs/uea/JapaneseVowels-flowformer/20261201-000000-s666');
+    fs.mkdirSync(runDir, { recursive: true });
+    fs.mkdirSync(path.join(clone, 'configs/uea/JapaneseVowels'), { recursive: true });
+    fs.writeFileSync(path.join(clone, 'configs/uea/JapaneseVowels/flowformer.yaml'), 'task: uea\n');
+    const summary = { task: 'uea', attention: 'flow', seed: 666, status: 'completed', command: 'flowformer train -c configs/uea/JapaneseVowels/flowformer.yaml' };
+    const write = (configPath: string) =>
+      fs.writeFileSync(path.join(runDir, 'summary.json'), JSON.stringify({ ...summary, configPath, runDir: '/elsewhere/flowformer-ts/results/runs/uea/JapaneseVowels-flowformer/20261201-000000-s666' }));
+    const here = path.join(clone, 'configs/uea/JapaneseVowels/flowformer.yaml');
+    for (const recorded of ['configs/uea/JapaneseVowels/flowformer.yaml', '/elsewhere/flowformer-ts/configs/uea/JapaneseVowels/flowformer.yaml']) {
+      write(recorded);
+      const s = readSummaryFile(path.join(runDir, 'summary.json'), clone);
+      expect(s.runDir).toBe(runDir);
+      expect(s.configPath).toBe(here);
+      expect(new RunRecord(runDir).readSummary(clone)).toEqual(s);
+      expect(readRunSummaries(path.join(clone, 'results'), clone)).toEqual([s]);
+      // ... so a table job of that clone finds the run.
+      const job = tableJobs({ table: 'uea', scale: 'paper', attentions: ['flow'], repoRoot: REPO_ROOT }).find((j) => j.row === 'JapaneseVowels')!;
+      expect(runsOfJob(job, [s], clone)).toEqual([s]);
+    }
+    // An absolute path with no counterpart here stays as it was.
+    expect(resolveRecordedPath('/elsewhere/flowformer-ts/configs/uea/Nope/x.yaml', clone)).toBe('/elsewhere/flowformer-ts/configs/uea/Nope/x.yaml');
+    expect(resolveRecordedPath('/elsewhere/x.yaml', clone)).toBe('/elsewhere/x.yaml');
+  });
+
+  it('the committed records store their paths relative to the repository', () => {
+    const runs = readRunSummaries(path.join(REPO_ROOT, 'results'));
+    for (const dir of runs.map((r) => r.runDir)) {
+      const raw = JSON.parse(fs.readFileSync(path.join(dir, 'summary.json'), 'utf8')) as RunSummary;
+      expect(path.isAbsolute(raw.configPath), `${dir}/summary.json configPath ${raw.configPath}`).toBe(false);
+      expect(raw.runDir, `${dir}/summary.json runDir`).toBe(path.relative(REPO_ROOT, dir));
+    }
   });
 });

@@ -9,7 +9,7 @@ import { ConfigError } from '../src/config/errors.ts';
 import { loadConfig } from '../src/config/load.ts';
 import { readCheckpointInfo } from '../src/train/checkpoint.ts';
 import { evaluateRun, train, TrainingDivergedError, type TrainOptions } from '../src/train/trainer.ts';
-import { runState, type MetricsLine, type RunSummary } from '../src/results/run.ts';
+import { REPO_ROOT, runState, type MetricsLine, type RunSummary } from '../src/results/run.ts';
 import './fixtures/toy-task.ts'; // registers the example task, as the CLI's discovery would
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -157,6 +157,25 @@ describe('trainer on the example task', () => {
     expect(s2.resumedCommits).toEqual([atStart ?? 'none']);
     const onDisk = JSON.parse(fs.readFileSync(path.join(s2.runDir, 'summary.json'), 'utf8')) as RunSummary;
     expect(onDisk.gitCommit).toBe(s2.gitCommit);
+  });
+
+  it('a resumed run keeps the command that started it (its --sets are its setting) and lists the resuming ones', async () => {
+    const start = 'flowformer train -c mlp.yaml --set training.epochs=1 --set training.logEvery=2';
+    const s1 = await train(base({ sets: ['training.epochs=1', 'training.logEvery=2'], stopAtStep: 4, command: start }));
+    expect(s1).toMatchObject({ command: start, status: 'stopped' });
+    expect(s1.resumeCommands).toBeUndefined();
+    const resume = `flowformer train --resume ${s1.runDir}`;
+    const s2 = await train(base({ resume: s1.runDir, stopAtStep: 8, command: resume }));
+    expect(s2).toMatchObject({ command: start, resumeCommands: [resume] });
+    const s3 = await train(base({ resume: s1.runDir, command: `${resume} --threads 1` }));
+    expect(s3).toMatchObject({ status: 'completed', command: start, resumeCommands: [resume, `${resume} --threads 1`] });
+    const onDisk = JSON.parse(fs.readFileSync(path.join(s3.runDir, 'summary.json'), 'utf8')) as RunSummary;
+    expect(onDisk).toMatchObject({ command: start, resumeCommands: s3.resumeCommands });
+    // On disk, paths inside the repository are relative to it (the config here), others absolute
+    // (the temporary results root); what train returns has them absolute.
+    expect(onDisk.configPath).toBe(path.relative(REPO_ROOT, configPath));
+    expect(onDisk.runDir).toBe(s1.runDir);
+    expect(s3.configPath).toBe(configPath);
   });
 
   it('a checkpoint without the commit (written by an older version) takes it from the summary beside it', async () => {

@@ -246,9 +246,15 @@ export class RunRecord {
     fs.writeFileSync(this.metricsPath, kept.map((l) => JSON.stringify(l) + '\n').join(''));
   }
 
-  writeSummary(s: RunSummary): void {
+  /**
+   * Writes summary.json with configPath and runDir as recordedPath gives them (relative to the
+   * repository when inside it: records are committed and read in other clones); readSummary
+   * makes them absolute again.
+   */
+  writeSummary(s: RunSummary, repoRoot = REPO_ROOT): void {
     const tmp = this.summaryPath + '.tmp';
-    fs.writeFileSync(tmp, JSON.stringify(s, null, 2) + '\n');
+    const onDisk = { ...s, configPath: s.configPath ? recordedPath(s.configPath, repoRoot) : s.configPath, runDir: recordedPath(s.runDir ?? this.dir, repoRoot) };
+    fs.writeFileSync(tmp, JSON.stringify(onDisk, null, 2) + '\n');
     fs.renameSync(tmp, this.summaryPath);
   }
 

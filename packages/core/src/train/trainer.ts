@@ -19,7 +19,7 @@ import { tf } from '../tf.ts';
 import { getTask, type Batch, type EvalContext, type Metrics, type Split, type Task, type TaskData, type TaskModel } from '../task.ts';
 import { formatConfig, loadConfig, type ResolvedConfig } from '../config/load.ts';
 import type { Config } from '../config/schema.ts';
-import { gitCommit, recordedPath, RunRecord, type RunSummary } from '../results/run.ts';
+import { gitCommit, RunRecord, type RunSummary } from '../results/run.ts';
 import { checkpointExists, disposeCheckpoint, loadCheckpoint, saveCheckpoint } from './checkpoint.ts';
 import { clipByGlobalNorm, makeOptimizer, type Optimizer } from './optim.ts';
 import { Progress, formatDuration, secondsToGo, type ProgressOptions } from './progress.ts';
@@ -273,10 +273,9 @@ export async function train(opts: TrainOptions): Promise<RunSummary> {
     model: config.model.name,
     attention: config.attention.type,
     configName: resolved.name,
-    // Relative to the repository when inside it: records are committed and read in other clones.
-    configPath: recordedPath(resolved.path),
+    configPath: resolved.path,
     runId: run.runId,
-    runDir: recordedPath(run.dir),
+    runDir: run.dir,
     status,
     metric: { ...task.metric, split: evalSplitName },
     best,
