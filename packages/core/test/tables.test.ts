@@ -254,6 +254,11 @@ describe('buildTable', () => {
     const files = writeTable(path.join(tmp, 'tables'), t);
     expect(path.basename(files.md)).toBe('lra-mini.md');
     expect(JSON.parse(fs.readFileSync(files.json, 'utf8')).rows).toHaveLength(6);
+    // Paths inside the repository are written relative to it, so a clone elsewhere writes the same JSON.
+    const clone = path.join(tmp, 'clone');
+    const inClone = { ...t, here: { task: 'lra', title: 'runs', markdown: '', json: { runDirs: [path.join(clone, 'results/runs/lra/x/1'), '/elsewhere/y'] } } };
+    const again = JSON.parse(fs.readFileSync(writeTable(path.join(tmp, 'tables'), inClone, clone).json, 'utf8'));
+    expect(again.here.data.runDirs).toEqual(['results/runs/lra/x/1', '/elsewhere/y']);
   });
 
   it('an interrupted or running run of a seed is named in its cell with how far it got, and never counted', () => {

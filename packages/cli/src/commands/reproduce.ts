@@ -64,9 +64,13 @@ function strandedText(root: string, run: RunSummary): string {
 
 /** Runs one job as `flowformer train`, its output to `log`; resolves with the exit code. */
 function runJob(job: Job, args: ReproduceArgs, resultsRoot: string, log: string, threads: number, resume?: string): Promise<number> {
+  // Paths relative to the repository (the child's cwd) where they lie inside it: the command is
+  // recorded in the run's summary.json, which is committed and read in other clones.
+  const root = repoRoot();
+  const here = (p: string) => relativeTo(root, path.resolve(root, p));
   const argv = resume
-    ? [bin, 'train', '--resume', resume, '--no-progress', '--results-root', resultsRoot]
-    : [bin, 'train', '--config', path.join(repoRoot(), job.config), ...job.sets.flatMap((s) => ['--set', s]), '--no-progress', '--results-root', resultsRoot];
+    ? [bin, 'train', '--resume', here(resume), '--no-progress', '--results-root', here(resultsRoot)]
+    : [bin, 'train', '--config', here(job.config), ...job.sets.flatMap((s) => ['--set', s]), '--no-progress', '--results-root', here(resultsRoot)];
   if (args['data-root']) argv.push('--data-root', args['data-root']);
   if (args.backend) argv.push('--backend', args.backend);
   fs.mkdirSync(path.dirname(log), { recursive: true });
@@ -75,7 +79,7 @@ function runJob(job: Job, args: ReproduceArgs, resultsRoot: string, log: string,
   return new Promise((resolve) => {
     // detached: a Ctrl-C in the terminal reaches `reproduce` only, which passes it on once.
     const env = { ...process.env, FLOWFORMER_THREADS: String(threads) };
-    const child = spawn(process.execPath, argv, { stdio: ['ignore', fd, fd], cwd: repoRoot(), detached: true, env });
+    const child = spawn(process.execPath, argv, { stdio: ['ignore', fd, fd], cwd: root, detached: true, env });
     running.add(child);
     child.on('error', (e) => { running.delete(child); fs.writeSync(fd, `spawn failed: ${e.message}\n`); resolve(127); });
     child.on('close', (code) => { running.delete(child); fs.closeSync(fd); resolve(code ?? 1); });
@@ -222,7 +226,7 @@ export const reproduceCommand: CommandModule<object, ReproduceArgs> = {
         reportFailed = true;
       }
     }
-    const files = writeTable(args.out ?? path.join(roots.resultsRoot, 'tables'), table);
+    const files = writeTable(args.out ?? path.join(roots.resultsRoot, 'tables'), table, root);
     const cells = table.rows.flatMap((r) => r.cells);
     console.log(`wrote ${files.md} and ${files.json}: ${cells.filter((c) => c.ours).length} of ${cells.length} cells have our runs${table.here ? `; section '${table.here.title}' from the ${table.here.task} task` : ''}`);
     if (reportFailed) process.exitCode = 1;

@@ -518,12 +518,16 @@ export function tableMarkdown(t: TableResult): string {
 }
 
 /** Writes `<dir>/<table>.md` and `.json` (for --scale mini: `<table>-mini.*`). */
-export function writeTable(dir: string, t: TableResult): { md: string; json: string } {
+export function writeTable(dir: string, t: TableResult, repoRoot = REPO_ROOT): { md: string; json: string } {
   fs.mkdirSync(dir, { recursive: true });
   const base = path.join(dir, t.scale === 'mini' ? `${t.table}-mini` : t.table);
   fs.writeFileSync(base + '.md', tableMarkdown(t));
   const { here, ...rest } = t;
   const json = here ? { ...rest, here: { task: here.task, title: here.title, data: here.json } } : rest;
-  fs.writeFileSync(base + '.json', JSON.stringify(json, null, 2) + '\n');
+  // Paths inside the repository (run folders in a task's section) are written relative to it:
+  // the tables are committed, and a clone elsewhere must write the same file.
+  const inside = repoRoot.endsWith(path.sep) ? repoRoot : repoRoot + path.sep;
+  const portable = (_: string, v: unknown) => (typeof v === 'string' && v.startsWith(inside) ? path.relative(repoRoot, v) : v);
+  fs.writeFileSync(base + '.json', JSON.stringify(json, portable, 2) + '\n');
   return { md: base + '.md', json: base + '.json' };
 }
