@@ -203,6 +203,8 @@ describe('records read in another clone', () => {
       const raw = JSON.parse(fs.readFileSync(path.join(dir, 'summary.json'), 'utf8')) as RunSummary;
       expect(path.isAbsolute(raw.configPath), `${dir}/summary.json configPath ${raw.configPath}`).toBe(false);
       expect(raw.runDir, `${dir}/summary.json runDir`).toBe(path.relative(REPO_ROOT, dir));
+      const strings = (v: unknown): string[] => (typeof v === 'string' ? [v] : v && typeof v === 'object' ? Object.values(v).flatMap(strings) : []);
+      expect(strings(raw).filter((x) => x.startsWith(REPO_ROOT + path.sep)), `${dir}/summary.json`).toEqual([]); // dataInfo's files too
     }
   });
 });

@@ -20,14 +20,18 @@ import { checkpointExists } from '../train/checkpoint.ts';
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../..');
 
 /**
- * A path as a record stores it: relative to the repository when inside it, absolute otherwise.
- * Records are committed and read in other clones, where an absolute path from the machine that
- * trained points nowhere (or at another checkout).
+ * A JSON.stringify replacer that writes every absolute path inside `repoRoot` relative to it.
+ * Records and tables are committed and read in other clones, where the absolute path of the
+ * machine that wrote them points nowhere (or at another checkout).
  */
+export function repoRelativePaths(repoRoot = REPO_ROOT): (key: string, v: unknown) => unknown {
+  const inside = repoRoot.endsWith(path.sep) ? repoRoot : repoRoot + path.sep;
+  return (_key, v) => (typeof v === 'string' && v.startsWith(inside) ? path.relative(repoRoot, v) : v);
+}
+
+/** A path as a record stores it: relative to the repository when inside it, absolute otherwise. */
 export function recordedPath(p: string, repoRoot = REPO_ROOT): string {
-  const abs = path.resolve(p);
-  const rel = path.relative(repoRoot, abs);
-  return rel === '' || rel.startsWith('..') || path.isAbsolute(rel) ? abs : rel;
+  return repoRelativePaths(repoRoot)('', path.resolve(p)) as string;
 }
 
 /**
@@ -247,14 +251,13 @@ export class RunRecord {
   }
 
   /**
-   * Writes summary.json with configPath and runDir as recordedPath gives them (relative to the
-   * repository when inside it: records are committed and read in other clones); readSummary
-   * makes them absolute again.
+   * Writes summary.json with every path inside the repository relative to it (recordedPath):
+   * configPath, runDir and the data files in dataInfo. Records are committed and read in other
+   * clones; readSummary makes configPath and runDir absolute again.
    */
   writeSummary(s: RunSummary, repoRoot = REPO_ROOT): void {
     const tmp = this.summaryPath + '.tmp';
-    const onDisk = { ...s, configPath: s.configPath ? recordedPath(s.configPath, repoRoot) : s.configPath, runDir: recordedPath(s.runDir ?? this.dir, repoRoot) };
-    fs.writeFileSync(tmp, JSON.stringify(onDisk, null, 2) + '\n');
+    fs.writeFileSync(tmp, JSON.stringify({ ...s, runDir: s.runDir ?? this.dir }, repoRelativePaths(repoRoot), 2) + '\n');
     fs.renameSync(tmp, this.summaryPath);
   }
 

@@ -14,7 +14,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { readConfigChain } from '../config/load.ts';
-import { canResume, isResumable, isUnfinished, readSummaryFile, REPO_ROOT, runState, stateText, type RunState, type RunSummary } from './run.ts';
+import { canResume, isResumable, isUnfinished, readSummaryFile, REPO_ROOT, repoRelativePaths, runState, stateText, type RunState, type RunSummary } from './run.ts';
 import { loadPaper, paperValue, formatPaperCell, type PaperCell, type PaperData } from './paper.ts';
 import { meanStd, relativeTo, reportedMetrics, runOverrides, settingKey, settingKeyOf } from './report.ts';
 
@@ -526,8 +526,6 @@ export function writeTable(dir: string, t: TableResult, repoRoot = REPO_ROOT): {
   const json = here ? { ...rest, here: { task: here.task, title: here.title, data: here.json } } : rest;
   // Paths inside the repository (run folders in a task's section) are written relative to it:
   // the tables are committed, and a clone elsewhere must write the same file.
-  const inside = repoRoot.endsWith(path.sep) ? repoRoot : repoRoot + path.sep;
-  const portable = (_: string, v: unknown) => (typeof v === 'string' && v.startsWith(inside) ? path.relative(repoRoot, v) : v);
-  fs.writeFileSync(base + '.json', JSON.stringify(json, portable, 2) + '\n');
+  fs.writeFileSync(base + '.json', JSON.stringify(json, repoRelativePaths(repoRoot), 2) + '\n');
   return { md: base + '.md', json: base + '.json' };
 }

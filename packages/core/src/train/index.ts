@@ -28,5 +28,5 @@ export { makeSchedule, evaluationDue, evaluationsAfter, type Schedule, type Sche
 export { crossEntropy, softTargetCrossEntropy, maskedMse, accuracy, type CrossEntropyArgs } from './loss.ts';
 export { saveCheckpoint, loadCheckpoint, readCheckpointInfo, checkpointExists, disposeCheckpoint, type CheckpointData } from './checkpoint.ts';
 export { Progress, formatDuration, secondsToGo, type PaceArgs, type ProgressOptions, type ProgressState } from './progress.ts';
-export { RunRecord, gitCommit, recordedPath, resolveRecordedPath, readSummaryFile, runState, isUnfinished, isResumable, canResume, stateText, type RunState, type RunSummary, type MetricsLine } from '../results/run.ts';
+export { RunRecord, gitCommit, recordedPath, repoRelativePaths, resolveRecordedPath, readSummaryFile, runState, isUnfinished, isResumable, canResume, stateText, type RunState, type RunSummary, type MetricsLine } from '../results/run.ts';
 export { lineChartSvg, chartsSvg, svgToPng, niceTicks, type Series, type ChartOptions } from '../results/plot.ts';
