@@ -5,7 +5,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, describe, expect, it } from 'vitest';
 import { chartsSvg, lineChartSvg, niceTicks, svgToPng } from '../src/results/plot.ts';
-import { gitCommit, readSummaryFile, recordedPath, REPO_ROOT, resolveRecordedPath, RunRecord, runState, stateText, type RunSummary } from '../src/results/run.ts';
+import { gitCommit, readSummaryFile, recordedPath, repoRelativePaths, REPO_ROOT, resolveRecordedPath, RunRecord, runState, stateText, type RunSummary } from '../src/results/run.ts';
 import { settingKey, settingKeyOf, supersededBy } from '../src/results/report.ts';
 import { readRunSummaries, runsOfJob, tableJobs } from '../src/results/tables.ts';
 import { Progress } from '../src/train/progress.ts';
@@ -168,6 +168,12 @@ describe('records read in another clone', () => {
     expect(recordedPath(path.join(tmp, 'x.yaml'))).toBe(path.join(tmp, 'x.yaml'));
     expect(recordedPath(REPO_ROOT)).toBe(REPO_ROOT);
     expect(recordedPath('/r/configs/a.yaml', '/r')).toBe('configs/a.yaml');
+    // Within strings too: files joined with ' + ', command lines; never a longer root or a path that merely contains it.
+    const rel = repoRelativePaths('/r');
+    expect(rel('', '/r/a.arff + /r/b.arff')).toBe('a.arff + b.arff');
+    expect(rel('', 'flowformer train --config /r/c.yaml --results-root=/r/results')).toBe('flowformer train --config c.yaml --results-root=results');
+    expect(rel('', '/rx/a /elsewhere/r/a')).toBe('/rx/a /elsewhere/r/a');
+    expect(rel('', 3)).toBe(3);
   });
 
   it("runDir is where summary.json lies and configPath resolves here, also another checkout's absolute path", () => {
@@ -204,7 +210,7 @@ describe('records read in another clone', () => {
       expect(path.isAbsolute(raw.configPath), `${dir}/summary.json configPath ${raw.configPath}`).toBe(false);
       expect(raw.runDir, `${dir}/summary.json runDir`).toBe(path.relative(REPO_ROOT, dir));
       const strings = (v: unknown): string[] => (typeof v === 'string' ? [v] : v && typeof v === 'object' ? Object.values(v).flatMap(strings) : []);
-      expect(strings(raw).filter((x) => x.startsWith(REPO_ROOT + path.sep)), `${dir}/summary.json`).toEqual([]); // dataInfo's files too
+      expect(strings(raw).filter((x) => x.includes(REPO_ROOT + path.sep)), `${dir}/summary.json`).toEqual([]); // dataInfo's files and commands too
     }
   });
 });

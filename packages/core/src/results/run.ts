@@ -20,13 +20,17 @@ import { checkpointExists } from '../train/checkpoint.ts';
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../..');
 
 /**
- * A JSON.stringify replacer that writes every absolute path inside `repoRoot` relative to it.
- * Records and tables are committed and read in other clones, where the absolute path of the
- * machine that wrote them points nowhere (or at another checkout).
+ * A JSON.stringify replacer that writes every absolute path inside `repoRoot` relative to it,
+ * also within a string (a command line, files joined with ' + '). Records and tables are
+ * committed and read in other clones, where the absolute path of the machine that wrote them
+ * points nowhere (or at another checkout); commands become what one runs from the repository.
  */
 export function repoRelativePaths(repoRoot = REPO_ROOT): (key: string, v: unknown) => unknown {
-  const inside = repoRoot.endsWith(path.sep) ? repoRoot : repoRoot + path.sep;
-  return (_key, v) => (typeof v === 'string' && v.startsWith(inside) ? path.relative(repoRoot, v) : v);
+  const root = repoRoot.endsWith(path.sep) ? repoRoot.slice(0, -1) : repoRoot;
+  const escape = (x: string) => x.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+  // The root followed by a separator, where a path starts: at the start, after a space, '=', '+', ',' or a quote.
+  const inside = new RegExp(`(^|[\\s=+,'"])${escape(root + path.sep)}`, 'g');
+  return (_key, v) => (typeof v === 'string' ? v.replace(inside, '$1') : v);
 }
 
 /** A path as a record stores it: relative to the repository when inside it, absolute otherwise. */
