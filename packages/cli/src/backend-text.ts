@@ -22,3 +22,15 @@ export function backendLine(info: BackendInfo = backendInfo()): string {
   const slower = tensorflowMissing(info) ? '; the tensorflow backend is not installed (faster: see flowformer info)' : '';
   return `backend ${info.backend} (${how}), ${threadsText(info)}${slower}`;
 }
+
+/**
+ * How this process allocates memory: bin/flowformer.js starts the command with glibc's malloc
+ * kept off mmap on Linux (large activations then reuse freed memory instead of page-faulting it
+ * in anew), unless FLOWFORMER_MALLOC=system.
+ */
+export function mallocText(env: NodeJS.ProcessEnv = process.env, platform: string = process.platform): string {
+  if (env.MALLOC_MMAP_MAX_ === '0') return "glibc, large blocks kept off mmap and reused (MALLOC_MMAP_MAX_=0; FLOWFORMER_MALLOC=system for glibc's defaults)";
+  if (env.MALLOC_MMAP_MAX_ !== undefined) return `glibc with MALLOC_MMAP_MAX_=${env.MALLOC_MMAP_MAX_} (set by you)`;
+  if (platform !== 'linux') return "the platform's default";
+  return env.FLOWFORMER_MALLOC === 'system' ? "glibc's defaults (FLOWFORMER_MALLOC=system)" : "glibc's defaults (not started through bin/flowformer.js)";
+}

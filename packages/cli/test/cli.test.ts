@@ -3,7 +3,7 @@
  * (core's test fixture) discovered through FLOWFORMER_TASKS, results in a temporary folder.
  */
 import { describe, expect, it, beforeAll } from 'vitest';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -104,6 +104,32 @@ describe('flowformer CLI', () => {
     expect(bad.err).toMatch(/--set training\.epochs=many/);
     expect(bad.err).toMatch(/training\.epochs/);
   });
+
+  it('runs with malloc kept off mmap (the bin starts itself again), and passes a signal on to the run once', async () => {
+    expect(run(['info']).out).toMatch(/^malloc +glibc, large blocks kept off mmap/m);
+    expect(run(['info'], { FLOWFORMER_MALLOC: 'system' }).out).toMatch(/^malloc +glibc's defaults \(FLOWFORMER_MALLOC=system\)/m);
+    // A long run, stopped with SIGINT sent to the bin's own pid (as `kill -INT` or a terminal's Ctrl-C would).
+    const root = fs.mkdtempSync(path.join(tmp, 'sig-'));
+    const child = spawn(process.execPath, [bin, 'train', '--config', toyConfig, '--set', 'training.epochs=400', '--results-root', root, '--no-progress'], {
+      env: { ...process.env, FLOWFORMER_TASKS: toyTask, FLOWFORMER_BACKEND: 'cpu' },
+    });
+    let err = '';
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    await new Promise<void>((resolve) =>
+      child.stderr.on('data', (d: Buffer) => {
+        err += d.toString();
+        if (/eval @ /.test(err)) resolve();
+      }),
+    );
+    child.kill('SIGINT');
+    expect(await exited, err).toBe(130);
+    expect(err).toMatch(/SIGINT: finishing this update, saving ckpt\/last/);
+    const [configDir] = fs.readdirSync(path.join(root, 'runs', 'toy'));
+    const [runId] = fs.readdirSync(path.join(root, 'runs', 'toy', configDir!));
+    const summary = JSON.parse(fs.readFileSync(path.join(root, 'runs', 'toy', configDir!, runId!, 'summary.json'), 'utf8'));
+    expect(summary.status).toBe('interrupted');
+    expect(summary.steps).toBeLessThan(summary.totalSteps);
+  }, 120_000);
 
   it('trains the example task end to end, then evaluates the run', () => {
     const r = run(['train', '--config', toyConfig, '--results-root', tmp, '--no-progress']);

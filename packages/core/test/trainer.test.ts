@@ -219,11 +219,13 @@ describe('trainer on the example task', () => {
     expect(JSON.parse(fs.readFileSync(path.join(err.summary.runDir, 'summary.json'), 'utf8')).status).toBe('diverged');
   });
 
-  it.each(['SIGINT', 'SIGTERM'] as const)('%s saves ckpt/last and stops cleanly; the run resumes', async (signal) => {
+  it.each(['SIGINT', 'SIGTERM'] as const)('%s saves ckpt/last and stops cleanly, also when it arrives twice at once; the run resumes', async (signal) => {
     const s = await train(
       base({
         onStep: ({ step }) => {
-          if (step === 7) process.kill(process.pid, signal);
+          // Twice, as from a scheduler that signals both the launcher (which passes it on) and the
+          // trainer: one request, not the second signal that kills.
+          if (step === 7) for (let i = 0; i < 2; i++) process.kill(process.pid, signal);
         },
       }),
     );
@@ -231,6 +233,8 @@ describe('trainer on the example task', () => {
     expect(s.steps).toBeGreaterThanOrEqual(7);
     expect(readCheckpointInfo(path.join(s.runDir, 'ckpt/last')).step).toBe(s.steps);
     expect(JSON.parse(fs.readFileSync(path.join(s.runDir, 'summary.json'), 'utf8')).status).toBe('interrupted');
+    // Both handled before the run ended (the second was ignored), and the handlers are gone.
+    await new Promise((r) => setTimeout(r, 50));
     expect(process.listenerCount('SIGINT')).toBe(0);
     expect(process.listenerCount('SIGTERM')).toBe(0);
     // Resumed, the record says running again from its first update on, not still interrupted.

@@ -1,6 +1,6 @@
 import type { CommandModule } from 'yargs';
 import { backendInfo, initBackend } from '@flowformer/core';
-import { tensorflowMissing, threadsText } from '../backend-text.ts';
+import { mallocText, tensorflowMissing, threadsText } from '../backend-text.ts';
 
 interface InfoArgs {
   backend?: string;
@@ -20,7 +20,7 @@ export const infoCommand: CommandModule<object, InfoArgs> = {
     await initBackend(args.backend as never);
     const info = backendInfo();
     if (args.json) {
-      console.log(JSON.stringify(info, null, 2));
+      console.log(JSON.stringify({ ...info, malloc: mallocText() }, null, 2));
       return;
     }
     const rows: [string, string][] = [
@@ -31,6 +31,7 @@ export const infoCommand: CommandModule<object, InfoArgs> = {
       ),
       ['threads', threadsText(info)],
       ['simd', String(info.simd)],
+      ['malloc', mallocText()],
       ...Object.entries(info.versions).map(([k, v]) => [`version ${k}`, String(v)] as [string, string]),
     ];
     // On wasm or cpu because tfjs-node is missing: say how to get the faster backend, which the

@@ -364,12 +364,15 @@ export async function train(opts: TrainOptions): Promise<RunSummary> {
 
   // ------------------------------------------------------------------ Ctrl-C, kill
   // The first SIGINT/SIGTERM finishes the update, saves ckpt/last and marks the run
-  // 'interrupted' (resumable); the handlers are then removed, so a second signal kills.
+  // 'interrupted' (resumable); a second one kills. A repeat within a second is the same request
+  // arriving twice (a scheduler that signals every process of a job reaches both the trainer and
+  // the `flowformer` launcher, which passes it on), so the handlers stay that long.
   let interrupted = false;
   const onSigint = (signal: NodeJS.Signals) => {
+    if (interrupted) return;
     interrupted = true;
     log(`${signal}: finishing this update, saving ckpt/last, then stopping (send it again to kill)`);
-    removeSignalHandlers();
+    setTimeout(removeSignalHandlers, 1000).unref();
   };
   const removeSignalHandlers = () => {
     process.removeListener('SIGINT', onSigint);
