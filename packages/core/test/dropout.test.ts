@@ -26,7 +26,7 @@ function sameAsTfDropout(): void {
   // rates whose 1/(1-rate) rounds in different ways, shapes of 1 to 3 axes, seeds as the Rng draws them
   const rng = new Rng(5);
   for (const rate of [0.1, 0.2, 0.3, 0.5, 0.05, 0.9, 1 / 3]) {
-    for (const shape of [[1], [257], [3, 7, 11], [20000]]) {
+    for (const shape of [[1], [257], [3, 7, 11], [20000], [4099], [3, 2, 1367]]) {
       const seed = rng.seed();
       const size = shape.reduce((a, b) => a * b, 1);
       const before = tf.memory().numTensors;
