@@ -70,28 +70,24 @@ const MIN_SPLIT = 4096;
 /**
  * `out[i] = scale` where draw i of the alea stream from `st` keeps its element, as tfjs's
  * dropout decides it (`floor(u + keep)` in float32 with u rounded to float32: 1 keeps), and
- * `out[i]` is left as it is (0 in a fresh array) where it drops. Four pieces of the stream, each
- * started at its own jumped-to state, advance together.
+ * `out[i]` is left as it is (0 in a fresh array) where it drops. Four equal pieces of the stream,
+ * each started at its own jumped-to state, advance together; the last one then runs on over the
+ * n mod 4 draws left.
  */
 export function fillDropoutMultiplier(out: Float32Array, st: AleaState, keep: number, scale: number): void {
   const n = out.length;
-  let a0 = st.s0, a1 = st.s1, a2 = st.s2, ac = st.c;
-  let t: number;
   if (n < MIN_SPLIT) {
-    for (let i = 0; i < n; i++) {
-      t = A * a0 + ac * TWO_POW_MINUS_32; a0 = a1; a1 = a2; ac = t | 0; a2 = t - ac;
-      if (Math.fround(Math.fround(a2) + keep) >= 1) out[i] = scale;
-    }
+    fillSerial(out, 0, n, st, keep, scale);
     return;
   }
-  // Pieces [0, len), [len, 2 len), [2 len, 3 len) and [3 len, n); the last is the shortest.
-  const len = Math.ceil(n / 4);
-  const common = n - 3 * len;
+  const len = Math.floor(n / 4);
   const j1 = aleaJump(st, len), j2 = aleaJump(st, 2 * len), j3 = aleaJump(st, 3 * len);
+  let a0 = st.s0, a1 = st.s1, a2 = st.s2, ac = st.c;
   let b0 = j1.s0, b1 = j1.s1, b2 = j1.s2, bc = j1.c;
   let c0 = j2.s0, c1 = j2.s1, c2 = j2.s2, cc = j2.c;
   let d0 = j3.s0, d1 = j3.s1, d2 = j3.s2, dc = j3.c;
-  for (let i = 0; i < common; i++) {
+  let t: number;
+  for (let i = 0; i < len; i++) {
     t = A * a0 + ac * TWO_POW_MINUS_32; a0 = a1; a1 = a2; ac = t | 0; a2 = t - ac;
     t = A * b0 + bc * TWO_POW_MINUS_32; b0 = b1; b1 = b2; bc = t | 0; b2 = t - bc;
     t = A * c0 + cc * TWO_POW_MINUS_32; c0 = c1; c1 = c2; cc = t | 0; c2 = t - cc;
@@ -101,12 +97,18 @@ export function fillDropoutMultiplier(out: Float32Array, st: AleaState, keep: nu
     if (Math.fround(Math.fround(c2) + keep) >= 1) out[2 * len + i] = scale;
     if (Math.fround(Math.fround(d2) + keep) >= 1) out[3 * len + i] = scale;
   }
-  for (let i = common; i < len; i++) {
-    t = A * a0 + ac * TWO_POW_MINUS_32; a0 = a1; a1 = a2; ac = t | 0; a2 = t - ac;
-    t = A * b0 + bc * TWO_POW_MINUS_32; b0 = b1; b1 = b2; bc = t | 0; b2 = t - bc;
-    t = A * c0 + cc * TWO_POW_MINUS_32; c0 = c1; c1 = c2; cc = t | 0; c2 = t - cc;
-    if (Math.fround(Math.fround(a2) + keep) >= 1) out[i] = scale;
-    if (Math.fround(Math.fround(b2) + keep) >= 1) out[len + i] = scale;
-    if (Math.fround(Math.fround(c2) + keep) >= 1) out[2 * len + i] = scale;
+  fillSerial(out, 4 * len, n, { s0: d0, s1: d1, s2: d2, c: dc }, keep, scale);
+}
+
+/** fillDropoutMultiplier's decision for draws `from` to `to` of one chain, one after another. */
+function fillSerial(out: Float32Array, from: number, to: number, st: AleaState, keep: number, scale: number): void {
+  let s0 = st.s0, s1 = st.s1, s2 = st.s2, c = st.c;
+  for (let i = from; i < to; i++) {
+    const t = A * s0 + c * TWO_POW_MINUS_32;
+    s0 = s1;
+    s1 = s2;
+    c = t | 0;
+    s2 = t - c;
+    if (Math.fround(Math.fround(s2) + keep) >= 1) out[i] = scale;
   }
 }
