@@ -3,7 +3,8 @@
  * own, so that nothing of it enters the library's public API): the repository root, the
  * read-only shared real data beside it, and scratch folders.
  */
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { gunzipSync } from 'node:zlib';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -25,4 +26,22 @@ export function shared(rel: string): { path: string; present: boolean; reason: s
 export function tempDir(prefix = 'flowformer-test-'): { dir: string; cleanup: () => void } {
   const dir = mkdtempSync(path.join(tmpdir(), prefix));
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/**
+ * The golden reference files, vendored from the original code's outputs into `fixtures/golden/`
+ * (see its README), so every golden test runs in a fresh clone. JSON files are stored gzipped.
+ */
+export const goldenRoot = path.join(repoRoot, 'fixtures/golden');
+
+/** The path of a vendored golden file, e.g. `models/uea/learnable.safetensors`. */
+export function goldenPath(rel: string): string {
+  const p = path.join(goldenRoot, rel);
+  if (!existsSync(p)) throw new Error(`golden fixture ${p} is missing: the repository's fixtures/golden/ is incomplete`);
+  return p;
+}
+
+/** A vendored golden JSON file by its original name (`flow_attention.json`), read from its `.gz`. */
+export function readGoldenJson<T>(name: string): T {
+  return JSON.parse(gunzipSync(readFileSync(goldenPath(`${name}.gz`))).toString('utf8')) as T;
 }

@@ -1,12 +1,10 @@
 /**
  * Flow-Attention against the golden vectors computed in float64 by the original PyTorch code
- * (`../shared/golden/flow_attention.json`, see its README): forward outputs and gradients of
+ * (`fixtures/golden/flow_attention.json.gz`, vendored from `../shared/golden`; see its README): forward outputs and gradients of
  * `loss = sum(output * lossWeights)`, for the core function and the whole layer, on the wasm
  * and the cpu backends (and tensorflow when tfjs-node loads here), for both causal implementations.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { readGoldenJson } from '../src/testing.ts';
 import { afterAll, describe, expect, it } from 'vitest';
 import { tf } from '../src/tf.ts';
 import { EVAL } from '../src/nn/module.ts';
@@ -17,9 +15,7 @@ import { initBackend, shutdownBackend } from './helpers/backend.ts';
 import { relErr } from './flow-reference.ts';
 import { tensorflowForTests } from '../src/backend/tensorflow-setup.ts';
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
-const goldenPath = path.resolve(repoRoot, '../shared/golden/flow_attention.json');
-const haveGolden = existsSync(goldenPath);
+const goldenFile = 'fixtures/golden/flow_attention.json.gz';
 
 type Nested = number | Nested[];
 interface Weight {
@@ -51,20 +47,18 @@ interface GoldenCase {
   grads: Record<string, Nested | null>;
 }
 
-const cases: GoldenCase[] = haveGolden ? (JSON.parse(readFileSync(goldenPath, 'utf8')) as { cases: GoldenCase[] }).cases : [];
+const cases: GoldenCase[] = readGoldenJson<{ cases: GoldenCase[] }>('flow_attention.json').cases;
 const flat = (x: Nested): number[] => (Array.isArray(x) ? x.flatMap(flat) : [x]);
 /** The README's tolerances: 1e-4 relative for small cases, 1e-3 for the long scaled ones. */
 const tolerance = (c: GoldenCase) => (c.name.includes('long') ? 1e-3 : 1e-4);
 /** tensorflow joins when @tensorflow/tfjs-node loads here; otherwise a visible "not tested" line. */
-const backends = ['wasm', 'cpu', ...(haveGolden && tensorflowForTests() ? (['tensorflow'] as const) : [])] as const;
+const backends = ['wasm', 'cpu', ...(tensorflowForTests() ? (['tensorflow'] as const) : [])] as const;
 
 afterAll(async () => {
   await shutdownBackend();
 });
 
-// Without the golden file the whole suite is skipped, and its name says why.
-const suiteName = haveGolden ? `golden vectors (${goldenPath})` : `golden vectors SKIPPED: ${goldenPath} is absent (see the golden README)`;
-describe.skipIf(!haveGolden)(suiteName, () => {
+describe(`golden vectors (${goldenFile})`, () => {
   it('has every case the README lists', () => {
     const names = cases.map((c) => c.name);
     for (const n of ['core_normal_small', 'core_normal_square', 'core_causal_small', 'core_causal_rl_clamp10', 'core_normal_long_scaled', 'core_causal_long_scaled']) {
