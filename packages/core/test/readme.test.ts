@@ -52,6 +52,31 @@ describe('README.md', () => {
   });
 });
 
+function mdFiles(dir: string): string[] {
+  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+    const p = path.join(dir, e.name);
+    return e.isDirectory() ? mdFiles(p) : e.name.endsWith('.md') ? [p] : [];
+  });
+}
+
+describe('docs/', () => {
+  it('every relative link of every page resolves', () => {
+    const broken: string[] = [];
+    for (const f of mdFiles(path.join(repoRoot, 'docs'))) {
+      const text = fs.readFileSync(f, 'utf8');
+      for (const m of text.matchAll(/\]\(([^)#\s]+)(#[^)]*)?\)/g)) {
+        const target = m[1]!;
+        if (/^[a-z]+:/.test(target)) continue; // http(s):, mailto:
+        const abs = path.resolve(path.dirname(f), target);
+        // docs/architecture.md is written on another branch
+        if (path.relative(repoRoot, abs) === 'docs/architecture.md') continue;
+        if (!fs.existsSync(abs)) broken.push(`${path.relative(repoRoot, f)}: ${target}`);
+      }
+    }
+    expect(broken).toEqual([]);
+  });
+});
+
 const cell = (attention: string, paper: HeadlineTable['rows'][0]['cells'][0]['paper'], ours: { mean: number; std: number | null } | null, status: string) => ({
   attention,
   paperMethod: attention === 'flow' ? 'Flowformer' : 'Transformer',
