@@ -143,7 +143,7 @@ describe('CheckpointPolicy', () => {
     const params = [{ name: 'w', variable: w, decay: true, trainable: true }];
     const optimizer = makeOptimizer(OptimizerSchema.parse({ type: 'adamw', lr: 0.1 }), params);
     let metaCalls = 0;
-    const policy = new CheckpointPolicy({ run, params, optimizer, every: 4, meta: () => ({ call: ++metaCalls }) as unknown as CheckpointMeta });
+    const policy = new CheckpointPolicy({ dir: (which) => run.ckpt(which), params, optimizer, every: 4, meta: () => ({ call: ++metaCalls }) as unknown as CheckpointMeta });
     expect(policy.lastGood()).toBe('no checkpoint was written before it');
     policy.afterUpdate(3);
     expect(fs.existsSync(run.ckpt('last'))).toBe(false);

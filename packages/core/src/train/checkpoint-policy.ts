@@ -13,13 +13,13 @@ import path from 'node:path';
 import type { tf } from '../tf.ts';
 import type { ParamInfo } from '../nn/module.ts';
 import type { TaskModel } from '../task.ts';
-import type { RunRecord } from '../results/run.ts';
 import { checkpointExists, disposeCheckpoint, loadCheckpoint, saveCheckpoint } from './checkpoint.ts';
 import type { Optimizer } from './optim.ts';
 import type { CheckpointMeta } from './resume.ts';
 
 export interface CheckpointPolicyArgs {
-  run: RunRecord;
+  /** Where each checkpoint goes: the run record's `ckpt(which)`. */
+  dir: (which: 'best' | 'last') => string;
   params: ParamInfo[];
   optimizer: Optimizer;
   /** `training.checkpointEvery`: updates between saves of ckpt/last when no evaluation falls there; null for none. */
@@ -36,9 +36,9 @@ export class CheckpointPolicy {
   }
 
   save(which: 'best' | 'last', step: number): void {
-    const { run, params, optimizer, meta } = this.args;
+    const { dir, params, optimizer, meta } = this.args;
     const weights = Object.fromEntries(params.map((p) => [p.name, p.variable as tf.Tensor]));
-    saveCheckpoint(run.ckpt(which), { step, weights, optimizer: optimizer.getState(), meta: meta() });
+    saveCheckpoint(dir(which), { step, weights, optimizer: optimizer.getState(), meta: meta() });
   }
 
   afterEvaluation(step: number, improved: boolean): void {
@@ -58,7 +58,7 @@ export class CheckpointPolicy {
 
   /** What the run folder keeps after a divergence, for the error message. */
   lastGood(): string {
-    const last = this.args.run.ckpt('last');
+    const last = this.args.dir('last');
     if (!checkpointExists(last)) return 'no checkpoint was written before it';
     const step = JSON.parse(fs.readFileSync(path.join(last, 'manifest.json'), 'utf8')).step;
     return `ckpt/last (update ${step}) is the last good checkpoint`;
@@ -66,7 +66,7 @@ export class CheckpointPolicy {
 
   /** Loads ckpt/best's weights into the model (to score the checkpoint selected on validation). */
   loadBest(model: TaskModel): void {
-    const ck = loadCheckpoint(this.args.run.ckpt('best'));
+    const ck = loadCheckpoint(this.args.dir('best'));
     try {
       model.loadState(ck.weights);
     } finally {

@@ -8,11 +8,20 @@
  */
 import type { Config } from '../config/schema.ts';
 import type { EvalContext, Metrics, Split, Task, TaskData, TaskModel } from '../task.ts';
-import type { RunSummary } from '../results/run.ts';
 import type { RunRandomness } from './randomness.ts';
 import { Rng } from './rng.ts';
 
-export type Best = NonNullable<RunSummary['best']>;
+/** One evaluation of a run: at which update, and its metrics (summary.json's `final`). */
+export interface Evaluation {
+  step: number;
+  epoch: number;
+  metrics: Metrics;
+}
+
+/** The best evaluation so far by the task's metric (summary.json's `best`; the `ckpt/best` checkpoint). */
+export interface Best extends Evaluation {
+  value: number;
+}
 
 /** The context of one evaluation of a run on `splitName`. */
 export function evalContext(config: Config, splitName: string, r: Pick<RunRandomness, 'evalSeed'>, log: (m: string) => void): EvalContext {

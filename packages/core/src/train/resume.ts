@@ -10,10 +10,10 @@
  * the metrics lines and the summary of one never stopped.
  */
 import type { TaskModel } from '../task.ts';
-import type { RunRecord, RunSummary } from '../results/run.ts';
+import type { RunRecord } from '../results/run.ts';
 import { disposeCheckpoint, loadCheckpoint } from './checkpoint.ts';
 import type { DataOrder, DataPosition } from './data-order.ts';
-import type { Best } from './evaluation.ts';
+import type { Best, Evaluation } from './evaluation.ts';
 import type { Optimizer } from './optim.ts';
 import type { Rng, RngState } from './rng.ts';
 import type { LogWindow } from './throughput.ts';
@@ -24,7 +24,7 @@ export interface RunState {
   step: number;
   best: Best | null;
   /** The last evaluation. */
-  final: RunSummary['final'];
+  final: Evaluation | null;
   /** Wall seconds spent by the earlier processes of this run. */
   wallBefore: number;
   startedAt: string;
@@ -39,7 +39,7 @@ export interface CheckpointMeta extends DataPosition {
   [k: string]: unknown;
   dropoutRngState: RngState;
   best: Best | null;
-  final: RunSummary['final'];
+  final: Evaluation | null;
   wallSeconds: number;
   startedAt: string;
   /** The commit the run started on (checkpoints written before this field existed lack it). */

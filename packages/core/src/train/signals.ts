@@ -7,8 +7,10 @@
  * process of a job reaches both the trainer and the `flowformer` launcher, which passes it on),
  * so the handlers stay that long after the first.
  *
- * `signal` says which one arrived, for a caller that answers them differently (a batch
- * launcher that requeues the job on SIGTERM and gives up on SIGINT).
+ * `signal` says which one arrived, for a caller that answers them differently: a batch
+ * launcher whose scheduler sends SIGTERM (or another signal, see `signals`) before the time
+ * limit wants the checkpoint, then an exit status it takes as "requeue me", and the requeued
+ * job continues with --resume; a Ctrl-C at a terminal wants 130.
  */
 export interface StopSignalsArgs {
   /** Said once, when the first signal arrives. */

@@ -139,7 +139,7 @@ export async function train(opts: TrainOptions): Promise<RunSummary> {
   };
   const summary = (status: RunSummary['status'], lastLoss: number | null) => runSummary(facts, state, status, lastLoss, state.wallBefore + seconds());
   const checkpoints = new CheckpointPolicy({
-    run, params, optimizer, every: tc.checkpointEvery,
+    dir: (which) => run.ckpt(which), params, optimizer, every: tc.checkpointEvery,
     meta: () => checkpointMeta(state, order, rngs.dropout, state.wallBefore + seconds(), meter.windowState()),
   });
   const pace = new Pace(state.step);
