@@ -577,6 +577,12 @@ export async function train(opts: TrainOptions): Promise<RunSummary> {
 
   // ------------------------------------------------------------------ the end
   const s = summary(status, lastLoss);
+  if (status === 'completed' && task.finalEval && data[task.finalEval.split]) {
+    // The task's final protocol on the last model (D4RL: 100 episodes per target), before any best checkpoint is loaded.
+    const metrics = await evaluateWith(task, model, data[task.finalEval.split]!, evalCtx(task.finalEval.split));
+    s.finalEval = task.finalEval.summarize(metrics, step, config);
+    run.appendMetrics({ type: 'final', step, split: task.finalEval.split, checkpoint: 'last', ...metrics });
+  }
   if (status === 'completed' && config.evaluation.split === 'valid' && config.evaluation.testBest && data.test && best) {
     // The checkpoint selected on validation, scored on test (the holdout protocol).
     const ck = loadCheckpoint(run.ckpt('best'));
