@@ -124,6 +124,19 @@ export interface Task<Cfg extends Config = any, B extends Batch = Batch> {
    * benchmark and cannot be used as a key.
    */
   bench?: Record<string, TaskBench>;
+  /**
+   * The task's own final protocol, run once on the LAST model when a run completes (and by
+   * `flowformer eval` on ckpt/last of that split), recorded as `finalEval` in summary.json.
+   * D4RL: the original's evaluation after the last iteration, 100 episodes per target.
+   */
+  finalEval?: TaskFinalEval<Cfg>;
+}
+
+export interface TaskFinalEval<Cfg extends Config = Config> {
+  /** The split `evaluate` runs on (the task's `load` sizes it for the protocol). */
+  split: 'valid' | 'test';
+  /** What summary.json records as `finalEval`, from the metrics of `evaluate` at update `step`. */
+  summarize(metrics: Metrics, step: number, config: Cfg): Record<string, unknown>;
 }
 
 /** A flag a task adds to a command: shown in that command's `--help`, handed to the task in `options`. */

@@ -10,6 +10,7 @@ export { downloadD4rl, d4rlUrl, d4rlPath, D4RL_BASE_URL, D4RL_DATASETS, PAPER_DA
 export { normalizedScore, meanStd, REF_SCORES } from './score.ts';
 export { DecisionTransformer, type DecisionTransformerArgs } from './model.ts';
 export { rollouts, type RolloutArgs, type RolloutResult } from './evaluate.ts';
+export { summarizeFinalEval, type D4rlFinalEval, type D4rlFinalEvalTarget } from './final-eval.ts';
 export { D4rlModelSchema, D4rlDataSchema, D4rlRolloutSchema } from './schema.ts';
 export { d4rlTask, DEFAULT_TARGETS, parseDatasetName, type D4rlConfig } from './task.ts';
 export { paperComparisonMarkdown } from './paper.ts';

@@ -8,8 +8,9 @@
  * `<dataRoot>/d4rl/<env>-<dataset>-v2.hdf5` unless `data.file` names another.
  *
  * Splits: `valid` = rollout.episodes episodes per target (during training), `test` =
- * rollout.finalEpisodes (100, the original's evaluation after the last iteration; run it on the
- * last checkpoint: `evaluateRun({ runDir, checkpoint: 'last', split: 'test' })`).
+ * rollout.finalEpisodes (100, the original's evaluation after the last iteration). A completed
+ * run ends with that evaluation of its last model (`finalEval`, final-eval.ts), recorded in
+ * summary.json; `flowformer eval --checkpoint last --split test` repeats it on a saved run.
  *
  * The metric is `score`: the mean normalised score (x 100) at the FIRST rollout target (the
  * higher one: hopper 3600, halfcheetah 12000, walker2d 5000); every target's numbers are
@@ -30,6 +31,7 @@ import { DecisionTransformer } from './model.ts';
 import { D4rlDataSchema, D4rlModelSchema, D4rlRolloutSchema, type D4rlDataConfig, type D4rlModelConfig, type D4rlRolloutConfig } from './schema.ts';
 import { meanStd, normalizedScore } from './score.ts';
 import { d4rlReport } from './table.ts';
+import { summarizeFinalEval } from './final-eval.ts';
 
 export type D4rlConfig = Config & {
   model: D4rlModelConfig & { name: string };
@@ -86,6 +88,11 @@ export const d4rlTask: Task<D4rlConfig, WindowBatch> = {
   metric: { name: 'score', mode: 'max' },
   defaultConfig: 'configs/d4rl/hopper-medium/flowformer.yaml',
   report: d4rlReport,
+  // The original's evaluation after the last iteration: the last model, rollout.finalEpisodes episodes per target.
+  finalEval: {
+    split: 'test',
+    summarize: (metrics, step, config) => ({ ...summarizeFinalEval(metrics, step, config, config.rollout.targets ?? DEFAULT_TARGETS[parseDatasetName(config.dataset).env]) }),
+  },
 
   async load(config: D4rlConfig, ctx: TaskContext): Promise<TaskData<WindowBatch>> {
     const { env, dataset } = parseDatasetName(config.dataset);

@@ -154,7 +154,7 @@ describe('the d4rl task with the core trainer', () => {
         'training: {batchSize: 8, steps: 4, gradClip: 0.25, logEvery: 1}',
         'evaluation: {every: 4, unit: steps, split: valid, testBest: false}',
         'data: {contextLength: 5}',
-        'rollout: {episodes: 2, parallel: 2, maxSteps: 5}',
+        'rollout: {episodes: 2, finalEpisodes: 2, parallel: 2, maxSteps: 5}',
       ].join('\n'),
     );
     const losses: number[] = [];

@@ -8,6 +8,7 @@ export * from './data/image.ts';
 export * from './data/pathfinder.ts';
 export * from './data/pathfinder-gen.ts';
 export * from './data/generate.ts';
+export * from './data/provenance.ts';
 export * from './data/download.ts';
 export * from './data/splits.ts';
 export * from './schema.ts';

@@ -31,7 +31,8 @@ import {
 } from '@flowformer/core';
 import { BYTE_VOCAB_SIZE } from './data/bytes.ts';
 import { MissingDataError } from './data/errors.ts';
-import { generateLraData, lraDataDir, lraGeneratedPresent } from './data/generate.ts';
+import { generateLraData, lraDataDir, lraGeneratedPresent, LRA_RELEASE_DIRS } from './data/generate.ts';
+import { dataProvenance, type DataOrigin } from './data/provenance.ts';
 import { downloadLraData, type LraDownloadable } from './data/download.ts';
 import { cifarBinaryFiles, readCifarBinary, readImageFolder, splitTrainVal, subsetImages, type PixelImages } from './data/image.ts';
 import { encodeListOps, LISTOPS_NUM_CLASSES, LISTOPS_VOCAB_SIZE, readListOpsTsv } from './data/listops.ts';
@@ -62,15 +63,27 @@ export interface LraInfo {
   /** The most frequent training class and its share of each split. */
   majorityClass: number;
   majorityRate: { train: number; valid: number; test: number };
+  /** Release or generated (with the generated set's provenance.json): `dataProvenance(dir)`. */
+  origin: DataOrigin;
 }
 
-/** Default folder (relative to the data root) of each dataset (data/README.md). */
-export function lraDefaultDir(dataset: LraDataset, data: LraDataConfig): string {
+/**
+ * Default folder (relative to the data root) of each dataset (data/README.md). ListOps and
+ * Pathfinder at size `full` read the LRA release (`lra/listops/`, `lra/pathfinder32/`); given
+ * the data root, a missing release falls back to the generated full set when `data.generate`
+ * is on (generated on first use into its own folder, and marked as generated). Size `mini` is
+ * always a generated set.
+ */
+export function lraDefaultDir(dataset: LraDataset, data: LraDataConfig, dataRoot?: string): string {
   switch (dataset) {
     case 'listops':
-      return lraDataDir('listops', data.size);
-    case 'pathfinder':
-      return lraDataDir('pathfinder', data.size);
+    case 'pathfinder': {
+      if (data.size === 'mini') return lraDataDir(dataset, 'mini');
+      const release = LRA_RELEASE_DIRS[dataset];
+      if (dataRoot === undefined || !data.generate) return release;
+      const marker = dataset === 'listops' ? 'basic_train.tsv' : path.join(PATHFINDER_CONDITIONS[data.difficulty], 'metadata');
+      return existsSync(path.join(dataRoot, release, marker)) ? release : lraDataDir(dataset, 'full');
+    }
     case 'text':
       return 'lra/imdb/aclImdb';
     case 'retrieval':
@@ -255,8 +268,9 @@ export const lraTask: Task<LraConfig, LraBatch> = {
 
   async load(config: LraConfig, ctx: TaskContext): Promise<TaskData<LraBatch>> {
     const dataset = checkDataset(config.dataset);
-    const dir = path.resolve(ctx.dataRoot, config.data.dir ?? lraDefaultDir(dataset, config.data));
+    const dir = path.resolve(ctx.dataRoot, config.data.dir ?? lraDefaultDir(dataset, config.data, ctx.dataRoot));
     const s = await loadSplits(dataset, config, ctx, dir);
+    const origin = dataProvenance(dir);
     const train = s.train.head(config.data.trainLimit);
     const valid = s.valid.head(config.data.evalLimit);
     const test = s.test === s.valid ? valid : s.test.head(config.data.evalLimit);
@@ -276,9 +290,11 @@ export const lraTask: Task<LraConfig, LraBatch> = {
       testSize: test.size,
       majorityClass,
       majorityRate: { train: rate(train), valid: rate(valid), test: rate(test) },
+      origin,
     };
+    const from = origin.kind === 'generated' ? `${dir} (generated${origin.provenance ? `, seed ${origin.provenance.seed}` : ''}; not the LRA release)` : dir;
     ctx.log(
-      `lra/${dataset}: ${info.trainSize} train / ${info.validSize} valid / ${info.testSize} test examples from ${dir}; ` +
+      `lra/${dataset}: ${info.trainSize} train / ${info.validSize} valid / ${info.testSize} test examples from ${from}; ` +
         `${info.maxLength} tokens, vocabulary ${info.vocabSize}, ${info.numClasses} classes; ` +
         `majority class ${majorityClass} is ${(100 * info.majorityRate.test).toFixed(2)}% of test`,
     );
@@ -318,11 +334,11 @@ export const lraTask: Task<LraConfig, LraBatch> = {
 
   data: {
     generate: {
-      describe: 'generate ListOps (LRA rules) or Pathfinder-32 (published rules) in the LRA release formats',
+      describe: 'generate ListOps (LRA rules) or Pathfinder-32 (published rules) in the LRA release formats, into folders of their own (lra/listops-generated/<size>/, lra/pathfinder-generated/<size>/) with a provenance.json; never where the release goes',
       examples: [
-        ['flowformer data generate --task lra --dataset listops', "LRA's ListOps: 96k/2k/2k trees of 500-2000 tokens into data/lra/listops/"],
-        ['flowformer data generate --task lra --dataset listops --size mini', 'the short trees of the mini config into data/lra/listops-mini/'],
-        ['flowformer data generate --task lra --dataset pathfinder --size 20000', '20,000 hard 32x32 images into data/lra/pathfinder32/'],
+        ['flowformer data generate --task lra --dataset listops', "96k/2k/2k trees of 500-2000 tokens by LRA's rules into data/lra/listops-generated/full/"],
+        ['flowformer data generate --task lra --dataset listops --size mini', 'the short trees of the mini config into data/lra/listops-generated/mini/'],
+        ['flowformer data generate --task lra --dataset pathfinder --size 20000', '20,000 hard 32x32 images into data/lra/pathfinder-generated/20000/'],
       ],
       async run({ dataRoot, dataset, options, log }) {
         if (dataset !== 'listops' && dataset !== 'pathfinder') {

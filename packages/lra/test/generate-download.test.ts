@@ -21,7 +21,7 @@ describe('flowformer data generate --task lra', () => {
     const logs: string[] = [];
     const r = await generateLraData({ dataset: 'listops', dataRoot: root, size: 'mini', log: (m) => logs.push(m) });
     expect(r.generated).toBe(true);
-    expect(r.dir).toBe(path.join(root, 'lra/listops-mini'));
+    expect(r.dir).toBe(path.join(root, 'lra/listops-generated/mini'));
     const test = readListOpsTsv(path.join(r.dir, 'basic_test.tsv'), 'lra');
     expect(test.length).toBe(1000);
     for (const e of test.slice(0, 100)) {
@@ -35,7 +35,7 @@ describe('flowformer data generate --task lra', () => {
 
     const n = await generateLraData({ dataset: 'listops', dataRoot: root, size: 96 });
     expect(n.counts).toEqual({ train: 96, val: 2, test: 2 });
-    const tr = readListOpsTsv(path.join(root, 'lra/listops/basic_train.tsv'));
+    const tr = readListOpsTsv(path.join(root, 'lra/listops-generated/96/basic_train.tsv'));
     expect(tr.length).toBe(96);
     for (const e of tr) expect(listopsLength(e.source)).toBeGreaterThan(500);
   });
@@ -43,19 +43,19 @@ describe('flowformer data generate --task lra', () => {
   it('writes Pathfinder in the release layout', async () => {
     const root = path.join(tmp.dir, 'root2');
     const r = await generateLraData({ dataset: 'pathfinder', dataRoot: root, size: 25 });
-    expect(r.dir).toBe(path.join(root, 'lra/pathfinder32/curv_contour_length_14'));
+    expect(r.dir).toBe(path.join(root, 'lra/pathfinder-generated/25/curv_contour_length_14'));
     expect(lraGeneratedPresent(root, 'pathfinder', 25)).toBe(true);
     const entries = readPathfinderMetadata(r.dir);
     expect(entries.length).toBe(25);
     expect(existsSync(entries[24]!.file)).toBe(true);
-    expect(existsSync(path.join(root, 'lra', `pathfinder32.tmp-${process.pid}`))).toBe(false);
+    expect(existsSync(path.join(root, 'lra/pathfinder-generated', `25.tmp-${process.pid}`))).toBe(false);
     await expect(generateLraData({ dataset: 'pathfinder', dataRoot: root, size: -3 })).rejects.toThrow(/--size must be/);
   });
 
   it('keeps each Pathfinder difficulty in its own condition folder and regenerates a set of another size', async () => {
     const root = path.join(tmp.dir, 'root3');
     const easy = await generateLraData({ dataset: 'pathfinder', dataRoot: root, size: 12, difficulty: 'easy' });
-    expect(easy.dir).toBe(path.join(root, 'lra/pathfinder32/curv_baseline'));
+    expect(easy.dir).toBe(path.join(root, 'lra/pathfinder-generated/12/curv_baseline'));
     // Metadata rows carry the easy rules: contour length 6, distractors of 2 paddles.
     const row = readFileSync(path.join(easy.dir, 'metadata', '0.npy'), 'utf8').split('\n')[0]!.split(' ');
     expect(row.slice(5, 7)).toEqual(['6', '2']);
@@ -64,7 +64,7 @@ describe('flowformer data generate --task lra', () => {
     expect(lraGeneratedPresent(root, 'pathfinder', 12, 'hard')).toBe(false);
     const hard = await generateLraData({ dataset: 'pathfinder', dataRoot: root, size: 12, difficulty: 'hard' });
     expect(hard.generated).toBe(true);
-    expect(hard.dir).toBe(path.join(root, 'lra/pathfinder32/curv_contour_length_14'));
+    expect(hard.dir).toBe(path.join(root, 'lra/pathfinder-generated/12/curv_contour_length_14'));
     expect(readPathfinderMetadata(easy.dir).length).toBe(12);
     // A set of another image count is stale: not present, and regenerated in place.
     expect(lraGeneratedPresent(root, 'pathfinder', 20, 'easy')).toBe(false);
@@ -134,7 +134,8 @@ describe('the data commands the CLI routes to (task.data)', () => {
     const root = path.join(tmp.dir, 'root4');
     const logs: string[] = [];
     await lraTask.data!.generate!.run({ dataRoot: root, dataset: 'listops', options: { size: '48' }, log: (m) => logs.push(m) });
-    expect(readListOpsTsv(path.join(root, 'lra/listops/basic_val.tsv')).length).toBe(1);
+    expect(readListOpsTsv(path.join(root, 'lra/listops-generated/48/basic_val.tsv')).length).toBe(1);
+    expect(existsSync(path.join(root, 'lra/listops'))).toBe(false);
     expect(logs.at(-1)).toMatch(/wrote 48 train, 1 val, 1 test/);
     await expect(lraTask.data!.generate!.run({ dataRoot: root, dataset: 'text', options: {}, log: () => {} })).rejects.toThrow(/listops or pathfinder/);
     await expect(lraTask.data!.generate!.run({ dataRoot: root, dataset: 'listops', options: { size: 'huge' }, log: () => {} })).rejects.toThrow(/--size must be/);

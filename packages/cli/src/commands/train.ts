@@ -2,7 +2,7 @@ import os from 'node:os';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { CommandModule } from 'yargs';
-import { getTask, initBackend, backendInfo, train, evaluateRun, readRunSummaries, runState, threadsFromEnv, type RunSummary } from '@flowformer/core';
+import { getTask, initBackend, backendInfo, train, evaluateRun, loadConfig, readRunSummaries, RunRecord, runState, threadsFromEnv, type RunSummary } from '@flowformer/core';
 import type { DiscoveredTask } from '../discover.ts';
 import { repoRoot, cliDataRoot } from '../paths.ts';
 import { backendLine } from '../backend-text.ts';
@@ -129,16 +129,39 @@ interface EvalArgs {
   json?: boolean;
 }
 
+/**
+ * Keeps what `flowformer eval` measured in the run folder: `evals/<time>.json` (checkpoint, its
+ * update, split, metrics, backend, command). When it is the task's final protocol (Task.finalEval:
+ * its split on ckpt/last), summary.json's `finalEval` is set from it as the trainer would.
+ * Returns the file written.
+ */
+export function recordEvaluation(r: Awaited<ReturnType<typeof evaluateRun>>): string {
+  const record = new RunRecord(r.runDir);
+  const evaluatedAt = new Date().toISOString();
+  const file = path.join(record.dir, 'evals', `${evaluatedAt.replace(/[:.]/g, '-')}.json`);
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  const command = ['flowformer', ...process.argv.slice(2)].join(' ');
+  fs.writeFileSync(file, `${JSON.stringify({ checkpoint: r.checkpoint, step: r.step, split: r.split, metrics: r.metrics, backend: backendInfo().backend, command, evaluatedAt }, null, 2)}\n`);
+  const { config } = loadConfig(record.configPath);
+  const fe = getTask(config.task).finalEval;
+  const summary = record.readSummary();
+  if (fe && summary && r.checkpoint === 'last' && r.split === fe.split) {
+    record.writeSummary({ ...summary, finalEval: fe.summarize(r.metrics, r.step, config) });
+  }
+  return file;
+}
+
 export const evalCommand: CommandModule<object, EvalArgs> = {
   command: 'eval',
-  describe: 'Evaluate a saved checkpoint of a run on a split',
+  describe: "Evaluate a saved checkpoint of a run on a split; the result is kept in the run's evals/ folder",
   builder: (y) =>
     y
       .option('run', { type: 'string', demandOption: true, describe: 'a run folder, results/runs/<task>/<config>/<run-id>' })
       .option('checkpoint', { choices: ['best', 'last'] as const, default: 'best' as const, describe: 'which checkpoint' })
       .option('split', { choices: ['train', 'valid', 'test'] as const, default: 'test' as const, describe: 'which split' })
       .option('json', { type: 'boolean', describe: 'print the metrics as JSON' })
-      .example('$0 eval --run results/runs/lra/listops-mini/<run-id>', 'test metrics of the best checkpoint') as never,
+      .example('$0 eval --run results/runs/lra/listops-mini/<run-id>', 'test metrics of the best checkpoint')
+      .example('$0 eval --run results/runs/d4rl/flowformer/<run-id> --checkpoint last', "D4RL's final protocol (last model, 100 episodes per target): also sets finalEval in summary.json") as never,
   handler: async (args) => {
     await initBackend(args.backend as never);
     const roots = runRoots(args);
@@ -149,11 +172,13 @@ export const evalCommand: CommandModule<object, EvalArgs> = {
       dataRoot: roots.dataRoot,
       cacheDir: roots.cacheDir,
     });
+    const file = recordEvaluation(r);
     if (args.json) {
       console.log(JSON.stringify(r, null, 2));
       return;
     }
     console.log(`${r.runDir}  ckpt/${r.checkpoint} (step ${r.step})  split ${r.split}`);
     for (const [k, v] of Object.entries(r.metrics)) console.log(`  ${k.padEnd(16)} ${fmt(v)}`);
+    console.log(`recorded in ${path.relative(process.cwd(), file)}`);
   },
 };

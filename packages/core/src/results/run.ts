@@ -3,7 +3,8 @@
  *
  *   config.yaml     the resolved config the run used (loadable again: `--resume` reads it)
  *   metrics.jsonl   one JSON object per line: {"type":"train",...} per logged step,
- *                   {"type":"eval",...} per evaluation, {"type":"test",...} for the best checkpoint on test
+ *                   {"type":"eval",...} per evaluation, {"type":"test",...} for the best checkpoint on test,
+ *                   {"type":"final",...} for the task's final protocol on the last model (Task.finalEval)
  *   summary.json    what `reproduce` and people read (see RunSummary)
  *   ckpt/best, ckpt/last
  *   curves.png      training loss and the evaluation metric against the step
@@ -66,7 +67,7 @@ export function readSummaryFile(file: string, repoRoot = REPO_ROOT): RunSummary 
 }
 
 export interface MetricsLine {
-  type: 'train' | 'eval' | 'test';
+  type: 'train' | 'eval' | 'test' | 'final';
   step: number;
   [k: string]: unknown;
 }
@@ -89,6 +90,8 @@ export interface RunSummary {
   final: { step: number; epoch: number; metrics: Record<string, number> } | null;
   /** The best checkpoint evaluated on the test split (when selection used the validation split). */
   test: { step: number; metrics: Record<string, number> } | null;
+  /** The task's final protocol on the last model (`Task.finalEval`), in the task's own shape. */
+  finalEval?: Record<string, unknown>;
   steps: number;
   totalSteps: number;
   epochs: number;

@@ -265,6 +265,13 @@ export async function train(opts: TrainOptions): Promise<RunSummary> {
 
   // ------------------------------------------------------------------ the end
   const s = summary(status, lastLoss);
+  if (status === 'completed' && task.finalEval && data[task.finalEval.split]) {
+    // The task's final protocol on the last model (D4RL: 100 episodes per target), before any best checkpoint is loaded.
+    const split = task.finalEval.split;
+    const metrics = await evaluateWith(task, model, data[split]!, evalContext(config, split, rngs, log));
+    s.finalEval = task.finalEval.summarize(metrics, state.step, config);
+    run.appendMetrics({ type: 'final', step: state.step, split, checkpoint: 'last', ...metrics });
+  }
   if (status === 'completed' && config.evaluation.split === 'valid' && config.evaluation.testBest && data.test && state.best) {
     // The checkpoint selected on validation, scored on test (the holdout protocol).
     const best = state.best;

@@ -274,7 +274,8 @@ function drawTree(rng: Rng, depth: number, a: Required<ListOpsGeneratorArgs>, bu
   return { parts, length, value: applyListOp(op, kids.map((k) => k.value)) };
 }
 
-function withDefaults(args: ListOpsGeneratorArgs): Required<ListOpsGeneratorArgs> {
+/** The generator rules with every default filled in (what a generated set records as its arguments). */
+export function listopsGeneratorDefaults(args: ListOpsGeneratorArgs): Required<ListOpsGeneratorArgs> {
   const a: Required<ListOpsGeneratorArgs> = {
     operatorProbability: args.operatorProbability ?? 0.25,
     maxDepth: args.maxDepth ?? 10,
@@ -296,7 +297,7 @@ function withDefaults(args: ListOpsGeneratorArgs): Required<ListOpsGeneratorArgs
  * Throws when `maxDraws` trees in a row fail to produce a new one (e.g. impossible bounds).
  */
 export function generateListOps(rng: Rng, count: number, args: ListOpsGeneratorArgs = {}, maxDraws = 10_000_000): ListOpsExample[] {
-  const a = withDefaults(args);
+  const a = listopsGeneratorDefaults(args);
   const seen = new Set<string>();
   const out: ListOpsExample[] = [];
   let misses = 0;
