@@ -1,10 +1,10 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { tf } from '../src/tf.ts';
-import { Rng } from '../src/train/rng.ts';
+import { Rng } from '../src/rng.ts';
 import { EVAL } from '../src/nn/module.ts';
 import { attentionFactory, buildAttention, formatAttentionList, getAttention, listAttentions, parseAttentionConfig } from '../src/attention/registry.ts';
 import { attentionSchema } from '../src/config/schema.ts';
-import { ConfigError } from '../src/config/errors.ts';
+import { ConfigError } from '../src/errors.ts';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');

@@ -23,7 +23,7 @@ import { gitCommit, RunRecord, type RunSummary } from '../results/run.ts';
 import { checkpointExists, disposeCheckpoint, loadCheckpoint, saveCheckpoint } from './checkpoint.ts';
 import { clipByGlobalNorm, makeOptimizer, type Optimizer } from './optim.ts';
 import { Progress, formatDuration, secondsToGo, type ProgressOptions } from './progress.ts';
-import { Rng, type RngState } from './rng.ts';
+import { Rng, type RngState } from '../rng.ts';
 import { evaluationDue, evaluationsAfter, makeSchedule } from './schedule.ts';
 import { variableGrads } from './grads.ts';
 
