@@ -9,6 +9,8 @@ export {
   applyFeatureMap,
   resolveCausalImpl,
   resolveFlowOptions,
+  flowOptionsSchema,
+  type FlowOptions,
   type FlowAttentionOptions,
   type ResolvedFlowOptions,
   type FeatureMap,
@@ -30,6 +32,7 @@ export { softmaxAttention, type SoftmaxAttentionOptions } from './softmax.ts';
 export {
   FlowAttention,
   SoftmaxAttention,
+  softmaxOptionsSchema,
   type FlowAttentionArgs,
   type SoftmaxAttentionArgs,
   type SoftmaxCacheState,
@@ -44,14 +47,15 @@ export {
   type EncoderBlockArgs,
 } from './blocks.ts';
 export { MultiHeadAttention, splitHeads, mergeHeads, type Projected, type MultiHeadOptions } from './multihead.ts';
-export { LinearAttention, linearAttentionCore, maskKeys, type LinearAttentionOptions, type LinearAttentionState, type LinearCoreOptions } from './linear.ts';
-export { CosformerAttention, type CosformerOptions } from './cosformer.ts';
-export { PerformerAttention, orthogonalRandomFeatures, softmaxKernelFeatures, type PerformerOptions } from './performer.ts';
-export { ReformerAttention, type ReformerOptions } from './reformer.ts';
-export { MobileAttention, mobileAttention, type MobileOptions } from './mobile.ts';
+export { LinearAttention, linearOptionsSchema, linearAttentionCore, maskKeys, type LinearAttentionOptions, type LinearAttentionState, type LinearCoreOptions } from './linear.ts';
+export { CosformerAttention, cosformerOptionsSchema, type CosformerOptions } from './cosformer.ts';
+export { PerformerAttention, performerOptionsSchema, orthogonalRandomFeatures, softmaxKernelFeatures, type PerformerOptions } from './performer.ts';
+export { ReformerAttention, reformerOptionsSchema, type ReformerOptions } from './reformer.ts';
+export { MobileAttention, mobileOptionsSchema, mobileAttention, type MobileOptions } from './mobile.ts';
 export {
   ATTENTIONS,
   attentionTypes,
+  attentionConfigSchema,
   getAttention,
   parseAttentionConfig,
   buildAttention,
@@ -62,3 +66,4 @@ export {
   type AttentionInfo,
   type AttentionOptionInfo,
 } from './registry.ts';
+export { parseOptions, withoutDefaults } from './options.ts';
