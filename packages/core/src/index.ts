@@ -1,6 +1,6 @@
 /** @flowformer/core: the public API. */
 export { tf } from './tf.ts';
-export { Rng, type RngState } from './train/rng.ts';
+export { Rng, type RngState } from './rng.ts';
 export { Module, EVAL, type ForwardContext, type ParamInfo, type ParamOptions } from './nn/module.ts';
 export * as init from './nn/init.ts';
 export { Dense, type DenseArgs } from './nn/dense.ts';
@@ -8,7 +8,10 @@ export * from './task.ts';
 export * from './io/index.ts';
 export * from './backend/index.ts';
 export * from './nn/index.ts';
+export * from './config/index.ts';
 export * from './train/index.ts';
+export { RunRecord, gitCommit, recordedPath, repoRelativePaths, resolveRecordedPath, readSummaryFile, runState, isUnfinished, isResumable, canResume, stateText, type RunState, type RunSummary, type MetricsLine } from './results/run.ts';
+export { lineChartSvg, chartsSvg, svgToPng, niceTicks, type Series, type ChartOptions } from './results/plot.ts';
 export * from './attention/index.ts';
 export * from './bench/index.ts';
 export * from './backend/tensorflow-setup.ts';

@@ -15,7 +15,7 @@
 import type { tf } from './tf.ts';
 import type { Config, TaskSchemas } from './config/schema.ts';
 import type { ForwardContext, Module } from './nn/module.ts';
-import type { Rng } from './train/rng.ts';
+import type { Rng } from './rng.ts';
 import type { RunSummary } from './results/run.ts';
 import type { PaperData } from './results/paper.ts';
 

@@ -1,9 +1,9 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { tf } from '../src/tf.ts';
-import { Rng } from '../src/train/rng.ts';
+import { Rng } from '../src/rng.ts';
 import { EVAL } from '../src/nn/module.ts';
 import { checkGradients, relError } from '../src/nn/gradcheck.ts';
-import { DecoderBlock, EncoderBlock } from '../src/nn/blocks.ts';
+import { DecoderBlock, EncoderBlock } from '../src/attention/blocks.ts';
 import { Dense } from '../src/nn/dense.ts';
 import { attentionFactory } from '../src/attention/registry.ts';
 import { randn } from './helpers/random.ts';

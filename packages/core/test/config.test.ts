@@ -2,7 +2,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { ConfigError } from '../src/config/errors.ts';
+import { ConfigError } from '../src/errors.ts';
 import { configName, formatConfig, listConfigFiles, loadConfig } from '../src/config/load.ts';
 import { registerTask, type Task } from '../src/task.ts';
 

@@ -5,7 +5,7 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { tf } from '../src/tf.ts';
-import { Rng } from '../src/train/rng.ts';
+import { Rng } from '../src/rng.ts';
 import { dropout, seededDropout } from '../src/nn/dropout.ts';
 import { tensorflowForTests } from '../src/backend/tensorflow-setup.ts';
 import { initBackend, randomArray, shutdownBackend } from './helpers/backend.ts';

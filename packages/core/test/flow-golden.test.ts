@@ -8,7 +8,7 @@ import { readGoldenJson } from '../src/testing.ts';
 import { afterAll, describe, expect, it } from 'vitest';
 import { tf } from '../src/tf.ts';
 import { EVAL } from '../src/nn/module.ts';
-import { Rng } from '../src/train/rng.ts';
+import { Rng } from '../src/rng.ts';
 import { flowAttention } from '../src/attention/flow.ts';
 import { FlowAttention } from '../src/attention/layer.ts';
 import { initBackend, shutdownBackend } from './helpers/backend.ts';

@@ -7,7 +7,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { tf } from '../src/tf.ts';
 import { EVAL } from '../src/nn/module.ts';
-import { Rng } from '../src/train/rng.ts';
+import { Rng } from '../src/rng.ts';
 import { flowAttention } from '../src/attention/flow.ts';
 import { disposeFlowCausalState, flowCausalInit, flowCausalStep } from '../src/attention/flow-causal.ts';
 import type { FlowAttentionOptions } from '../src/attention/flow-options.ts';

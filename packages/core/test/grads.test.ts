@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tf } from '../src/tf.ts';
-import { Rng } from '../src/train/rng.ts';
-import { EncoderBlock } from '../src/nn/blocks.ts';
+import { Rng } from '../src/rng.ts';
+import { EncoderBlock } from '../src/attention/blocks.ts';
 import { Dense } from '../src/nn/dense.ts';
 import { attentionFactory, getAttention, listAttentions } from '../src/attention/registry.ts';
 import { variableGrads, gradientsFreeingAsYouGo } from '../src/train/grads.ts';

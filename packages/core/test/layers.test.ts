@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { tf } from '../src/tf.ts';
-import { Rng } from '../src/train/rng.ts';
+import { Rng } from '../src/rng.ts';
 import { EVAL, type ForwardContext } from '../src/nn/module.ts';
 import { LayerNorm } from '../src/nn/layer-norm.ts';
 import { Embedding, LearnedPositions, SinusoidalPositions, sinusoidalTable } from '../src/nn/embedding.ts';

@@ -1,10 +1,10 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { tf } from '../src/tf.ts';
-import { Rng } from '../src/train/rng.ts';
+import { Rng } from '../src/rng.ts';
 import { EVAL } from '../src/nn/module.ts';
 import { checkGradients, relError } from '../src/nn/gradcheck.ts';
 import { LinearAttention, linearAttentionCore } from '../src/attention/linear.ts';
-import { splitHeads } from '../src/nn/multihead.ts';
+import { splitHeads } from '../src/attention/multihead.ts';
 import { randn } from './helpers/random.ts';
 
 beforeAll(async () => {

@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { tf } from '../src/tf.ts';
-import { Rng } from '../src/train/rng.ts';
+import { Rng } from '../src/rng.ts';
 import { EVAL } from '../src/nn/module.ts';
 import { checkGradients, relError } from '../src/nn/gradcheck.ts';
 import { MobileAttention, mobileAttention } from '../src/attention/mobile.ts';

@@ -5,9 +5,9 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { tf } from '../src/tf.ts';
-import { Rng } from '../src/train/rng.ts';
+import { Rng } from '../src/rng.ts';
 import { EVAL, type Module } from '../src/nn/module.ts';
-import { EncoderBlock } from '../src/nn/blocks.ts';
+import { EncoderBlock } from '../src/attention/blocks.ts';
 import { Conv2d } from '../src/nn/conv2d.ts';
 import { Embedding } from '../src/nn/embedding.ts';
 import { MLP } from '../src/nn/mlp.ts';

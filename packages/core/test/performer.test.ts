@@ -1,11 +1,11 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { tf } from '../src/tf.ts';
-import { Rng } from '../src/train/rng.ts';
+import { Rng } from '../src/rng.ts';
 import { EVAL } from '../src/nn/module.ts';
 import { checkGradients, relError } from '../src/nn/gradcheck.ts';
 import { PerformerAttention, orthogonalRandomFeatures, softmaxKernelFeatures } from '../src/attention/performer.ts';
 import { linearAttentionCore } from '../src/attention/linear.ts';
-import { mergeHeads, splitHeads } from '../src/nn/multihead.ts';
+import { mergeHeads, splitHeads } from '../src/attention/multihead.ts';
 import { randn } from './helpers/random.ts';
 
 beforeAll(async () => {

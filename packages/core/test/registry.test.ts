@@ -1,10 +1,11 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { tf } from '../src/tf.ts';
-import { Rng } from '../src/train/rng.ts';
+import { Rng } from '../src/rng.ts';
 import { EVAL } from '../src/nn/module.ts';
-import { attentionFactory, buildAttention, formatAttentionList, getAttention, listAttentions, parseAttentionConfig } from '../src/attention/registry.ts';
+import { z } from 'zod';
+import { ATTENTIONS, attentionFactory, attentionTypes, buildAttention, formatAttentionList, getAttention, listAttentions, parseAttentionConfig } from '../src/attention/registry.ts';
 import { attentionSchema } from '../src/config/schema.ts';
-import { ConfigError } from '../src/config/errors.ts';
+import { ConfigError } from '../src/errors.ts';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -70,6 +71,21 @@ describe('attention registry', () => {
     expect(() => parseAttentionConfig({ type: 'reformer', nBuckets: 3 })).toThrow(/attention\.nBuckets: must be 1 or even/);
     expect(() => parseAttentionConfig({ type: 'favor' })).toThrow(/unknown attention type 'favor'.*performer/);
     expect(() => buildAttention(new Rng(1), { dModel: 8, nHeads: 2, causal: true }, { type: 'mobile' })).toThrow(/no causal form/);
+  });
+
+  it("each option's description names the default its schema applies (the schema is the only source; the text must follow it)", () => {
+    let checked = 0;
+    for (const t of attentionTypes()) {
+      for (const [name, field] of Object.entries(ATTENTIONS[t]!.options.shape as Record<string, z.ZodType>)) {
+        if (!(field instanceof z.ZodDefault)) continue;
+        const d = field.parse(undefined);
+        const shown = typeof d === 'string' ? `'${d}'` : typeof d === 'number' && d !== 0 && Math.abs(d) < 1e-3 ? d.toExponential() : String(d);
+        expect(field.description, `${t}.${name}`).toContain(shown);
+        expect(field.description, `${t}.${name}`).toContain('default');
+        checked++;
+      }
+    }
+    expect(checked).toBeGreaterThan(15);
   });
 
   it('plugs its schemas into the config schema', () => {

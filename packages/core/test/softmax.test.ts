@@ -6,7 +6,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { tf } from '../src/tf.ts';
 import { EVAL } from '../src/nn/module.ts';
-import { Rng } from '../src/train/rng.ts';
+import { Rng } from '../src/rng.ts';
 import { softmaxAttention } from '../src/attention/softmax.ts';
 import { SoftmaxAttention } from '../src/attention/layer.ts';
 import { initBackend, shutdownBackend } from './helpers/backend.ts';

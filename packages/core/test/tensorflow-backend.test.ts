@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { tf } from '../src/tf.ts';
 import { EVAL } from '../src/nn/module.ts';
-import { Rng } from '../src/train/rng.ts';
+import { Rng } from '../src/rng.ts';
 import { FlowAttention } from '../src/attention/layer.ts';
 import { train } from '../src/train/trainer.ts';
 import { tensorflowForTests } from '../src/backend/tensorflow-setup.ts';

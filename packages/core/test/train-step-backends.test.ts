@@ -13,12 +13,12 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { tf } from '../src/tf.ts';
-import { Rng } from '../src/train/rng.ts';
+import { Rng } from '../src/rng.ts';
 import { Module, type ForwardContext } from '../src/nn/module.ts';
 import { Dense } from '../src/nn/dense.ts';
 import { Embedding, SinusoidalPositions } from '../src/nn/embedding.ts';
 import { Conv2d } from '../src/nn/conv2d.ts';
-import { EncoderBlock, DecoderBlock } from '../src/nn/blocks.ts';
+import { EncoderBlock, DecoderBlock } from '../src/attention/blocks.ts';
 import { attentionFactory } from '../src/attention/registry.ts';
 import { crossEntropy } from '../src/train/loss.ts';
 import { makeOptimizer } from '../src/train/optim.ts';

@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { tf } from '../src/tf.ts';
-import { Rng } from '../src/train/rng.ts';
+import { Rng } from '../src/rng.ts';
 import { augmentationRng, batchSeed, runRandomness } from '../src/train/randomness.ts';
 import { DataOrder, type DataOrderArgs } from '../src/train/data-order.ts';
 import { Throughput } from '../src/train/throughput.ts';

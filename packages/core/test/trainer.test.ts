@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { afterAll, describe, expect, it } from 'vitest';
 import { tf } from '../src/tf.ts';
-import { ConfigError } from '../src/config/errors.ts';
+import { ConfigError } from '../src/errors.ts';
 import { loadConfig } from '../src/config/load.ts';
 import { readCheckpointInfo } from '../src/train/checkpoint.ts';
 import { evaluateRun, train, TrainingDivergedError, type TrainOptions } from '../src/train/trainer.ts';

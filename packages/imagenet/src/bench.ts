@@ -12,7 +12,7 @@ import { decodeFull } from './data/decode.ts';
 import { scanImageFolder } from './data/folder.ts';
 import { ImageFolderSplit } from './data/split.ts';
 import { ImagenetDataSchema, type ImagenetDataConfig } from './schema.ts';
-import { pipelineOf } from './task.ts';
+import { pipelineOf } from './build.ts';
 
 export interface BenchDataOptions {
   /** An image folder with class sub-folders (e.g. <data-root>/imagenet/train or ../shared/data/cifar10/train). */

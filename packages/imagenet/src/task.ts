@@ -11,7 +11,6 @@ import {
   loadConfig,
   paperSummary,
   tf,
-  type Config,
   type EvalContext,
   type Rng,
   type Split,
@@ -24,16 +23,11 @@ import {
   type VisualizeArgs,
 } from '@flowformer/core';
 import { scanImageFolder, sortIlsvrcVal, type ImageFolder } from './data/folder.ts';
-import { ImageFolderSplit, type ImageBatch, type ImagePipelineArgs } from './data/split.ts';
-import { countParams, DeiT, HierarchicalFlowformer, type ImageClassifier } from './model.ts';
-import { ImagenetDataSchema, ImagenetModelSchema, LrScalingSchema, type ImagenetDataConfig, type ImagenetModelConfig, type LrScalingConfig } from './schema.ts';
+import { ImageFolderSplit, type ImageBatch } from './data/split.ts';
+import type { ImageClassifier } from './model.ts';
+import { ImagenetDataSchema, type ImagenetDataConfig } from './schema.ts';
+import { buildImageModel, imagenetSchemas, pipelineOf, type ImagenetConfig } from './build.ts';
 import { imagenetReport } from './report.ts';
-
-export type ImagenetConfig = Config & {
-  model: ImagenetModelConfig & { name: string };
-  data: ImagenetDataConfig & { root?: string };
-  lrScaling: LrScalingConfig;
-};
 
 export interface ImagenetInfo {
   dataset: string;
@@ -56,39 +50,6 @@ function perClass(folder: ImageFolder, n: number | null): Int32Array | null {
     seen.set(l, c + 1);
   });
   return Int32Array.from(keep);
-}
-
-export function pipelineOf(d: ImagenetDataConfig): ImagePipelineArgs {
-  return {
-    imageSize: d.imageSize,
-    trainCrop: d.trainCrop,
-    scale: d.scale,
-    ratio: d.ratio,
-    hflipProb: d.hflip,
-    randAugment: d.randAugment,
-    colorJitter: d.colorJitter,
-    applyJitterWithRandAugment: d.applyJitterWithRandAugment,
-    evalCropPct: d.evalCropPct,
-    mixup: d.mixup ? { ...d.mixup, labelSmoothing: d.labelSmoothing } : null,
-  };
-}
-
-/** Builds the configured model for `numClasses` classes. */
-export function buildImageModel(config: ImagenetConfig, numClasses: number, rng: Rng): ImageClassifier {
-  const m = config.model;
-  if (m.imageSize !== config.data.imageSize) throw new Error(`imagenet: model.imageSize (${m.imageSize}) and data.imageSize (${config.data.imageSize}) differ; set both`);
-  const common = { imageSize: m.imageSize, numClasses, patchSize: m.patchSize, mlpRatio: m.mlpRatio, dropPath: m.dropPath, dropout: m.dropout, attention: config.attention };
-  const labelSmoothing = config.data.mixup ? 0 : config.data.labelSmoothing; // with Mixup the smoothing is in the soft targets
-  if (m.arch === 'deit') return new DeiT(rng, { ...common, dim: m.dim, depth: m.depth, heads: m.nHeads, labelSmoothing });
-  return new HierarchicalFlowformer(rng, { ...common, dims: m.dims, depths: m.depths, heads: m.heads, layerScale: m.layerScale, labelSmoothing });
-}
-
-/** The expected parameter count of the configured model (without building it). */
-export function configParams(config: ImagenetConfig, numClasses: number): number {
-  const m = config.model;
-  return m.arch === 'deit'
-    ? countParams('deit', { imageSize: m.imageSize, numClasses, patchSize: m.patchSize, dim: m.dim, depth: m.depth, heads: m.nHeads, mlpRatio: m.mlpRatio })
-    : countParams('flowformer', { imageSize: m.imageSize, numClasses, patchSize: m.patchSize, dims: m.dims, depths: m.depths, heads: m.heads, mlpRatio: m.mlpRatio, layerScale: m.layerScale });
 }
 
 /** Top-1, top-5 accuracy and the mean cross-entropy of the model on a split (evaluation transform). */
@@ -137,7 +98,7 @@ function intFlag(name: string, v: string | number | boolean | undefined): number
 
 /** `flowformer visualize` for an imagenet run: the Figure 2 flow maps (src/visualize.ts). */
 async function visualizeHook(args: VisualizeArgs): Promise<{ files: string[]; summary: string }> {
-  // Loaded on demand: visualize.ts imports this module (a static import would be circular).
+  // Loaded on demand: drawing needs sharp and the checkpoint, training does not.
   const { visualize } = await import('./visualize.ts');
   const o = args.options;
   const tile = intFlag('tile', o.tile);
@@ -257,7 +218,7 @@ export const imagenetTask: Task<ImagenetConfig, ImageBatch> = {
     },
     { name: 'cifar10', description: 'the shared CIFAR-10 JPEG folders (<data-root>/cifar10/{train,test}/<class>), 32x32: a small-data proxy, not the paper benchmark' },
   ],
-  schema: { model: ImagenetModelSchema, data: ImagenetDataSchema, lrScaling: LrScalingSchema },
+  schema: imagenetSchemas,
   metric: { name: 'top1', mode: 'max' },
   defaultConfig: 'configs/imagenet/cifar10/flowformer.yaml',
   report: imagenetReport,

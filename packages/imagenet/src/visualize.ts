@@ -20,7 +20,7 @@ import { applyFeatureMap, checkpointExists, disposeCheckpoint, flowAttention, Fl
 import { normalizeInto, type RgbImage } from './data/augment.ts';
 import { decodeEval } from './data/decode.ts';
 import type { ImageClassifier } from './model.ts';
-import { buildImageModel, imagenetTask, type ImagenetConfig } from './task.ts';
+import { buildImageModel, imagenetSchemas, type ImagenetConfig } from './build.ts';
 
 export interface FlowMapOptions {
   /** Stage and block whose attention is drawn (default: the last block of stage 0). */
@@ -201,7 +201,7 @@ export interface VisualizeResult {
 
 /** `flowformer visualize --run RUN_DIR --image FILE --out FILE.png`. */
 export async function visualize(runDir: string, image: string, out: string, opts: VisualizeOptions = {}): Promise<VisualizeResult> {
-  const { config } = loadConfig<ImagenetConfig>(path.join(runDir, 'config.yaml'), { task: imagenetTask });
+  const { config } = loadConfig<ImagenetConfig>(path.join(runDir, 'config.yaml'), { task: { name: 'imagenet', schema: imagenetSchemas } });
   let which = opts.checkpoint ?? 'best';
   if (!checkpointExists(path.join(runDir, 'ckpt', which))) {
     if (opts.checkpoint) throw new Error(`visualize: ${runDir} has no ckpt/${which}`);

@@ -33,7 +33,7 @@ import {
   DEIT_RANDAUGMENT,
   type RgbImage,
 } from '../src/index.ts';
-import { pipelineOf } from '../src/task.ts';
+import { pipelineOf } from '../src/build.ts';
 import { ImagenetDataSchema } from '../src/schema.ts';
 import { shared, tempDir } from './helpers.ts';
 

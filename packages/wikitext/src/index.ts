@@ -11,5 +11,6 @@ export { generate, sampleLogits, type GenerateArgs } from './generate.ts';
 export { generateFromRun, type GenerateFromRunArgs } from './run-generate.ts';
 export { downloadWikitext, downloadShakespeare, countTokens, WIKITEXT_BASE_URL, SHAKESPEARE_URL } from './download.ts';
 export { LmModelSchema, LmDataSchema, type LmModelConfig, type LmDataConfig } from './schema.ts';
-export { wikitextTask, LmEvalSplit, loadLmData, buildLm, type LmConfig, type LmInfo } from './task.ts';
+export { wikitextTask } from './task.ts';
+export { LmEvalSplit, loadLmData, buildLm, dataDir, lmSchemas, type LmConfig, type LmInfo } from './lm.ts';
 export { wikitextReport, collectWikitextRuns, wikitextReportMarkdown, type WikitextReport, type WikitextSetting } from './report.ts';

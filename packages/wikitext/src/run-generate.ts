@@ -9,7 +9,7 @@ import { disposeCheckpoint, loadCheckpoint, loadConfig, Rng, RunRecord, type Gen
 import type { CharVocab } from './data/char.ts';
 import { Dictionary } from './data/dictionary.ts';
 import { generate } from './generate.ts';
-import { buildLm, loadLmData, wikitextTask, type LmConfig, type LmInfo } from './task.ts';
+import { buildLm, lmSchemas, loadLmData, type LmConfig, type LmInfo } from './lm.ts';
 
 /** `flowformer generate`'s arguments: the core's `GenerateArgs` (one definition for every generating task). */
 export type GenerateFromRunArgs = GenerateArgs;
@@ -17,7 +17,7 @@ export type GenerateFromRunArgs = GenerateArgs;
 export async function generateFromRun(args: GenerateFromRunArgs): Promise<{ text: string; ids: Int32Array }> {
   const log = args.log ?? (() => {});
   const record = new RunRecord(path.resolve(args.runDir));
-  const config = loadConfig(record.configPath, { task: wikitextTask }).config as LmConfig;
+  const config = loadConfig(record.configPath, { task: { name: 'wikitext', schema: lmSchemas } }).config as LmConfig;
   const dataRoot = path.resolve(args.dataRoot ?? config.data.root ?? process.env.FLOWFORMER_DATA_ROOT ?? 'data');
   const data = loadLmData(config, { dataRoot, cacheDir: path.resolve(args.cacheDir ?? '.cache'), log });
   const info = data.info as unknown as LmInfo;

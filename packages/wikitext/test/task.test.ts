@@ -12,7 +12,8 @@ import { initBackend, loadConfig, Rng, shutdownBackend, startTestServer, tf, tra
 import { zipSync } from 'fflate';
 import { downloadWikitext } from '../src/download.ts';
 import { generateFromRun } from '../src/run-generate.ts';
-import { LmEvalSplit, loadLmData, wikitextTask, type LmConfig } from '../src/task.ts';
+import { wikitextTask } from '../src/task.ts';
+import { LmEvalSplit, loadLmData, type LmConfig } from '../src/lm.ts';
 import { WindowSplit } from '../src/data/blocks.ts';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');

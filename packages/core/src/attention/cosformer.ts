@@ -9,19 +9,21 @@
  * in the authors' code. With padding masks, M is the number of real positions of each
  * sequence (so a right-padded sequence gives the same outputs as the unpadded one).
  */
+import { z } from 'zod';
 import { tf } from '../tf.ts';
-import type { Rng } from '../train/rng.ts';
+import type { Rng } from '../rng.ts';
 import type { ForwardContext } from '../nn/module.ts';
-import { MultiHeadAttention, type Projected } from '../nn/multihead.ts';
+import { MultiHeadAttention, type Projected } from './multihead.ts';
 import { linearAttentionCore, maskKeys } from './linear.ts';
 import type { AttentionLayerArgs } from './types.ts';
+import { parseOptions } from './options.ts';
 
-export interface CosformerOptions {
-  /** Chunk length of the causal form. Default 64. */
-  chunkSize?: number;
-  /** Lower clamp of the denominator. Default 1e-6. */
-  eps?: number;
-}
+/** cosFormer's knobs, declared once (config validation, the layer's types and defaults). */
+export const cosformerOptionsSchema = z.object({
+  eps: z.number().positive().default(1e-6).describe('lower clamp of the denominator (default 1e-6)'),
+  chunkSize: z.number().int().min(1).default(64).describe('positions per chunk of the causal form (default 64)'),
+});
+export type CosformerOptions = z.input<typeof cosformerOptionsSchema>;
 
 /** `x` `[B, H, N, D]` non-negative, `angle` `[B or 1, 1, N, 1]` -> `[B, H, N, 2D]`. */
 function reweight(x: tf.Tensor, angle: tf.Tensor): tf.Tensor {
@@ -30,11 +32,11 @@ function reweight(x: tf.Tensor, angle: tf.Tensor): tf.Tensor {
 
 export class CosformerAttention extends MultiHeadAttention {
   readonly kind = 'cosformer';
-  readonly options: Required<CosformerOptions>;
+  readonly options: z.output<typeof cosformerOptionsSchema>;
 
   constructor(rng: Rng, args: AttentionLayerArgs, options: CosformerOptions = {}) {
     super(rng, args);
-    this.options = { chunkSize: options.chunkSize ?? 64, eps: options.eps ?? 1e-6 };
+    this.options = parseOptions(cosformerOptionsSchema, options, 'cosformer attention');
   }
 
   protected core(p: Projected, _ctx: ForwardContext): tf.Tensor {

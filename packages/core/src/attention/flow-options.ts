@@ -2,36 +2,79 @@
  * Options of Flow-Attention and the small helpers its normal and causal forms share.
  * Every default is the original core code's (thuml/Flowformer `Flow_Attention.py`).
  */
+import { z } from 'zod';
 import { tf } from '../tf.ts';
-
-/** Non-negative map applied to queries and keys. */
-export type FeatureMap =
-  /** `sigmoid(x)`: the core code and every experiment except LRA. */
-  | 'sigmoid'
-  /** `relu(x) + 1e-6`: the LRA code (`Flowformer_LRA/.../flow_attention.py`). */
-  | 'relu';
+import { parseOptions } from './options.ts';
 
 /**
- * Which axis the source-competition softmax runs over.
- * - 'keys': the paper's definition and the core code, softmax over the S sources of a head.
- * - 'heads': the LRA code, whose `[B, S, H]` layout puts the heads last, so its
- *   `softmax(conserved_source, axis=-1)` competes the H heads of each key; still scaled by S.
+ * Default chunk length of the chunked causal form. 128 beat 64 and 256 at L = 4096, H = 8,
+ * D = 64 on wasm (fewer, larger batched products; measured on a loaded 2-core machine, so
+ * re-measure with `flowformer bench attention --chunk-size` on yours).
  */
-export type CompetitionAxis = 'keys' | 'heads';
+export const DEFAULT_CHUNK_SIZE = 128;
+
+export const CAUSAL_IMPLS = ['auto', 'fused', 'chunked', 'parallel'] as const;
 
 /**
- * How the causal form is computed (all give the same function):
- * - 'auto' (default): 'fused' when the sequence fits in one chunk (L <= chunkSize) and there
- *   is no padding mask, 'chunked' otherwise.
- * - 'fused': the whole causal flow in one hand-written gradient with a masked `[L, L]`
- *   product; fewest kernels, memory quadratic in L. No padding mask.
- * - 'chunked': masked `(q k^T) v` inside chunks, a carried `D x Dv` state across chunks;
- *   memory linear in L.
- * - 'parallel': the original code's `[B, H, L, D, Dv]` prefix sum of outer products;
- *   memory L * D * Dv per head, kept as the reference and for the benchmark.
+ * Flow-Attention's knobs, declared once: the config's `attention: {type: flow, ...}` is
+ * validated against this schema (without its defaults, see `attention/registry.ts`), the
+ * layer's and the kernel's option types are inferred from it, and `resolveFlowOptions` fills
+ * in its defaults. The descriptions are what `flowformer list attentions` prints.
+ *
+ * - featureMap: `sigmoid(x)` in the core code and every experiment except LRA; `relu(x) + 1e-6`
+ *   in the LRA code (`Flowformer_LRA/.../flow_attention.py`).
+ * - competitionAxis: 'keys' is the paper's definition and the core code, a softmax over the S
+ *   sources of a head; 'heads' is the LRA code, whose `[B, S, H]` layout puts the heads last,
+ *   so its `softmax(conserved_source, axis=-1)` competes the H heads of each key (still scaled by S).
+ * - causalImpl (all give the same function): 'fused' is the whole causal flow in one
+ *   hand-written gradient with a masked `[L, L]` product, fewest kernels, memory quadratic in L,
+ *   no padding mask; 'chunked' is masked `(q k^T) v` inside chunks with a carried `D x Dv` state
+ *   across chunks, memory linear in L; 'parallel' is the original code's `[B, H, L, D, Dv]` prefix
+ *   sum of outer products, memory L * D * Dv per head, kept as the reference and for the benchmark.
  */
-export type CausalImpl = 'auto' | 'fused' | 'chunked' | 'parallel';
-export const CAUSAL_IMPLS: readonly CausalImpl[] = ['auto', 'fused', 'chunked', 'parallel'];
+export const flowOptionsSchema = z.object({
+  eps: z.number().positive().default(1e-6).describe('added before every flow dot product (default 1e-6)'),
+  featureMap: z.enum(['sigmoid', 'relu']).default('sigmoid').describe("'sigmoid' (core code, default) or 'relu' = relu(x)+1e-6 (LRA code)"),
+  clamp: z
+    .number()
+    .positive()
+    .nullable()
+    .default(1)
+    .describe('bound of the clamp on conservedSource: 1 core code (default), 5 WikiText, 10 RL, null none (time series, LRA)'),
+  competition: z.boolean().default(true).describe('source competition; false = the paper\'s "w/o competition" ablation (default true)'),
+  allocation: z.boolean().default(true).describe('sink allocation; false = the paper\'s "w/o allocation" ablation (default true)'),
+  competitionAxis: z.enum(['keys', 'heads']).default('keys').describe("softmax of the competition over 'keys' (paper, default) or 'heads' (LRA code)"),
+  causalImpl: z
+    .enum(CAUSAL_IMPLS)
+    .default('auto')
+    .describe(
+      "causal form: 'auto' (default: 'fused' when L <= chunkSize without padding, else 'chunked'), 'fused' (one hand-written gradient, memory quadratic in L), 'chunked' (memory linear in L) or 'parallel' (the original's)",
+    ),
+  chunkSize: z.number().int().min(1).default(DEFAULT_CHUNK_SIZE).describe(`positions per chunk of the causal form (default ${DEFAULT_CHUNK_SIZE})`),
+});
+
+/** The knobs as written in a config or passed to the layer: every one optional. */
+export type FlowOptions = z.input<typeof flowOptionsSchema>;
+export type FeatureMap = z.output<typeof flowOptionsSchema>['featureMap'];
+export type CompetitionAxis = z.output<typeof flowOptionsSchema>['competitionAxis'];
+export type CausalImpl = z.output<typeof flowOptionsSchema>['causalImpl'];
+
+/** What `flowAttention` takes: the knobs, the form (causal), and the per-call padding masks. */
+export interface FlowAttentionOptions extends FlowOptions {
+  /** Output t depends only on positions <= t (requires L == S). Default false. */
+  causal?: boolean;
+  /** `[B, S]`, 1 = real key, 0 = padding. A padded position is neither a source nor a sink. */
+  keyPaddingMask?: tf.Tensor;
+  /**
+   * `[B, L]`, 1 = real query (sink). Default: `keyPaddingMask` when L == S (one sequence, as in
+   * self-attention), none otherwise. Pass `null` to count every query as a sink. Outputs at
+   * padded query positions are zero.
+   */
+  queryPaddingMask?: tf.Tensor | null;
+}
+
+/** Every knob filled in, and the form. */
+export type ResolvedFlowOptions = z.output<typeof flowOptionsSchema> & { causal: boolean };
 
 /**
  * The form 'auto' stands for at sequence length L. At L = 64, B = 12, H = 4, D = 32 (the
@@ -44,89 +87,14 @@ export function resolveCausalImpl(impl: CausalImpl, L: number, chunkSize: number
   return L <= chunkSize && !masked ? 'fused' : 'chunked';
 }
 
-export interface FlowAttentionOptions {
-  /** Output t depends only on positions <= t (requires L == S). Default false. */
-  causal?: boolean;
-  /** Added to queries, keys and the flow sums before every dot product of the flow. Default 1e-6. */
-  eps?: number;
-  /** Default 'sigmoid'. */
-  featureMap?: FeatureMap;
-  /**
-   * Bound of the symmetric clamp on `conservedSource`: 1 in the core code (default), 5 in the
-   * WikiText code, 10 in the offline-RL code, `null` (no clamp) in the time-series and LRA code.
-   */
-  clamp?: number | null;
-  /** `[B, S]`, 1 = real key, 0 = padding. A padded position is neither a source nor a sink. */
-  keyPaddingMask?: tf.Tensor;
-  /**
-   * `[B, L]`, 1 = real query (sink). Default: `keyPaddingMask` when L == S (one sequence, as in
-   * self-attention), none otherwise. Pass `null` to count every query as a sink. Outputs at
-   * padded query positions are zero.
-   */
-  queryPaddingMask?: tf.Tensor | null;
-  /** Source competition (softmax reweighting of values). `false` = the paper's "w/o competition" ablation. Default true. */
-  competition?: boolean;
-  /** Sink allocation (sigmoid gate on outputs). `false` = the paper's "w/o allocation" ablation. Default true. */
-  allocation?: boolean;
-  /** Default 'keys' (the paper); 'heads' reproduces the LRA code. Non-causal only. */
-  competitionAxis?: CompetitionAxis;
-  /** Causal form only. Default 'auto' (see `CausalImpl`). */
-  causalImpl?: CausalImpl;
-  /** Chunk length of the chunked causal form. Default 128 (`DEFAULT_CHUNK_SIZE`). */
-  chunkSize?: number;
-}
-
-/**
- * Default chunk length of the chunked causal form. 128 beat 64 and 256 at L = 4096, H = 8,
- * D = 64 on wasm (fewer, larger batched products; measured on a loaded 2-core machine, so
- * re-measure with `flowformer bench attention --chunk-size` on yours).
- */
-export const DEFAULT_CHUNK_SIZE = 128;
-
-export interface ResolvedFlowOptions {
-  causal: boolean;
-  eps: number;
-  featureMap: FeatureMap;
-  clamp: number | null;
-  competition: boolean;
-  allocation: boolean;
-  competitionAxis: CompetitionAxis;
-  causalImpl: CausalImpl;
-  chunkSize: number;
-}
-
+/** Fills in the schema's defaults; throws naming the first bad option. */
 export function resolveFlowOptions(o: FlowAttentionOptions = {}): ResolvedFlowOptions {
-  const r: ResolvedFlowOptions = {
-    causal: o.causal ?? false,
-    eps: o.eps ?? 1e-6,
-    featureMap: o.featureMap ?? 'sigmoid',
-    clamp: o.clamp === undefined ? 1 : o.clamp,
-    competition: o.competition ?? true,
-    allocation: o.allocation ?? true,
-    competitionAxis: o.competitionAxis ?? 'keys',
-    causalImpl: o.causalImpl ?? 'auto',
-    chunkSize: o.chunkSize ?? DEFAULT_CHUNK_SIZE,
-  };
-  if (r.featureMap !== 'sigmoid' && r.featureMap !== 'relu') {
-    throw new Error(`flowAttention: featureMap must be 'sigmoid' or 'relu', got '${String(r.featureMap)}'`);
-  }
-  if (r.competitionAxis !== 'keys' && r.competitionAxis !== 'heads') {
-    throw new Error(`flowAttention: competitionAxis must be 'keys' or 'heads', got '${String(r.competitionAxis)}'`);
-  }
-  if (r.causal && r.competitionAxis === 'heads') {
+  const { causal = false, keyPaddingMask: _k, queryPaddingMask: _q, ...knobs } = o;
+  const knobValues = parseOptions(flowOptionsSchema, knobs, 'flowAttention');
+  if (causal && knobValues.competitionAxis === 'heads') {
     throw new Error("flowAttention: competitionAxis 'heads' exists only in the LRA code, which is non-causal; use 'keys' with causal: true");
   }
-  if (!CAUSAL_IMPLS.includes(r.causalImpl)) {
-    throw new Error(`flowAttention: causalImpl must be one of ${CAUSAL_IMPLS.map((c) => `'${c}'`).join(', ')}; got '${String(r.causalImpl)}'`);
-  }
-  if (!Number.isInteger(r.chunkSize) || r.chunkSize < 1) {
-    throw new Error(`flowAttention: chunkSize must be a positive integer, got ${r.chunkSize}`);
-  }
-  if (r.clamp !== null && !(r.clamp > 0)) {
-    throw new Error(`flowAttention: clamp must be a positive number or null (no clamp), got ${r.clamp}`);
-  }
-  if (!(r.eps >= 0)) throw new Error(`flowAttention: eps must be >= 0, got ${r.eps}`);
-  return r;
+  return { ...knobValues, causal };
 }
 
 /** The non-negative feature map phi(x), elementwise. */

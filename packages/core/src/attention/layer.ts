@@ -1,36 +1,22 @@
 /**
  * The paper's attention layer and the softmax baseline on the shared multi-head projections
- * (`MultiHeadAttention`: query, key, value, out, dropout; see nn/multihead.ts). Each writes its
+ * (`MultiHeadAttention`: query, key, value, out, dropout; see attention/multihead.ts). Each writes its
  * core on `[B,H,L,Dh]` queries and `[B,H,S,Dh]` keys/values, and its recurrent `step`.
  */
+import { z } from 'zod';
 import { tf } from '../tf.ts';
-import { MultiHeadAttention, type Projected } from '../nn/multihead.ts';
+import { MultiHeadAttention, type Projected } from './multihead.ts';
 import type { ForwardContext } from '../nn/module.ts';
-import type { Rng } from '../train/rng.ts';
+import type { Rng } from '../rng.ts';
 import { flowAttention } from './flow.ts';
 import { disposeFlowCausalState, flowCausalInit, flowCausalStep, type FlowCausalState } from './flow-causal.ts';
-import type { CausalImpl, CompetitionAxis, FeatureMap, FlowAttentionOptions } from './flow-options.ts';
+import { resolveFlowOptions, type FlowOptions, type ResolvedFlowOptions } from './flow-options.ts';
 import { softmaxAttention } from './softmax.ts';
 import type { AttentionLayerArgs, RecurrentAttentionLayer } from './types.ts';
+import { parseOptions } from './options.ts';
 
-export interface FlowAttentionArgs extends AttentionLayerArgs {
-  /** Default 1e-6. */
-  eps?: number;
-  /** Default 'sigmoid'. */
-  featureMap?: FeatureMap;
-  /** Default 1 (core code); null = no clamp. */
-  clamp?: number | null;
-  /** Default true; false = "w/o competition" ablation. */
-  competition?: boolean;
-  /** Default true; false = "w/o allocation" ablation. */
-  allocation?: boolean;
-  /** Default 'keys'; 'heads' = the LRA code. */
-  competitionAxis?: CompetitionAxis;
-  /** Default 'auto' ('fused' for L <= chunkSize without padding, else 'chunked'). */
-  causalImpl?: CausalImpl;
-  /** Default 128 (`DEFAULT_CHUNK_SIZE`). */
-  chunkSize?: number;
-}
+/** The layer's sizes and Flow-Attention's knobs (`flowOptionsSchema`, whose defaults apply). */
+export type FlowAttentionArgs = AttentionLayerArgs & FlowOptions;
 
 /**
  * Multi-head Flow-Attention (`Flow_Attention` / `Flow_Attention_Causal` of the original).
@@ -39,22 +25,13 @@ export interface FlowAttentionArgs extends AttentionLayerArgs {
  */
 export class FlowAttention extends MultiHeadAttention implements RecurrentAttentionLayer<FlowCausalState> {
   readonly kind = 'flow';
-  /** The core's options (without masks), as resolved from the args. */
-  readonly flowOptions: FlowAttentionOptions;
+  /** The core's options (without masks), defaults filled in from `flowOptionsSchema`. */
+  readonly flowOptions: ResolvedFlowOptions;
 
   constructor(rng: Rng, args: FlowAttentionArgs) {
     super(rng, args);
-    this.flowOptions = {
-      causal: this.causal,
-      eps: args.eps,
-      featureMap: args.featureMap,
-      clamp: args.clamp,
-      competition: args.competition,
-      allocation: args.allocation,
-      competitionAxis: args.competitionAxis,
-      causalImpl: args.causalImpl,
-      chunkSize: args.chunkSize,
-    };
+    const { dModel: _d, nHeads: _h, dInput: _i, dOutput: _o, causal: _c, dropout: _p, ...knobs } = args;
+    this.flowOptions = resolveFlowOptions({ ...knobs, causal: this.causal });
   }
 
   protected core(p: Projected): tf.Tensor {
@@ -84,12 +61,16 @@ export class FlowAttention extends MultiHeadAttention implements RecurrentAttent
   }
 }
 
-export interface SoftmaxAttentionArgs extends AttentionLayerArgs {
-  /** Dropout on the attention weights (the vanilla Transformer's attention dropout). Default 0. */
-  attentionDropout?: number;
-  /** Logit scale; default 1/sqrt(headDim). */
-  scale?: number;
-}
+/**
+ * The softmax baseline's knobs, declared once (config validation, the layer's types and
+ * defaults). `scale` has no constant default: 1/sqrt(head dim).
+ */
+export const softmaxOptionsSchema = z.object({
+  attentionDropout: z.number().min(0).lt(1).default(0).describe('dropout on the attention weights (default 0)'),
+  scale: z.number().positive().optional().describe('logit scale (default 1/sqrt(head dim))'),
+});
+
+export type SoftmaxAttentionArgs = AttentionLayerArgs & z.input<typeof softmaxOptionsSchema>;
 
 /** Key/value cache of a causal softmax layer: `[B,H,t,Dh]` each (null before the first token). */
 export interface SoftmaxCacheState {
@@ -105,8 +86,9 @@ export class SoftmaxAttention extends MultiHeadAttention implements RecurrentAtt
 
   constructor(rng: Rng, args: SoftmaxAttentionArgs) {
     super(rng, args);
-    this.attentionDropout = args.attentionDropout ?? 0;
-    this.scale = args.scale;
+    const o = parseOptions(softmaxOptionsSchema, { attentionDropout: args.attentionDropout, scale: args.scale }, 'softmax attention');
+    this.attentionDropout = o.attentionDropout;
+    this.scale = o.scale;
   }
 
   protected core(p: Projected, ctx: ForwardContext): tf.Tensor {

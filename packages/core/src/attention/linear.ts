@@ -14,11 +14,13 @@
  * Linear Transformer: Katharopoulos et al., "Transformers are RNNs" (ICML 2020):
  * phi(x) = elu(x) + 1, denominator + eps (1e-6), as in their fast-transformers code.
  */
+import { z } from 'zod';
 import { tf } from '../tf.ts';
-import type { Rng } from '../train/rng.ts';
+import type { Rng } from '../rng.ts';
 import type { ForwardContext } from '../nn/module.ts';
-import { MultiHeadAttention, type Projected } from '../nn/multihead.ts';
+import { MultiHeadAttention, type Projected } from './multihead.ts';
 import type { AttentionLayerArgs, RecurrentAttentionLayer } from './types.ts';
+import { parseOptions } from './options.ts';
 
 export interface LinearCoreOptions {
   causal: boolean;
@@ -87,12 +89,12 @@ export function maskKeys(kf: tf.Tensor, keyMask: tf.Tensor | null): tf.Tensor {
   return keyMask ? tf.mul(kf, keyMask.expandDims(1).expandDims(-1)) : kf;
 }
 
-export interface LinearAttentionOptions {
-  /** Chunk length of the causal form. Default 64. */
-  chunkSize?: number;
-  /** Denominator stabiliser. Default 1e-6. */
-  eps?: number;
-}
+/** The Linear Transformer's knobs, declared once (config validation, the layer's types and defaults). */
+export const linearOptionsSchema = z.object({
+  eps: z.number().positive().default(1e-6).describe('added to the denominator (default 1e-6)'),
+  chunkSize: z.number().int().min(1).default(64).describe('positions per chunk of the causal form (default 64)'),
+});
+export type LinearAttentionOptions = z.input<typeof linearOptionsSchema>;
 
 /** Recurrent state of a causal linear attention: the running sums over past tokens. */
 export interface LinearAttentionState {
@@ -106,11 +108,11 @@ export interface LinearAttentionState {
  */
 export class LinearAttention extends MultiHeadAttention implements RecurrentAttentionLayer<LinearAttentionState> {
   readonly kind = 'linear';
-  readonly options: Required<LinearAttentionOptions>;
+  readonly options: z.output<typeof linearOptionsSchema>;
 
   constructor(rng: Rng, args: AttentionLayerArgs, options: LinearAttentionOptions = {}) {
     super(rng, args);
-    this.options = { chunkSize: options.chunkSize ?? 64, eps: options.eps ?? 1e-6 };
+    this.options = parseOptions(linearOptionsSchema, options, 'linear attention');
   }
 
   private static phi(x: tf.Tensor): tf.Tensor {

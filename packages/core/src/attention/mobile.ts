@@ -18,26 +18,27 @@
  * and value rows are zeroed), takes no part in the competition softmax, and S counts real
  * positions only, so a right-padded sequence gives the outputs of the unpadded one.
  */
+import { z } from 'zod';
 import { tf } from '../tf.ts';
-import type { Rng } from '../train/rng.ts';
+import type { Rng } from '../rng.ts';
 import type { ForwardContext } from '../nn/module.ts';
-import { MultiHeadAttention, type Projected } from '../nn/multihead.ts';
+import { MultiHeadAttention, type Projected } from './multihead.ts';
 import type { AttentionLayerArgs } from './types.ts';
+import { parseOptions } from './options.ts';
 
-export interface MobileOptions {
-  /** Default 1e-6 as the published code. */
-  eps?: number;
-  /** Bound of the clamp on conservedSource. Default 1 as the published code; null for none. */
-  clamp?: number | null;
-}
+/** Mobile-Attention's knobs, declared once; the defaults are the published code's. */
+export const mobileOptionsSchema = z.object({
+  eps: z.number().positive().default(1e-6).describe('added before every flow dot product (default 1e-6)'),
+  clamp: z.number().positive().nullable().default(1).describe('bound of the clamp on conservedSource (default 1; null none)'),
+});
+export type MobileOptions = z.input<typeof mobileOptionsSchema>;
 
 /**
  * The Mobile-Attention core. `q`, `k`, `v` `[B, H, L, D]` raw projections (the sigmoid
  * feature map is applied here), `keyMask` `[B, L]` or null -> `[B, H, L, D]`.
  */
 export function mobileAttention(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, keyMask: tf.Tensor | null, opts: MobileOptions = {}): tf.Tensor {
-  const eps = opts.eps ?? 1e-6;
-  const clamp = opts.clamp === undefined ? 1 : opts.clamp;
+  const { eps, clamp } = parseOptions(mobileOptionsSchema, opts, 'mobile attention');
   return tf.tidy(() => {
     if (q.shape[2] !== k.shape[2]) throw new Error(`mobile attention is self-attention only: L=${q.shape[2]} != S=${k.shape[2]}`);
     const L = q.shape[2]!;
@@ -76,12 +77,12 @@ export function mobileAttention(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, keyMas
 
 export class MobileAttention extends MultiHeadAttention {
   readonly kind = 'mobile';
-  readonly options: MobileOptions;
+  readonly options: z.output<typeof mobileOptionsSchema>;
 
   constructor(rng: Rng, args: AttentionLayerArgs, options: MobileOptions = {}) {
     super(rng, args, { selfOnly: true });
     if (this.causal) throw new Error('mobile attention has no causal form (the published Mobile-Attention is non-causal); use causal: false');
-    this.options = options;
+    this.options = parseOptions(mobileOptionsSchema, options, 'mobile attention');
   }
 
   protected core(p: Projected, _ctx: ForwardContext): tf.Tensor {

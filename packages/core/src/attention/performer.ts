@@ -19,22 +19,26 @@
  * all heads, and redrawn every `redrawInterval` training calls from `ctx.rng` (the call
  * count is a non-trainable parameter too, so a resumed run redraws at the same steps).
  */
+import { z } from 'zod';
 import { tf } from '../tf.ts';
-import { Rng } from '../train/rng.ts';
+import { Rng } from '../rng.ts';
 import type { ForwardContext } from '../nn/module.ts';
-import { MultiHeadAttention, type Projected } from '../nn/multihead.ts';
+import { MultiHeadAttention, type Projected } from './multihead.ts';
 import { detachedMax } from '../nn/ops.ts';
 import { linearAttentionCore, maskKeys } from './linear.ts';
 import type { AttentionLayerArgs } from './types.ts';
+import { parseOptions } from './options.ts';
 
-export interface PerformerOptions {
-  /** Number of random features m. Default round(d ln d) as performer-pytorch (d = head dim). */
-  nbFeatures?: number;
-  /** Redraw the features every this many training forward calls; 0 = never. Default 1000. */
-  redrawInterval?: number;
-  /** Chunk length of the causal form. Default 64. */
-  chunkSize?: number;
-}
+/**
+ * Performer's knobs, declared once (config validation, the layer's types and defaults).
+ * `nbFeatures` has no constant default: it is round(d ln d) as performer-pytorch, d = head dim.
+ */
+export const performerOptionsSchema = z.object({
+  nbFeatures: z.number().int().min(1).optional().describe('random features per head (default round(d ln d), d = head dim)'),
+  redrawInterval: z.number().int().min(0).default(1000).describe('redraw the features every this many training calls; 0 = never (default 1000)'),
+  chunkSize: z.number().int().min(1).default(64).describe('positions per chunk of the causal form (default 64)'),
+});
+export type PerformerOptions = z.input<typeof performerOptionsSchema>;
 
 /**
  * `[m, d]` Gaussian orthogonal random matrix: stacked d x d blocks with orthonormal rows
@@ -95,7 +99,7 @@ export function softmaxKernelFeatures(x: tf.Tensor, projection: tf.Tensor, isQue
 
 export class PerformerAttention extends MultiHeadAttention {
   readonly kind = 'performer';
-  readonly options: Required<PerformerOptions>;
+  readonly options: Required<z.output<typeof performerOptionsSchema>>;
   readonly projection: tf.Variable; // [m, headDim]
   /**
    * Training calls since the last redraw, a non-trainable scalar parameter so that a
@@ -107,11 +111,8 @@ export class PerformerAttention extends MultiHeadAttention {
   constructor(rng: Rng, args: AttentionLayerArgs, options: PerformerOptions = {}) {
     super(rng, args);
     const d = this.headDim;
-    this.options = {
-      nbFeatures: options.nbFeatures ?? Math.max(1, Math.round(d * Math.log(d))),
-      redrawInterval: options.redrawInterval ?? 1000,
-      chunkSize: options.chunkSize ?? 64,
-    };
+    const o = parseOptions(performerOptionsSchema, options, 'performer attention');
+    this.options = { ...o, nbFeatures: o.nbFeatures ?? Math.max(1, Math.round(d * Math.log(d))) };
     this.ownRng = rng.fork();
     const m = this.options.nbFeatures;
     this.projection = this.param('projection', tf.tensor2d(orthogonalRandomFeatures(this.ownRng, m, d), [m, d]), {

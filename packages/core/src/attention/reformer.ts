@@ -21,21 +21,32 @@
  * gradients: no scatter kernel is needed). Rotations come from `ctx.rng` when given
  * (training), else from a fixed per-layer seed, so evaluation is deterministic.
  */
+import { z } from 'zod';
 import { tf } from '../tf.ts';
-import { Rng } from '../train/rng.ts';
+import { Rng } from '../rng.ts';
 import type { ForwardContext } from '../nn/module.ts';
-import { MultiHeadAttention, type Projected } from '../nn/multihead.ts';
+import { MultiHeadAttention, type Projected } from './multihead.ts';
 import { logSumExp } from '../nn/ops.ts';
 import type { AttentionLayerArgs } from './types.ts';
+import { parseOptions } from './options.ts';
 
-export interface ReformerOptions {
-  /** Hashing rounds. Default 2 (the Reformer paper's LRA setting; the reference library defaults to 8). */
-  nHashes?: number;
-  /** Chunk length (positions per attention chunk). Default 32. */
-  bucketSize?: number;
-  /** Number of buckets: 1, or an even number. Default: (padded length) / bucketSize rounded up to even. */
-  nBuckets?: number;
-}
+/**
+ * Reformer's knobs, declared once (config validation, the layer's types and defaults).
+ * nHashes 2 is the Reformer paper's LRA setting (the reference library defaults to 8);
+ * `nBuckets` has no constant default: (padded length) / bucketSize rounded up to even.
+ */
+export const reformerOptionsSchema = z.object({
+  nHashes: z.number().int().min(1).default(2).describe('hashing rounds (default 2)'),
+  bucketSize: z.number().int().min(1).default(32).describe('positions per attention chunk (default 32)'),
+  nBuckets: z
+    .number()
+    .int()
+    .min(1)
+    .refine((n) => n === 1 || n % 2 === 0, 'must be 1 or even')
+    .optional()
+    .describe('buckets per round, 1 or even (default: padded length / bucketSize, rounded up to even)'),
+});
+export type ReformerOptions = z.input<typeof reformerOptionsSchema>;
 
 /** Score of a query attending to itself (only wins when nothing else is allowed). */
 const SELF_SCORE = -5e4;
@@ -76,19 +87,12 @@ function lookOneBack(x: tf.Tensor): tf.Tensor {
 
 export class ReformerAttention extends MultiHeadAttention {
   readonly kind = 'reformer';
-  readonly options: Required<Omit<ReformerOptions, 'nBuckets'>> & { nBuckets?: number };
+  readonly options: z.output<typeof reformerOptionsSchema>;
   private readonly evalSeed: number;
 
   constructor(rng: Rng, args: AttentionLayerArgs, options: ReformerOptions = {}) {
     super(rng, args, { sharedQK: true });
-    this.options = { nHashes: options.nHashes ?? 2, bucketSize: options.bucketSize ?? 32, nBuckets: options.nBuckets };
-    const nb = this.options.nBuckets;
-    if (nb !== undefined && !(nb === 1 || (nb >= 2 && nb % 2 === 0))) {
-      throw new Error(`reformer attention: nBuckets must be 1 or an even number >= 2, got ${nb}`);
-    }
-    if (!(this.options.nHashes >= 1) || !(this.options.bucketSize >= 1)) {
-      throw new Error(`reformer attention: nHashes and bucketSize must be >= 1, got ${this.options.nHashes}, ${this.options.bucketSize}`);
-    }
+    this.options = parseOptions(reformerOptionsSchema, options, 'reformer attention');
     this.evalSeed = rng.seed();
   }
 

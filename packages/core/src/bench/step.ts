@@ -17,7 +17,7 @@ import fs from 'node:fs';
 import { tf } from '../tf.ts';
 import type { ResolvedConfig } from '../config/load.ts';
 import type { Task } from '../task.ts';
-import { Rng } from '../train/rng.ts';
+import { Rng } from '../rng.ts';
 import { variableGrads } from '../train/grads.ts';
 import { resolveDataRoot } from '../train/trainer.ts';
 

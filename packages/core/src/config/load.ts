@@ -10,9 +10,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { isMap, isPair, isScalar, isSeq, LineCounter, parse as parseYaml, parseDocument, stringify, type Node } from 'yaml';
 import type { z } from 'zod';
-import { getTask, listTasks, type Task } from '../task.ts';
-import { ConfigError, displayPath, type ConfigProblem } from './errors.ts';
-import { configSchema, type Config } from './schema.ts';
+import { getTask, listTasks } from '../task.ts';
+import { ConfigError, displayPath, type ConfigProblem } from '../errors.ts';
+import { configSchema, type Config, type ConfigTask } from './schema.ts';
 
 type Origin = { file: string; line: number } | { set: string };
 type Plain = Record<string, unknown>;
@@ -21,7 +21,7 @@ export interface LoadConfigOptions {
   /** `path.to.key=value` overrides, applied after the files (values are YAML scalars/flows). */
   sets?: string[];
   /** The task whose schema validates `model`, `data` and its sections; default: the registered task named by `task:`. */
-  task?: Task;
+  task?: ConfigTask;
 }
 
 export interface ResolvedConfig<C extends Config = Config> {
@@ -293,7 +293,7 @@ export function loadConfig<C extends Config = Config>(configPath: string, opts: 
   const sets = opts.sets ?? [];
   for (const s of sets) applySet(value, origins, s, problems);
 
-  let task = opts.task;
+  let task: ConfigTask | undefined = opts.task;
   if (!task) {
     const name = value.task;
     if (typeof name !== 'string') {

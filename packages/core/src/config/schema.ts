@@ -1,10 +1,11 @@
 /**
  * The shared config schema: the sections every task has (optimizer, schedule, training,
- * evaluation, seed, ...), plus the hooks that plug in a task's own sections and the
- * attention types' options. Every object is strict: an unknown key is an error, so a typo
+ * evaluation, seed, ...), the attention section (whose per-type options the attention registry
+ * declares), and the hook that plugs in a task's own sections. Every object is strict: an unknown key is an error, so a typo
  * (`weight_decay` for `weightDecay`) never passes silently.
  */
 import { z } from 'zod';
+import { attentionConfigSchema, attentionTypes, type AttentionConfig } from '../attention/registry.ts';
 
 const positive = () => z.number().positive();
 const nonNegInt = () => z.number().int().nonnegative();
@@ -155,32 +156,15 @@ export const EvaluationSchema = z.strictObject({
 });
 export type EvaluationConfig = z.output<typeof EvaluationSchema>;
 
-// ---------------------------------------------------------------------------- attention (pluggable)
+// ---------------------------------------------------------------------------- attention
 
-const attentionTypes = new Map<string, z.ZodObject>();
+/** The registered attention types, sorted (`attention/registry.ts` owns them). */
+export const attentionConfigTypes = attentionTypes;
 
-/**
- * Registers the options of one attention type (`attention: {type: <type>, ...options}` in a
- * config). `options` is a zod object WITHOUT the `type` key. Until at least one type is
- * registered, any `{type: string, ...}` is accepted (the attention registry validates later).
- */
-export function registerAttentionConfig(type: string, options: z.ZodObject): void {
-  attentionTypes.set(type, options);
-}
+/** The `attention` section: one strict object per registered type, discriminated by `type`. */
+export const attentionSchema = attentionConfigSchema;
 
-export function attentionConfigTypes(): string[] {
-  return [...attentionTypes.keys()].sort();
-}
-
-export function attentionSchema(): z.ZodType {
-  if (attentionTypes.size === 0) return z.looseObject({ type: z.string() });
-  const options = attentionConfigTypes().map((t) =>
-    z.strictObject({ ...attentionTypes.get(t)!.shape, type: z.literal(t) }),
-  );
-  return z.discriminatedUnion('type', options as unknown as [z.ZodObject, ...z.ZodObject[]]);
-}
-
-export type AttentionConfig = { type: string; [option: string]: unknown };
+export type { AttentionConfig };
 
 // ---------------------------------------------------------------------------- the whole config
 
@@ -210,8 +194,14 @@ export interface TaskSchemas {
 
 const SHARED_KEYS = ['task', 'dataset', 'name', 'description', 'seed', 'model', 'attention', 'optimizer', 'schedule', 'training', 'evaluation', 'data'];
 
+/** What the loader needs of a task: its name (the config's `task:`) and its sections. Every `Task` is one. */
+export interface ConfigTask {
+  name: string;
+  schema: TaskSchemas;
+}
+
 /** The full schema of one task's configs: the shared sections with the task's fields merged in. */
-export function configSchema(task?: { schema: TaskSchemas }): z.ZodType<Config> {
+export function configSchema(task?: Pick<ConfigTask, 'schema'>): z.ZodType<Config> {
   const model = task?.schema.model.shape ?? {};
   const data = task?.schema.data.shape ?? {};
   const extra: Record<string, z.ZodType> = {};

@@ -1,5 +1,5 @@
 import { tf } from '../tf.ts';
-import type { Rng } from '../train/rng.ts';
+import type { Rng } from '../rng.ts';
 import { torchDefault } from './init.ts';
 import { Module } from './module.ts';
 

@@ -5,7 +5,7 @@
  * (f(x + h u) - f(x - h u)) / 2h against <grad f(x), u>.
  */
 import { tf } from '../tf.ts';
-import { Rng } from '../train/rng.ts';
+import { Rng } from '../rng.ts';
 
 export interface GradCheckResult {
   /** Per direction: analytic and numeric directional derivatives. */

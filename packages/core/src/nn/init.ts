@@ -4,7 +4,7 @@
  * tensorflow): the cross-backend training tests and resumable runs depend on it.
  */
 import { tf } from '../tf.ts';
-import type { Rng } from '../train/rng.ts';
+import type { Rng } from '../rng.ts';
 
 export type Shape = number[];
 

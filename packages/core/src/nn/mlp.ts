@@ -1,5 +1,5 @@
 import { tf } from '../tf.ts';
-import type { Rng } from '../train/rng.ts';
+import type { Rng } from '../rng.ts';
 import { activation, type ActivationName } from './activations.ts';
 import { Dense } from './dense.ts';
 import { dropout } from './dropout.ts';

@@ -6,7 +6,7 @@
  * a stable name (checkpoints, weight-decay groups, golden-vector loading).
  */
 import { tf } from '../tf.ts';
-import type { Rng } from '../train/rng.ts';
+import type { Rng } from '../rng.ts';
 
 /** What a forward pass needs besides its inputs. */
 export interface ForwardContext {

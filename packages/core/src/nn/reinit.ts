@@ -4,7 +4,7 @@
  * after construction).
  */
 import { tf } from '../tf.ts';
-import type { Rng } from '../train/rng.ts';
+import type { Rng } from '../rng.ts';
 import { truncatedNormal } from './init.ts';
 import type { Module, ParamInfo } from './module.ts';
 

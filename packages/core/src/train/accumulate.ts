@@ -6,7 +6,7 @@
 import { tf } from '../tf.ts';
 import type { Batch, TaskModel } from '../task.ts';
 import { variableGrads } from './grads.ts';
-import type { Rng } from './rng.ts';
+import type { Rng } from '../rng.ts';
 
 export interface AccumulateArgs {
   model: TaskModel;

@@ -10,7 +10,7 @@
  * now) is all a checkpoint needs: a resumed run redraws the epoch's permutation from its
  * starting state and continues at the same update.
  */
-import type { Rng, RngState } from './rng.ts';
+import type { Rng, RngState } from '../rng.ts';
 
 export interface DataOrderArgs {
   /** N, the number of training examples. */

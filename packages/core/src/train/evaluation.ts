@@ -9,7 +9,7 @@
 import type { Config } from '../config/schema.ts';
 import type { EvalContext, Metrics, Split, Task, TaskData, TaskModel } from '../task.ts';
 import type { RunRandomness } from './randomness.ts';
-import { Rng } from './rng.ts';
+import { Rng } from '../rng.ts';
 
 /** One evaluation of a run: at which update, and its metrics (summary.json's `final`). */
 export interface Evaluation {

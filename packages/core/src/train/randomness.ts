@@ -7,7 +7,7 @@
  * and anything else that rebuilds a run's model or data take their streams from `runRandomness`.
  * A new stream goes at the end, never in between.
  */
-import { Rng } from './rng.ts';
+import { Rng } from '../rng.ts';
 
 export interface RunRandomness {
   /** Weight initialisation (task.build). */

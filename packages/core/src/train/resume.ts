@@ -15,7 +15,7 @@ import { disposeCheckpoint, loadCheckpoint } from './checkpoint.ts';
 import type { DataOrder, DataPosition } from './data-order.ts';
 import type { Best, Evaluation } from './evaluation.ts';
 import type { Optimizer } from './optim.ts';
-import type { Rng, RngState } from './rng.ts';
+import type { Rng, RngState } from '../rng.ts';
 import type { LogWindow } from './throughput.ts';
 
 /** Where a run stands, besides its weights, optimiser, data position and log window. */

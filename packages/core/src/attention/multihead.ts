@@ -12,11 +12,11 @@
  * `key.*`, `value.*`, `out.kernel` `[dModel,dOutput]`, `out.bias` (PyTorch's default init).
  */
 import { tf } from '../tf.ts';
-import type { Rng } from '../train/rng.ts';
-import type { AttentionCallOptions, AttentionLayer, AttentionLayerArgs } from '../attention/types.ts';
-import { Dense } from './dense.ts';
-import { dropout } from './dropout.ts';
-import { Module, type ForwardContext } from './module.ts';
+import type { Rng } from '../rng.ts';
+import type { AttentionCallOptions, AttentionLayer, AttentionLayerArgs } from './types.ts';
+import { Dense } from '../nn/dense.ts';
+import { dropout } from '../nn/dropout.ts';
+import { Module, type ForwardContext } from '../nn/module.ts';
 
 /** `[B, L, H*D]` -> `[B, H, L, D]`. */
 export function splitHeads(x: tf.Tensor, nHeads: number): tf.Tensor {

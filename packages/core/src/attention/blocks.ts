@@ -16,14 +16,14 @@
  * Decision Transformer) has none (set 0), fairseq sets it with --activation-dropout.
  */
 import { tf } from '../tf.ts';
-import type { Rng } from '../train/rng.ts';
-import type { AttentionCallOptions, AttentionModule, RecurrentAttentionLayer } from '../attention/types.ts';
-import type { ActivationName } from './activations.ts';
-import { dropout, dropPath } from './dropout.ts';
-import { LayerNorm } from './layer-norm.ts';
-import { LayerScale } from './layer-scale.ts';
-import { MLP } from './mlp.ts';
-import { Module, type ForwardContext } from './module.ts';
+import type { Rng } from '../rng.ts';
+import type { AttentionCallOptions, AttentionModule, RecurrentAttentionLayer } from './types.ts';
+import type { ActivationName } from '../nn/activations.ts';
+import { dropout, dropPath } from '../nn/dropout.ts';
+import { LayerNorm } from '../nn/layer-norm.ts';
+import { LayerScale } from '../nn/layer-scale.ts';
+import { MLP } from '../nn/mlp.ts';
+import { Module, type ForwardContext } from '../nn/module.ts';
 
 /** Builds the block's attention layer (e.g. from `attention/registry.ts`). */
 export type AttentionFactory = (rng: Rng) => AttentionModule;

@@ -2,6 +2,7 @@
  * Config errors. A config is checked completely before any work starts, and every problem
  * is reported at once, each as `file:line: key.path: what was expected, what was found`,
  * so that a researcher fixes a broken config in one edit instead of one run per typo.
+ * It sits on the ground floor because the attention registry reports bad options with it too.
  */
 import path from 'node:path';
 
