@@ -11,7 +11,7 @@
  * std over episodes (numpy's population std, as the original logs).
  */
 import type { Metrics } from '@flowformer/core';
-import type { D4rlConfig } from './task.ts';
+import type { D4rlConfig } from './schema.ts';
 
 export interface D4rlFinalEvalTarget {
   /** The return the rollouts are conditioned on (raw, not scaled). */

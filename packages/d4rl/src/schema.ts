@@ -3,6 +3,7 @@
  * `Flowformer_RL/experiment.py` + `scripts/flowformer.sh`); `configs/d4rl/` spells them out.
  */
 import { z } from 'zod';
+import type { Config } from '@flowformer/core';
 
 export const D4rlModelSchema = z.strictObject({
   /** Token width (DT `embed_dim`): 256 for the paper's Flowformer, 128 in the DT paper. */
@@ -51,3 +52,10 @@ export const D4rlRolloutSchema = z
 export type D4rlModelConfig = z.output<typeof D4rlModelSchema>;
 export type D4rlDataConfig = z.output<typeof D4rlDataSchema>;
 export type D4rlRolloutConfig = z.output<typeof D4rlRolloutSchema>;
+
+/** A D4RL run's config: the shared sections plus the task's own. */
+export type D4rlConfig = Config & {
+  model: D4rlModelConfig & { name: string };
+  data: D4rlDataConfig & { root?: string };
+  rollout: D4rlRolloutConfig;
+};

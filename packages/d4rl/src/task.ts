@@ -28,16 +28,12 @@ import { POLICY_NAMES, type PolicyName } from './envs/policies.ts';
 import { rollouts } from './evaluate.ts';
 import { generateDataset } from './generate.ts';
 import { DecisionTransformer } from './model.ts';
-import { D4rlDataSchema, D4rlModelSchema, D4rlRolloutSchema, type D4rlDataConfig, type D4rlModelConfig, type D4rlRolloutConfig } from './schema.ts';
+import { D4rlDataSchema, D4rlModelSchema, D4rlRolloutSchema, type D4rlConfig } from './schema.ts';
 import { meanStd, normalizedScore } from './score.ts';
 import { d4rlReport } from './table.ts';
 import { summarizeFinalEval } from './final-eval.ts';
 
-export type D4rlConfig = Config & {
-  model: D4rlModelConfig & { name: string };
-  data: D4rlDataConfig & { root?: string };
-  rollout: D4rlRolloutConfig;
-};
+export type { D4rlConfig } from './schema.ts';
 
 /** The paper's rollout targets per environment (experiment.py `env_targets`). */
 export const DEFAULT_TARGETS: Record<EnvName, number[]> = { hopper: [3600, 1800], halfcheetah: [12000, 6000], walker2d: [5000, 2500] };
