@@ -18,6 +18,7 @@ import type { ForwardContext, Module } from './nn/module.ts';
 import type { Rng } from './train/rng.ts';
 import type { RunSummary } from './results/run.ts';
 import type { PaperData } from './results/paper.ts';
+import type { OriginalHooks } from './original.ts';
 
 /** A materialised mini-batch. The trainer disposes `tensors` after the step. */
 export interface Batch {
@@ -124,6 +125,8 @@ export interface Task<Cfg extends Config = any, B extends Batch = Batch> {
    * benchmark and cannot be used as a key.
    */
   bench?: Record<string, TaskBench>;
+  /** `flowformer check original` and `flowformer import`: equality with the original PyTorch model (see original.ts). */
+  original?: OriginalHooks;
 }
 
 /** A flag a task adds to a command: shown in that command's `--help`, handed to the task in `options`. */
