@@ -26,6 +26,7 @@ import {
 import { scanImageFolder, sortIlsvrcVal, type ImageFolder } from './data/folder.ts';
 import { ImageFolderSplit, type ImageBatch, type ImagePipelineArgs } from './data/split.ts';
 import { countParams, DeiT, HierarchicalFlowformer, type ImageClassifier } from './model.ts';
+import { imagenetOriginal } from './original.ts';
 import { ImagenetDataSchema, ImagenetModelSchema, LrScalingSchema, type ImagenetDataConfig, type ImagenetModelConfig, type LrScalingConfig } from './schema.ts';
 import { imagenetReport } from './report.ts';
 
@@ -80,7 +81,7 @@ export function buildImageModel(config: ImagenetConfig, numClasses: number, rng:
   const common = { imageSize: m.imageSize, numClasses, patchSize: m.patchSize, mlpRatio: m.mlpRatio, dropPath: m.dropPath, dropout: m.dropout, attention: config.attention };
   const labelSmoothing = config.data.mixup ? 0 : config.data.labelSmoothing; // with Mixup the smoothing is in the soft targets
   if (m.arch === 'deit') return new DeiT(rng, { ...common, dim: m.dim, depth: m.depth, heads: m.nHeads, labelSmoothing });
-  return new HierarchicalFlowformer(rng, { ...common, dims: m.dims, depths: m.depths, heads: m.heads, layerScale: m.layerScale, labelSmoothing });
+  return new HierarchicalFlowformer(rng, { ...common, dims: m.dims, depths: m.depths, heads: m.heads, layerScale: m.layerScale, labelSmoothing, flowOuterEps: m.flowOuterEps });
 }
 
 /** The expected parameter count of the configured model (without building it). */
@@ -259,6 +260,7 @@ export const imagenetTask: Task<ImagenetConfig, ImageBatch> = {
   ],
   schema: { model: ImagenetModelSchema, data: ImagenetDataSchema, lrScaling: LrScalingSchema },
   metric: { name: 'top1', mode: 'max' },
+  original: imagenetOriginal,
   defaultConfig: 'configs/imagenet/cifar10/flowformer.yaml',
   report: imagenetReport,
 

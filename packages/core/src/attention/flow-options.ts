@@ -49,6 +49,12 @@ export interface FlowAttentionOptions {
   causal?: boolean;
   /** Added to queries, keys and the flow sums before every dot product of the flow. Default 1e-6. */
   eps?: number;
+  /**
+   * Added once more after each of the four flow contractions (incoming, outgoing, conserved
+   * sink and source, before the clamp). The vision code (`Flowformer_CV/flowformer.py`) adds
+   * 1e-6 there; the core code and every other experiment 0 (default). Non-causal only.
+   */
+  outerEps?: number;
   /** Default 'sigmoid'. */
   featureMap?: FeatureMap;
   /**
@@ -86,6 +92,7 @@ export const DEFAULT_CHUNK_SIZE = 128;
 export interface ResolvedFlowOptions {
   causal: boolean;
   eps: number;
+  outerEps: number;
   featureMap: FeatureMap;
   clamp: number | null;
   competition: boolean;
@@ -99,6 +106,7 @@ export function resolveFlowOptions(o: FlowAttentionOptions = {}): ResolvedFlowOp
   const r: ResolvedFlowOptions = {
     causal: o.causal ?? false,
     eps: o.eps ?? 1e-6,
+    outerEps: o.outerEps ?? 0,
     featureMap: o.featureMap ?? 'sigmoid',
     clamp: o.clamp === undefined ? 1 : o.clamp,
     competition: o.competition ?? true,
@@ -126,6 +134,8 @@ export function resolveFlowOptions(o: FlowAttentionOptions = {}): ResolvedFlowOp
     throw new Error(`flowAttention: clamp must be a positive number or null (no clamp), got ${r.clamp}`);
   }
   if (!(r.eps >= 0)) throw new Error(`flowAttention: eps must be >= 0, got ${r.eps}`);
+  if (!(r.outerEps >= 0)) throw new Error(`flowAttention: outerEps must be >= 0, got ${r.outerEps}`);
+  if (r.causal && r.outerEps !== 0) throw new Error('flowAttention: outerEps exists only in the vision code, which is non-causal; leave it at 0 with causal: true');
   return r;
 }
 

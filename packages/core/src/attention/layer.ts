@@ -16,6 +16,8 @@ import type { AttentionLayerArgs, RecurrentAttentionLayer } from './types.ts';
 export interface FlowAttentionArgs extends AttentionLayerArgs {
   /** Default 1e-6. */
   eps?: number;
+  /** Default 0; 1e-6 = the vision code's extra +eps after each flow contraction. */
+  outerEps?: number;
   /** Default 'sigmoid'. */
   featureMap?: FeatureMap;
   /** Default 1 (core code); null = no clamp. */
@@ -47,6 +49,7 @@ export class FlowAttention extends MultiHeadAttention implements RecurrentAttent
     this.flowOptions = {
       causal: this.causal,
       eps: args.eps,
+      outerEps: args.outerEps,
       featureMap: args.featureMap,
       clamp: args.clamp,
       competition: args.competition,

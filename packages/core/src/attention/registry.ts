@@ -51,6 +51,7 @@ registerAttention({
   crossAttention: true,
   options: z.object({
     eps: z.number().positive().optional().describe('added before every flow dot product (default 1e-6)'),
+    outerEps: z.number().min(0).optional().describe("added again after each flow contraction: 1e-6 in the vision code (Flowformer_CV), 0 elsewhere (default 0; non-causal only)"),
     featureMap: z.enum(['sigmoid', 'relu']).optional().describe("'sigmoid' (core code, default) or 'relu' = relu(x)+1e-6 (LRA code)"),
     clamp: z.number().positive().nullable().optional().describe('bound of the clamp on conservedSource: 1 core code (default), 5 WikiText, 10 RL, null none (time series, LRA)'),
     competition: z.boolean().optional().describe('source competition; false = the paper\'s "w/o competition" ablation (default true)'),
@@ -137,6 +138,7 @@ registerAttention({
   crossAttention: false,
   options: z.object({
     eps: z.number().positive().optional().describe('added before every flow dot product (default 1e-6)'),
+    outerEps: z.number().min(0).optional().describe("added again after each flow contraction: 1e-6 in the vision code (Flowformer_CV), 0 elsewhere (default 0; non-causal only)"),
     clamp: z.number().positive().nullable().optional().describe('bound of the clamp on conservedSource (default 1; null none)'),
   }),
   build: (rng, args, o) => new MobileAttention(rng, args, o),
