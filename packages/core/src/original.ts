@@ -14,10 +14,11 @@
  * declared unused, with the reason), every parameter of ours filled, shapes agreeing.
  */
 import { tf } from './tf.ts';
-import { readSafetensors, safeToNumbers, type SafeTensor, type SafetensorsFile } from './io/safetensors.ts';
+import { readSafetensors, safeToNumbers, writeSafetensors, type SafeTensor, type SafetensorsFile } from './io/safetensors.ts';
 import type { Module } from './nn/module.ts';
-import type { Rng } from './train/rng.ts';
-import type { TaskModel } from './task.ts';
+import type { Task, TaskModel } from './task.ts';
+import { backendInfo } from './backend/select.ts';
+import { Rng } from './train/rng.ts';
 
 /** `__metadata__.case` of a reference file (the fields the tools read; the rest is kept). */
 export interface OriginalCaseMeta {
@@ -460,3 +461,45 @@ export function gradsOf(
 export function tapInto(list: [string, Dense64][]): Tap {
   return (name, t) => list.push([name, { shape: t.shape, data: Float32Array.from(t.dataSync() as Float32Array) }]);
 }
+
+/** Writes tensors by the original's names as a float32 safetensors file (`safetensors.torch.load_file` reads it). */
+export function writeOriginalWeights(file: string, weights: Map<string, Dense64>): void {
+  const tensors = new Map<string, SafeTensor>();
+  for (const [name, t] of weights) tensors.set(name, { dtype: 'F32', shape: t.shape, data: t.data instanceof Float32Array ? t.data : Float32Array.from(t.data) });
+  writeSafetensors(file, tensors);
+}
+
+/** The task whose `original` hooks reproduce a case: by the case's `model` (our task name), else by its class. */
+export function hooksForCase(tasks: Task[], meta: { model: string; cls: string }, file: string): { task: Task; hooks: OriginalHooks } {
+  const withHooks = tasks.filter((t) => t.original);
+  const task = withHooks.find((t) => t.name === meta.model) ?? withHooks.find((t) => t.original!.classes.includes(meta.cls));
+  if (!task) {
+    const known = withHooks.map((t) => `${t.name} (${t.original!.classes.join(', ')})`).join('; ') || 'none installed';
+    throw new Error(`${file}: no task reproduces model '${meta.model}' / class '${meta.cls}'; tasks with original hooks: ${known}`);
+  }
+  return { task, hooks: task.original! };
+}
+
+/**
+ * Builds our model for each case, loads its weights, runs its stored inputs forward and
+ * backward on the current backend and compares with the stored outputs, loss and gradients.
+ * An import error (a missing, unused or misshapen parameter) fails the file with that error.
+ */
+export function checkOriginalFiles(files: string[], tasks: Task[]): { file: string; check?: CaseCheck; error?: string }[] {
+  return files.map((file) => {
+    try {
+      const c = readOriginalCase(file);
+      const { hooks } = hooksForCase(tasks, c.meta, file);
+      const model = hooks.buildFromMeta(c.meta, new Rng(0));
+      try {
+        hooks.importWeights(model, stateFromTensors(c.tensors));
+        return { file, check: compareCase(c, hooks.runCase(model, c), backendInfo().backend) };
+      } finally {
+        model.dispose();
+      }
+    } catch (e) {
+      return { file, error: (e as Error).message };
+    }
+  });
+}
+

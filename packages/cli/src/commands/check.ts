@@ -1,57 +1,12 @@
 import path from 'node:path';
 import type { CommandModule } from 'yargs';
-import {
-  backendInfo,
-  compareCase,
-  initBackend,
-  ORIGINAL_TOLERANCES,
-  readOriginalCase,
-  Rng,
-  stateFromTensors,
-  type CaseCheck,
-  type OriginalHooks,
-  type Task,
-} from '@flowformer/core';
+import { backendInfo, checkOriginalFiles, initBackend, ORIGINAL_TOLERANCES, type CaseCheck } from '@flowformer/core';
 import type { DiscoveredTask } from '../discover.ts';
 
 interface CheckOriginalArgs {
   files: string[];
   json?: boolean;
   backend?: string;
-}
-
-/** The task whose `original` hooks reproduce a case: by the case's `model` (our task name), else by its class. */
-export function hooksForCase(tasks: Task[], meta: { model: string; cls: string }, file: string): { task: Task; hooks: OriginalHooks } {
-  const withHooks = tasks.filter((t) => t.original);
-  const task = withHooks.find((t) => t.name === meta.model) ?? withHooks.find((t) => t.original!.classes.includes(meta.cls));
-  if (!task) {
-    const known = withHooks.map((t) => `${t.name} (${t.original!.classes.join(', ')})`).join('; ') || 'none installed';
-    throw new Error(`${file}: no task reproduces model '${meta.model}' / class '${meta.cls}'; tasks with original hooks: ${known}`);
-  }
-  return { task, hooks: task.original! };
-}
-
-/**
- * Builds our model for each case, loads its weights, runs its stored inputs forward and
- * backward on the current backend and compares with the stored outputs, loss and gradients.
- * An import error (a missing, unused or misshapen parameter) fails the file with that error.
- */
-export function checkOriginalFiles(files: string[], tasks: Task[]): { file: string; check?: CaseCheck; error?: string }[] {
-  return files.map((file) => {
-    try {
-      const c = readOriginalCase(file);
-      const { hooks } = hooksForCase(tasks, c.meta, file);
-      const model = hooks.buildFromMeta(c.meta, new Rng(0));
-      try {
-        hooks.importWeights(model, stateFromTensors(c.tensors));
-        return { file, check: compareCase(c, hooks.runCase(model, c), backendInfo().backend) };
-      } finally {
-        model.dispose();
-      }
-    } catch (e) {
-      return { file, error: (e as Error).message };
-    }
-  });
 }
 
 const e2 = (x: number) => x.toExponential(2);
@@ -99,7 +54,8 @@ export function checkCommand(tasks: DiscoveredTask[]): CommandModule<object, Che
                   'gradients that are zero in the original < 1e-7 in absolute value, intermediates < 1e-4. Exits 1 when any file misses them; ' +
                   'the first intermediate that disagrees locates the layer.',
               ) as never,
-          handler: async (args: CheckOriginalArgs) => {
+          handler: async (argv) => {
+            const args = argv as unknown as CheckOriginalArgs;
             await initBackend(args.backend as never);
             const results = checkOriginalFiles(args.files, tasks.map((t) => t.task));
             if (args.json) console.log(JSON.stringify(results, null, 2));
