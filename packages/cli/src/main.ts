@@ -14,6 +14,8 @@ import { benchCommand } from './commands/bench.ts';
 import { visualizeCommand } from './commands/visualize.ts';
 import { setupCommand } from './commands/setup.ts';
 import { reproduceCommand } from './commands/reproduce.ts';
+import { checkCommand } from './commands/check.ts';
+import { importCommand } from './commands/import.ts';
 import { discoverTasks } from './discover.ts';
 
 export const BACKENDS = ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
@@ -43,7 +45,7 @@ export function withGlobalOptions<T>(y: Argv<T>) {
 
 export async function main(argv: string[]): Promise<void> {
   const tasks = await discoverTasks();
-  const commands: CommandModule<any, any>[] = [trainCommand(tasks), evalCommand, configCommand, generateCommand, visualizeCommand(tasks), dataCommand(tasks), benchCommand(tasks), setupCommand, reproduceCommand, listCommand, infoCommand];
+  const commands: CommandModule<any, any>[] = [trainCommand(tasks), evalCommand, configCommand, generateCommand, visualizeCommand(tasks), dataCommand(tasks), benchCommand(tasks), setupCommand, reproduceCommand, checkCommand(tasks), importCommand(tasks), listCommand, infoCommand];
   const cli = withGlobalOptions(yargs(argv))
     .scriptName('flowformer')
     .usage('$0 <command> [options]\n\nFlowformer (ICML 2022) in TypeScript: train, evaluate, benchmark and reproduce the paper.')

@@ -18,3 +18,4 @@ export * from './backend/tensorflow-setup.ts';
 export * from './results/tables.ts'; export * from './results/paper.ts';
 export * from './results/report.ts';
 export * from './results/readme.ts';
+export * from './original.ts';

@@ -18,6 +18,7 @@ import type { ForwardContext, Module } from './nn/module.ts';
 import type { Rng } from './rng.ts';
 import type { RunSummary } from './results/run.ts';
 import type { PaperData } from './results/paper.ts';
+import type { OriginalHooks } from './original.ts';
 
 /** A materialised mini-batch. The trainer disposes `tensors` after the step. */
 export interface Batch {
@@ -130,6 +131,8 @@ export interface Task<Cfg extends Config = any, B extends Batch = Batch> {
    * D4RL: the original's evaluation after the last iteration, 100 episodes per target.
    */
   finalEval?: TaskFinalEval<Cfg>;
+  /** `flowformer check original` and `flowformer import`: equality with the original PyTorch model (see original.ts). */
+  original?: OriginalHooks;
 }
 
 export interface TaskFinalEval<Cfg extends Config = Config> {

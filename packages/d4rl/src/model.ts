@@ -30,6 +30,7 @@ import {
   type AttentionConfig,
   type ForwardContext,
   type Rng,
+  type Tap,
   type TaskModel,
 } from '@flowformer/core';
 import type { WindowBatch } from './data/windows.ts';
@@ -48,6 +49,19 @@ export interface DecisionTransformerArgs {
   /** MLP activation; the paper's DT uses ReLU. */
   activation: 'relu' | 'gelu';
   attention: AttentionConfig;
+  /**
+   * Also build the original's `predict_state` and `predict_return` heads (from the action
+   * tokens). No loss reads them, so they change nothing else; they exist to load every weight
+   * of the original and compare its outputs. Default false.
+   */
+  stateReturnHeads?: boolean;
+}
+
+/** Everything the model predicts: actions from the state tokens; states and returns from the action tokens (with `stateReturnHeads`). */
+export interface DecisionTransformerOutputs {
+  actions: tf.Tensor; // [B, K, A]
+  states: tf.Tensor | null; // [B, K, S]
+  returns: tf.Tensor | null; // [B, K, 1]
 }
 
 export class DecisionTransformer extends Module implements TaskModel<WindowBatch> {
@@ -60,6 +74,8 @@ export class DecisionTransformer extends Module implements TaskModel<WindowBatch
   readonly blocks: DecoderBlock[];
   readonly lnF: LayerNorm;
   readonly predictAction: Dense;
+  readonly predictState: Dense | null;
+  readonly predictReturn: Dense | null;
 
   constructor(rng: Rng, args: DecisionTransformerArgs) {
     super();
@@ -80,6 +96,9 @@ export class DecisionTransformer extends Module implements TaskModel<WindowBatch
     this.lnF = this.child('lnF', new LayerNorm({ dim: H }));
     this.predictAction = this.child('predictAction', new Dense(rng, { inFeatures: H, outFeatures: args.actDim }));
     this.gpt2Init(rng);
+    // Built last, so that they draw from the generator after everything else, GPT-2's init included (a model without them initialises the same).
+    this.predictState = args.stateReturnHeads ? this.child('predictState', new Dense(rng, { inFeatures: H, outFeatures: args.stateDim })) : null;
+    this.predictReturn = args.stateReturnHeads ? this.child('predictReturn', new Dense(rng, { inFeatures: H, outFeatures: 1 })) : null;
   }
 
   /** HF GPT-2 `_init_weights` on the transformer: Dense kernels N(0, 0.02), Dense biases 0. */
@@ -107,22 +126,43 @@ export class DecisionTransformer extends Module implements TaskModel<WindowBatch
    * timesteps [B, K] int32 -> predicted actions [B, K, A] (from each state token).
    */
   forward(states: tf.Tensor, actions: tf.Tensor, returnsToGo: tf.Tensor, timesteps: tf.Tensor, ctx: ForwardContext): tf.Tensor {
+    return tf.tidy(() => this.predict(states, actions, returnsToGo, timesteps, ctx).actions);
+  }
+
+  /**
+   * Every prediction of the model (see `DecisionTransformerOutputs`); `tap` receives the
+   * activations the original's reference cases record, under their names.
+   */
+  predict(states: tf.Tensor, actions: tf.Tensor, returnsToGo: tf.Tensor, timesteps: tf.Tensor, ctx: ForwardContext, tap?: Tap): DecisionTransformerOutputs {
     const [B, K] = states.shape as [number, number, number];
     const H = this.args.hiddenSize;
-    return tf.tidy(() => {
+    const out = tf.tidy(() => {
       const time = this.embedTimestep.forward(timesteps); // [B, K, H]
       const r = tf.add(this.embedReturn.forward(returnsToGo), time);
       const s = tf.add(this.embedState.forward(states), time);
       const a = tf.add(this.embedAction.forward(actions), time);
       // (R_1, s_1, a_1, R_2, s_2, a_2, ...): [B, K, 3, H] -> [B, 3K, H]
       let x = tf.stack([r, s, a], 2).reshape([B, 3 * K, H]);
-      x = dropout(this.embedLn.forward(x), this.args.dropout, ctx);
-      for (const block of this.blocks) x = block.forward(x, ctx);
+      x = this.embedLn.forward(x);
+      tap?.('embed_ln', x);
+      x = dropout(x, this.args.dropout, ctx);
+      for (const [i, block] of this.blocks.entries()) {
+        x = block.forward(x, ctx);
+        tap?.(`transformer.h.${i}`, x);
+      }
       x = this.lnF.forward(x);
+      tap?.('transformer.ln_f', x);
+      const tokens = x.reshape([B, K, 3, H]);
       // x[:, 1::3]: the state tokens, which predict the action taken in that state
-      const stateTokens = tf.slice(x.reshape([B, K, 3, H]), [0, 0, 1, 0], [B, K, 1, H]).reshape([B, K, H]);
-      return tf.tanh(this.predictAction.forward(stateTokens));
+      const stateTokens = tf.slice(tokens, [0, 0, 1, 0], [B, K, 1, H]).reshape([B, K, H]);
+      // x[:, 2::3]: the action tokens, which predict the next state and return
+      const actionTokens = tf.slice(tokens, [0, 0, 2, 0], [B, K, 1, H]).reshape([B, K, H]);
+      const o: Record<string, tf.Tensor> = { actions: tf.tanh(this.predictAction.forward(stateTokens)) };
+      if (this.predictState) o.states = this.predictState.forward(actionTokens);
+      if (this.predictReturn) o.returns = this.predictReturn.forward(actionTokens);
+      return o;
     });
+    return { actions: out.actions!, states: out.states ?? null, returns: out.returns ?? null };
   }
 
   /** MSE between predicted and dataset actions on the real (mask 1) steps. */

@@ -15,6 +15,12 @@ export const D4rlModelSchema = z.strictObject({
   activation: z.enum(['relu', 'gelu']).default('relu'),
   /** Rows of the timestep embedding; timesteps are clipped to this - 1. */
   maxEpisodeLength: z.number().int().positive().default(1000),
+  /**
+   * Build the original's `predict_state` / `predict_return` heads too. No loss reads them (the
+   * original trains on actions only), so actions, loss and training are the same either way;
+   * true only to import every weight of an original checkpoint and compare all its outputs.
+   */
+  stateReturnHeads: z.boolean().default(false),
 });
 
 export const D4rlDataSchema = z.strictObject({

@@ -28,6 +28,7 @@ import { POLICY_NAMES, type PolicyName } from './envs/policies.ts';
 import { rollouts } from './evaluate.ts';
 import { generateDataset } from './generate.ts';
 import { DecisionTransformer } from './model.ts';
+import { d4rlOriginal } from './original.ts';
 import { D4rlDataSchema, D4rlModelSchema, D4rlRolloutSchema, type D4rlConfig } from './schema.ts';
 import { meanStd, normalizedScore } from './score.ts';
 import { d4rlReport } from './table.ts';
@@ -82,6 +83,7 @@ export const d4rlTask: Task<D4rlConfig, WindowBatch> = {
   ),
   schema: { model: D4rlModelSchema, data: D4rlDataSchema, rollout: D4rlRolloutSchema },
   metric: { name: 'score', mode: 'max' },
+  original: d4rlOriginal,
   defaultConfig: 'configs/d4rl/hopper-medium/flowformer.yaml',
   report: d4rlReport,
   // The original's evaluation after the last iteration: the last model, rollout.finalEpisodes episodes per target.

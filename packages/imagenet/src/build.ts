@@ -40,7 +40,7 @@ export function buildImageModel(config: ImagenetConfig, numClasses: number, rng:
   const common = { imageSize: m.imageSize, numClasses, patchSize: m.patchSize, mlpRatio: m.mlpRatio, dropPath: m.dropPath, dropout: m.dropout, attention: config.attention };
   const labelSmoothing = config.data.mixup ? 0 : config.data.labelSmoothing; // with Mixup the smoothing is in the soft targets
   if (m.arch === 'deit') return new DeiT(rng, { ...common, dim: m.dim, depth: m.depth, heads: m.nHeads, labelSmoothing });
-  return new HierarchicalFlowformer(rng, { ...common, dims: m.dims, depths: m.depths, heads: m.heads, layerScale: m.layerScale, labelSmoothing });
+  return new HierarchicalFlowformer(rng, { ...common, dims: m.dims, depths: m.depths, heads: m.heads, layerScale: m.layerScale, labelSmoothing, flowOuterEps: m.flowOuterEps });
 }
 
 /** The expected parameter count of the configured model (without building it). */

@@ -10,3 +10,4 @@ export { buildImageModel, configParams, imagenetSchemas, pipelineOf, type Imagen
 export { benchData, type BenchDataOptions, type BenchDataResult } from './bench.ts';
 export { visualize, flowMaps, type VisualizeOptions, type VisualizeResult } from './visualize.ts';
 export { imagenetReport, collectImageRuns, imageReportMarkdown, type ImageReport, type ImageSetting } from './report.ts';
+export { imagenetOriginal, imagenetMapping } from './original.ts';

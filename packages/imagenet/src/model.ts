@@ -32,6 +32,7 @@ import {
   type AttentionConfig,
   type ForwardContext,
   type Rng,
+  type Tap,
   type TaskModel,
 } from '@flowformer/core';
 import type { ImageBatch } from './data/split.ts';
@@ -113,6 +114,11 @@ export interface FlowformerArgs {
   dropout: number;
   attention: AttentionConfig;
   labelSmoothing: number;
+  /**
+   * With a 'flow' attention: the vision code's extra +eps after each flow contraction
+   * (`outerEps`; config `model.flowOuterEps`, 1e-6 in the original). Default 0 here.
+   */
+  flowOuterEps?: number;
 }
 
 /** The paper's four-stage Flowformer for ImageNet (`Flowformer` of `Flowformer_CV/flowformer.py`). */
@@ -150,6 +156,11 @@ export class HierarchicalFlowformer extends Module implements ImageClassifier {
       this.downs.push(this.child(`down${i}`, new Conv2d(rng, { inChannels: dims[i]!, outChannels: dims[i + 1]!, kernelSize: 2, stride: 2 })));
     }
     const rates = dropPathRates(depths.reduce((a, b) => a + b, 0), args.dropPath);
+    // An outerEps the attention section sets itself wins over the model's.
+    const attention: AttentionConfig =
+      args.attention.type === 'flow' && (args.flowOuterEps ?? 0) > 0 && (args.attention as { outerEps?: number }).outerEps === undefined
+        ? { ...args.attention, outerEps: args.flowOuterEps }
+        : args.attention;
     let k = 0;
     this.stages = dims.map((d, i) =>
       Array.from({ length: depths[i]! }, (_, j) =>
@@ -158,7 +169,7 @@ export class HierarchicalFlowformer extends Module implements ImageClassifier {
           new EncoderBlock(rng, {
             norm: 'pre',
             dModel: d,
-            attention: attentionFactory({ dModel: d, nHeads: heads[i]! }, args.attention),
+            attention: attentionFactory({ dModel: d, nHeads: heads[i]! }, attention),
             mlpHidden: Math.round(d * args.mlpRatio),
             activation: 'gelu',
             dropout: args.dropout,
@@ -175,7 +186,7 @@ export class HierarchicalFlowformer extends Module implements ImageClassifier {
   }
 
   /** Runs stages up to (not including) block `block` of stage `stopStage`; returns `[B, L, C]` tokens. */
-  private run(x: tf.Tensor, ctx: ForwardContext, stopStage = Infinity, stopBlock = 0): tf.Tensor {
+  private run(x: tf.Tensor, ctx: ForwardContext, stopStage = Infinity, stopBlock = 0, tap?: Tap): tf.Tensor {
     checkImages(x, this.imageSize, 'Flowformer');
     const B = x.shape[0]!;
     let t: tf.Tensor = this.patchEmbed.forward(x); // [B, g0, g0, C0]
@@ -183,6 +194,7 @@ export class HierarchicalFlowformer extends Module implements ImageClassifier {
       const g = this.grids[i]!;
       if (i > 0) t = this.downs[i - 1]!.forward(t.reshape([B, this.grids[i - 1]!, this.grids[i - 1]!, -1])); // [B, g, g, Ci]
       t = t.reshape([B, g * g, -1]); // [B, L, Ci]
+      tap?.(`patch_embed.${i}`, t);
       if (i === 0) {
         t = tf.add(t, this.posEmbed);
         t = dropout(t, this.args.dropout, ctx);
@@ -191,13 +203,16 @@ export class HierarchicalFlowformer extends Module implements ImageClassifier {
         if (i === stopStage && j === stopBlock) return t;
         t = this.stages[i]![j]!.forward(t, ctx);
       }
+      tap?.(`blocks.${i}`, t);
     }
     return t;
   }
 
-  forward(x: tf.Tensor, ctx: ForwardContext): tf.Tensor {
+  /** `x` `[B, S, S, 3]` -> logits; `tap` receives the activations the original's reference cases record, under their names. */
+  forward(x: tf.Tensor, ctx: ForwardContext, tap?: Tap): tf.Tensor {
     return tf.tidy(() => {
-      let f = tf.mean(this.norm.forward(this.run(x, ctx)), 1); // [B, C]
+      let f = tf.mean(this.norm.forward(this.run(x, ctx, Infinity, 0, tap)), 1); // [B, C]
+      tap?.('head_input', f);
       f = dropout(f, this.args.dropout, ctx);
       return this.head.forward(f);
     });

@@ -30,6 +30,13 @@ export const ImagenetModelSchema = z.strictObject({
   dropPath: z.number().min(0).lt(1).default(0.2),
   /** LayerScale init on the MLP branch (flowformer only; 0 = none). */
   layerScale: z.number().min(0).default(1e-5),
+  /**
+   * flowformer with a 'flow' attention: added once more after each of the four flow
+   * contractions, as the vision code's Flow_Attention (`flowformer.py:76-79`) does on top of
+   * the usual eps. 1e-6 is the original's computation; 0 gives the core Flow-Attention
+   * (`Flow_Attention.py`), a deliberate difference to label in tables.
+   */
+  flowOuterEps: z.number().min(0).default(1e-6),
   /** Dropout (DeiT/Flowformer `--drop`, 0). */
   dropout: z.number().min(0).lt(1).default(0),
 });

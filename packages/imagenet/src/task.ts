@@ -26,6 +26,7 @@ import { scanImageFolder, sortIlsvrcVal, type ImageFolder } from './data/folder.
 import { ImageFolderSplit, type ImageBatch } from './data/split.ts';
 import type { ImageClassifier } from './model.ts';
 import { ImagenetDataSchema, type ImagenetDataConfig } from './schema.ts';
+import { imagenetOriginal } from './original.ts';
 import { buildImageModel, imagenetSchemas, pipelineOf, type ImagenetConfig } from './build.ts';
 import { imagenetReport } from './report.ts';
 
@@ -220,6 +221,7 @@ export const imagenetTask: Task<ImagenetConfig, ImageBatch> = {
   ],
   schema: imagenetSchemas,
   metric: { name: 'top1', mode: 'max' },
+  original: imagenetOriginal,
   defaultConfig: 'configs/imagenet/cifar10/flowformer.yaml',
   report: imagenetReport,
 

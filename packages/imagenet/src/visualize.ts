@@ -87,10 +87,11 @@ export function flowMaps(model: ImageClassifier, x: tf.Tensor, opts: FlowMapOpti
       const dot = (a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(a, b), -1); // rows of a . b -> [H, n]
       const phiQe = tf.add(phiQ, eps);
       const phiKe = tf.add(phiK, eps);
-      const sinkIncoming = tf.div(1, dot(phiQe, tf.add(tf.sum(phiK, 1, true), eps))); // [H, L]
-      const sourceOutgoing = tf.div(1, dot(phiKe, tf.add(tf.sum(phiQ, 1, true), eps))); // [H, S]
-      const conservedSink = dot(phiQe, tf.add(tf.sum(tf.mul(phiK, sourceOutgoing.expandDims(-1)), 1, true), eps)); // [H, L]
-      let conservedSource = dot(phiKe, tf.add(tf.sum(tf.mul(phiQ, sinkIncoming.expandDims(-1)), 1, true), eps)); // [H, S]
+      const outer = o.outerEps ?? 0; // the vision code's extra +eps after each contraction
+      const sinkIncoming = tf.div(1, tf.add(dot(phiQe, tf.add(tf.sum(phiK, 1, true), eps)), outer)); // [H, L]
+      const sourceOutgoing = tf.div(1, tf.add(dot(phiKe, tf.add(tf.sum(phiQ, 1, true), eps)), outer)); // [H, S]
+      const conservedSink = tf.add(dot(phiQe, tf.add(tf.sum(tf.mul(phiK, sourceOutgoing.expandDims(-1)), 1, true), eps)), outer); // [H, L]
+      let conservedSource = tf.add(dot(phiKe, tf.add(tf.sum(tf.mul(phiQ, sinkIncoming.expandDims(-1)), 1, true), eps)), outer); // [H, S]
       const clamp = o.clamp === undefined ? 1 : o.clamp;
       if (clamp !== null) conservedSource = tf.clipByValue(conservedSource, -clamp, clamp);
       const sourceCompetition = o.competition === false ? tf.onesLike(conservedSource) : tf.mul(tf.softmax(conservedSource, -1), L); // [H, S]

@@ -27,6 +27,7 @@ import {
   type AttentionFactory,
   type ForwardContext,
   type Rng,
+  type Tap,
   type TaskModel,
 } from '@flowformer/core';
 import type { UeaBatch } from './data/split.ts';
@@ -91,8 +92,11 @@ export class UeaClassifier extends Module implements TaskModel<UeaBatch> {
     this.head = this.child('head', new Dense(rng, { inFeatures: dModel * maxLen, outFeatures: args.numClasses }));
   }
 
-  /** `x` `[B, L, D]`, `mask` `[B, L]` (1 = real step) -> logits `[B, C]`. */
-  forward(x: tf.Tensor, mask: tf.Tensor, ctx: ForwardContext): tf.Tensor {
+  /**
+   * `x` `[B, L, D]`, `mask` `[B, L]` (1 = real step) -> logits `[B, C]`. `tap` receives the
+   * activations the original's reference cases record, under their names (`flowformer check original`).
+   */
+  forward(x: tf.Tensor, mask: tf.Tensor, ctx: ForwardContext, tap?: Tap): tf.Tensor {
     const { dModel, maxLen, dropout: p } = this.args;
     if (x.rank !== 3 || x.shape[1] !== maxLen || x.shape[2] !== this.args.numDims) {
       throw new Error(`UeaClassifier: x must be [B, L=${maxLen}, D=${this.args.numDims}], got [${x.shape}]`);
@@ -100,10 +104,16 @@ export class UeaClassifier extends Module implements TaskModel<UeaBatch> {
     return tf.tidy(() => {
       const B = x.shape[0]!;
       let h = tf.mul(this.inputProjection.forward(x), Math.sqrt(dModel)); // [B,L,dModel]
-      h = dropout(this.positions.forward(h), p, ctx);
+      h = this.positions.forward(h);
+      tap?.('embedding', h);
+      h = dropout(h, p, ctx);
       const attnOpts = this.args.maskAttention ? { keyPaddingMask: mask } : {};
-      for (const block of this.blocks) h = block.forward(h, ctx, attnOpts);
+      for (const [i, block] of this.blocks.entries()) {
+        h = block.forward(h, ctx, attnOpts);
+        tap?.(`encoder.attn_layers.${i}`, h);
+      }
       h = this.norm.forward(h);
+      tap?.('encoder', h);
       // The encoder's output has no non-linearity of its own; the original adds one here.
       h = this.args.activation === 'gelu' ? gelu(h) : tf.relu(h);
       h = dropout(h, p, ctx);

@@ -25,6 +25,7 @@ import { UeaSplit, type UeaBatch } from './data/split.ts';
 import { PAPER_DATASETS } from './datasets.ts';
 import { ueaReport } from './report.ts';
 import { UeaClassifier } from './model.ts';
+import { ueaOriginal } from './original.ts';
 import { UeaDataSchema, UeaModelSchema, type UeaDataConfig, type UeaModelConfig } from './schema.ts';
 
 export type UeaConfig = Config & { model: UeaModelConfig & { name: string }; data: UeaDataConfig & { root?: string } };
@@ -95,6 +96,7 @@ export const ueaTask: Task<UeaConfig, UeaBatch> = {
   defaultConfig: 'configs/uea/JapaneseVowels/flowformer.yaml',
   // Lazily: report.ts imports this module back (it validates run configs with ueaTask).
   report: (args) => ueaReport(args),
+  original: ueaOriginal,
 
   async load(config: UeaConfig, ctx: TaskContext): Promise<TaskData<UeaBatch>> {
     const { protocol } = config.data;

@@ -34,6 +34,11 @@ export const CAUSAL_IMPLS = ['auto', 'fused', 'chunked', 'parallel'] as const;
  */
 export const flowOptionsSchema = z.object({
   eps: z.number().positive().default(1e-6).describe('added before every flow dot product (default 1e-6)'),
+  outerEps: z
+    .number()
+    .min(0)
+    .default(0)
+    .describe('added again after each flow contraction: 1e-6 in the vision code (Flowformer_CV), 0 elsewhere (default 0; non-causal only)'),
   featureMap: z.enum(['sigmoid', 'relu']).default('sigmoid').describe("'sigmoid' (core code, default) or 'relu' = relu(x)+1e-6 (LRA code)"),
   clamp: z
     .number()
@@ -93,6 +98,9 @@ export function resolveFlowOptions(o: FlowAttentionOptions = {}): ResolvedFlowOp
   const knobValues = parseOptions(flowOptionsSchema, knobs, 'flowAttention');
   if (causal && knobValues.competitionAxis === 'heads') {
     throw new Error("flowAttention: competitionAxis 'heads' exists only in the LRA code, which is non-causal; use 'keys' with causal: true");
+  }
+  if (causal && knobValues.outerEps !== 0) {
+    throw new Error('flowAttention: outerEps exists only in the vision code, which is non-causal; leave it at 0 with causal: true');
   }
   return { ...knobValues, causal };
 }

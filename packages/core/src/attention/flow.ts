@@ -70,15 +70,17 @@ function flowAttentionNormal(
     const phiKm = mk ? tf.mul(phiK, mk) : phiK;
 
     // (1) incoming flow of each sink, outgoing flow of each source
-    const sinkIncoming = tf.div(1, epsDot(phiQ, tf.sum(phiKm, 2, true), eps)); // [B,H,L,1]
-    const sourceOutgoing = tf.div(1, epsDot(phiK, tf.sum(phiQm, 2, true), eps)); // [B,H,S,1]
+    // outerEps: the vision code's extra +eps after each contraction (0 elsewhere: no op added)
+    const outer = (t: tf.Tensor) => (opts.outerEps !== 0 ? tf.add(t, opts.outerEps) : t);
+    const sinkIncoming = tf.div(1, outer(epsDot(phiQ, tf.sum(phiKm, 2, true), eps))); // [B,H,L,1]
+    const sourceOutgoing = tf.div(1, outer(epsDot(phiK, tf.sum(phiQm, 2, true), eps))); // [B,H,S,1]
     // (2) conservation refine: the flow a sink receives when every source sends one unit, and
     //     the flow a source sends when every sink receives one unit.
     //     sum_j phi(k_j) sourceOutgoing_j as [1,S] x [S,D] products: no [B,H,S,D] temporary.
     const weightedSum = (w: tf.Tensor, phi: tf.Tensor, n: number) =>
       tf.matMul(w.reshape([B * H, n, 1]), phi.reshape([B * H, n, D]), true, false).reshape([B, H, 1, D]);
-    const conservedSink = epsDot(phiQ, weightedSum(sourceOutgoing, phiKm, S), eps); // [B,H,L,1]
-    let conservedSource = epsDot(phiK, weightedSum(sinkIncoming, phiQm, L), eps); // [B,H,S,1]
+    const conservedSink = outer(epsDot(phiQ, weightedSum(sourceOutgoing, phiKm, S), eps)); // [B,H,L,1]
+    let conservedSource = outer(epsDot(phiK, weightedSum(sinkIncoming, phiQm, L), eps)); // [B,H,S,1]
     if (opts.clamp !== null) conservedSource = tf.clipByValue(conservedSource, -opts.clamp, opts.clamp); // for stability
 
     // Numbers of real sinks and sources (L and S without padding): [B,1,1,1] or scalars.

@@ -3,3 +3,4 @@ export { download, sha256File, type DownloadArgs, type DownloadProgress, type Do
 export { extract, archiveKind, type ArchiveKind } from './archive.ts';
 export { startTestServer, type TestServer, type TestServerArgs, type TestRequest } from './test-server.ts';
 export { mapLimit } from './map-limit.ts';
+export { parseSafetensors, readSafetensors, serializeSafetensors, writeSafetensors, safeToNumbers, type SafeDtype, type SafeTensor, type SafetensorsFile } from './safetensors.ts';
