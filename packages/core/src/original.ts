@@ -16,7 +16,6 @@
 import { tf } from './tf.ts';
 import { readSafetensors, safeToNumbers, writeSafetensors, type SafeTensor, type SafetensorsFile } from './io/safetensors.ts';
 import type { Module } from './nn/module.ts';
-import type { Task, TaskModel } from './task.ts';
 import { backendInfo } from './backend/select.ts';
 import { Rng } from './rng.ts';
 
@@ -294,7 +293,7 @@ export interface OriginalRun {
 }
 
 /** What the generic tools (`flowformer check original`, `flowformer import`) need of a task. */
-export interface OriginalHooks {
+export interface OriginalHooks<M extends Module = Module> {
   /** The original classes this task reproduces (`cls` in a case's metadata). */
   classes: string[];
   /**
@@ -303,13 +302,13 @@ export interface OriginalHooks {
    */
   configFromMeta(meta: OriginalCaseMeta): { model: Record<string, unknown>; attention: Record<string, unknown>; info: Record<string, unknown> };
   /** Builds our model for a case (from `configFromMeta`), eval-ready; weights still to import. */
-  buildFromMeta(meta: OriginalCaseMeta, rng: Rng): TaskModel;
+  buildFromMeta(meta: OriginalCaseMeta, rng: Rng): M;
   /** Loads a state dict with the original's names (no `param.` prefix) into our model; throws naming the parameter. */
-  importWeights(model: TaskModel, state: Map<string, Dense64>): ImportSummary;
+  importWeights(model: M, state: Map<string, Dense64>): ImportSummary;
   /** Our parameters under the original's names and layouts (`safetensors.torch.load_file` loads them into the original). */
-  exportWeights(model: TaskModel): Map<string, Dense64>;
+  exportWeights(model: M): Map<string, Dense64>;
   /** Forward and backward on the case's stored inputs (eval mode), with named intermediates. */
-  runCase(model: TaskModel, c: OriginalCase): OriginalRun;
+  runCase(model: M, c: OriginalCase): OriginalRun;
 }
 
 /** `||a - b|| / ||b||` (absolute norm when `b` is zero). */
@@ -470,7 +469,13 @@ export function writeOriginalWeights(file: string, weights: Map<string, Dense64>
 }
 
 /** The task whose `original` hooks reproduce a case: by the case's `model` (our task name), else by its class. */
-export function hooksForCase(tasks: Task[], meta: { model: string; cls: string }, file: string): { task: Task; hooks: OriginalHooks } {
+/** What of a task the generic tools read (the Task interface, without importing it: task.ts names this file). */
+export interface WithOriginal {
+  name: string;
+  original?: OriginalHooks<any>;
+}
+
+export function hooksForCase<T extends WithOriginal>(tasks: T[], meta: { model: string; cls: string }, file: string): { task: T; hooks: OriginalHooks<any> } {
   const withHooks = tasks.filter((t) => t.original);
   const task = withHooks.find((t) => t.name === meta.model) ?? withHooks.find((t) => t.original!.classes.includes(meta.cls));
   if (!task) {
@@ -485,7 +490,7 @@ export function hooksForCase(tasks: Task[], meta: { model: string; cls: string }
  * backward on the current backend and compares with the stored outputs, loss and gradients.
  * An import error (a missing, unused or misshapen parameter) fails the file with that error.
  */
-export function checkOriginalFiles(files: string[], tasks: Task[]): { file: string; check?: CaseCheck; error?: string }[] {
+export function checkOriginalFiles(files: string[], tasks: WithOriginal[]): { file: string; check?: CaseCheck; error?: string }[] {
   return files.map((file) => {
     try {
       const c = readOriginalCase(file);

@@ -132,7 +132,7 @@ export interface Task<Cfg extends Config = any, B extends Batch = Batch> {
    */
   finalEval?: TaskFinalEval<Cfg>;
   /** `flowformer check original` and `flowformer import`: equality with the original PyTorch model (see original.ts). */
-  original?: OriginalHooks;
+  original?: OriginalHooks<TaskModel<B>>;
 }
 
 export interface TaskFinalEval<Cfg extends Config = Config> {

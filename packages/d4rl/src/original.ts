@@ -92,7 +92,7 @@ function unusedFor(dt: DecisionTransformer): Record<string, string> {
   return u;
 }
 
-export const d4rlOriginal: OriginalHooks = {
+export const d4rlOriginal: OriginalHooks<TaskModel> = {
   classes: ['DecisionTransformer'],
 
   configFromMeta(meta) {

@@ -87,7 +87,7 @@ function num(meta: OriginalCaseMeta, key: string): number {
   return v;
 }
 
-export const imagenetOriginal: OriginalHooks = {
+export const imagenetOriginal: OriginalHooks<TaskModel> = {
   classes: ['Flowformer'],
 
   configFromMeta(meta) {

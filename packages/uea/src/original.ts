@@ -73,7 +73,7 @@ function num(meta: OriginalCaseMeta, key: string): number {
   return v;
 }
 
-export const ueaOriginal: OriginalHooks = {
+export const ueaOriginal: OriginalHooks<TaskModel> = {
   classes: ['FlowformerClassiregressor'],
 
   configFromMeta(meta) {
