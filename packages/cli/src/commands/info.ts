@@ -1,5 +1,6 @@
 import type { CommandModule } from 'yargs';
 import { backendInfo, initBackend } from '@flowformer/core';
+import { gpuRows, gpuJson } from '../launch/gpu-info.ts';
 import { mallocText, tensorflowMissing, threadsText } from '../backend-text.ts';
 
 interface InfoArgs {
@@ -20,7 +21,7 @@ export const infoCommand: CommandModule<object, InfoArgs> = {
     await initBackend(args.backend as never);
     const info = backendInfo();
     if (args.json) {
-      console.log(JSON.stringify({ ...info, malloc: mallocText() }, null, 2));
+      console.log(JSON.stringify({ ...info, malloc: mallocText(), ...gpuJson(info) }, null, 2));
       return;
     }
     const rows: [string, string][] = [
@@ -33,6 +34,7 @@ export const infoCommand: CommandModule<object, InfoArgs> = {
       ['simd', String(info.simd)],
       ['malloc', mallocText()],
       ...Object.entries(info.versions).map(([k, v]) => [`version ${k}`, String(v)] as [string, string]),
+      ...gpuRows(info),
     ];
     // On wasm or cpu because tfjs-node is missing: say how to get the faster backend, which the
     // first sentence of its error above leaves out.

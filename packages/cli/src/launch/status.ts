@@ -68,8 +68,8 @@ export function jobStatuses(jobs: LaunchJob[], o: { repoRoot: string; resultsRoo
       return { id: job.id, kind: 'running', detail: `${live}on ${node}${sid ? `, Slurm ${sid}` : ''}, pid ${claim?.pid ?? run?.pid}`, ...(t?.state ? { slurm: t.state } : {}) };
     }
     if (t?.state && !slurmStateEnded(t.state.state)) {
-      const s = t.state.state === 'PENDING' ? `queued` : `queued`;
-      return { id: job.id, kind: s, detail: `Slurm ${slurmId} ${t.state.state.toLowerCase()}${t.state.reason && t.state.reason !== 'None' ? ` (${t.state.reason})` : ''}`, slurm: t.state };
+      if (t.state.state === 'RUNNING') return { id: job.id, kind: 'running', detail: `starting, Slurm ${slurmId} on ${t.state.node}`, slurm: t.state };
+      return { id: job.id, kind: 'queued', detail: `Slurm ${slurmId} ${t.state.state.toLowerCase()}${t.state.reason && t.state.reason !== 'None' ? ` (${t.state.reason})` : ''}`, slurm: t.state };
     }
     if (run) {
       const state = runState(run);

@@ -13,6 +13,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 
 /** The GPU of worker `slot` (0-based) among `gpus`, round-robin; undefined without a list. */
@@ -135,4 +136,13 @@ export function checkCudaLibraries(packageDir: string | null, dirs: string[] = l
   if (!need) return { ...base, libraries: [], missing: [], problem: `libtensorflow ${libtensorflow}: its CUDA/cuDNN versions are not in our table (TENSORFLOW_CUDA in packages/core/src/launch/gpus.ts)` };
   const libraries = need.libraries.map((name) => ({ name, found: dirs.map((d) => path.join(d, name)).find((f) => fs.existsSync(f)) ?? null }));
   return { ...base, cuda: need.cuda, cudnn: need.cudnn, libraries, missing: libraries.filter((l) => !l.found).map((l) => l.name) };
+}
+
+/** Where @tensorflow/tfjs-node-gpu is installed (as the backend would load it), or null. */
+export function tfjsNodeGpuDir(): string | null {
+  try {
+    return path.dirname(createRequire(import.meta.url).resolve('@tensorflow/tfjs-node-gpu/package.json'));
+  } catch {
+    return null;
+  }
 }
