@@ -18,7 +18,16 @@ export const infoCommand: CommandModule<object, InfoArgs> = {
       .example('$0 info --backend cpu', 'force the pure-JS backend')
       .example('FLOWFORMER_BACKEND=wasm $0 info', 'the same through the environment') as never,
   handler: async (args) => {
-    await initBackend(args.backend as never);
+    try {
+      await initBackend(args.backend as never);
+    } catch (e) {
+      // tensorflow-gpu asked for and not loadable: still say which GPUs and CUDA libraries are here.
+      if ((args.backend ?? process.env.FLOWFORMER_BACKEND) !== 'tensorflow-gpu') throw e;
+      console.error((e as Error).message);
+      for (const [k, v] of gpuRows({ backend: 'tensorflow-gpu', requested: 'tensorflow-gpu' })) console.log(`${k.padEnd(12)}  ${v}`);
+      process.exitCode = 1;
+      return;
+    }
     const info = backendInfo();
     if (args.json) {
       console.log(JSON.stringify({ ...info, malloc: mallocText(), ...gpuJson(info) }, null, 2));
