@@ -167,7 +167,7 @@ export async function runClaimedJob(job: LaunchJob, o: RunClaimedOptions): Promi
         o.onSignal?.(s);
         child.kill('SIGTERM');
       };
-      const signals: NodeJS.Signals[] = ['SIGTERM', 'SIGINT', 'SIGUSR1'];
+      const signals: NodeJS.Signals[] = ['SIGTERM', 'SIGINT', 'SIGUSR2'];
       for (const s of signals) process.on(s, stop);
       claim.keepAlive(() => {
         say(`${job.id}: another worker took this job's claim over (ours was not refreshed in time); stopping the trainer`);

@@ -43,7 +43,7 @@ export function launchOptions<T>(y: Argv<T>): Argv<T> {
     .option('time', { type: 'string', describe: '(slurm) time limit per array task, e.g. 1-00:00:00; a task that reaches it saves ckpt/last and resumes on --requeue or the next submission' })
     .option('max-parallel', { type: 'number', describe: '(slurm) at most N array tasks at once (--array=...%N)' })
     .option('sbatch-arg', { type: 'string', array: true, describe: "(slurm) passed through to both batch scripts, e.g. --sbatch-arg=--account=proj42 --sbatch-arg='--constraint=a100'" })
-    .option('signal-grace', { type: 'number', default: 120, describe: '(slurm) seconds before the time limit at which the trainer is told to save and stop (--signal=B:USR1@N)' })
+    .option('signal-grace', { type: 'number', default: 120, describe: '(slurm) seconds before the time limit at which the trainer is told to save and stop (--signal=B:USR2@N)' })
     .option('requeue', { type: 'boolean', describe: '(slurm) a task stopped by its time limit or preempted is requeued and resumes from ckpt/last' })
     .option('wait', { type: 'boolean', describe: '(slurm) block until the collect job has ended, showing each job\'s progress; exit 1 if a job failed' })
     .option('status', { type: 'boolean', describe: 'list every job: not started, queued (Slurm id), running (update k of n, node), completed, interrupted, failed (last lines of its log), abandoned' })
@@ -73,7 +73,7 @@ export async function reproduceLaunch(a: LaunchArgs, c: HookContext): Promise<bo
     const ids = slurmIdsFromEnv();
     const say = (l: string) => console.log(`[${new Date().toISOString()}${ids ? ` slurm ${ids.arrayJobId ?? ids.jobId}_${ids.arrayTaskId ?? ''} on ${ids.node}` : ''}] ${l}`);
     let timeLimit = false;
-    const r = await runClaimedJob(job, { repoRoot: c.repoRoot, resultsRoot: c.resultsRoot, log: path.join(logDir, `${job.id}.log`), backend: c.backend, say, onSignal: (s) => { timeLimit ||= s === 'SIGUSR1'; } });
+    const r = await runClaimedJob(job, { repoRoot: c.repoRoot, resultsRoot: c.resultsRoot, log: path.join(logDir, `${job.id}.log`), backend: c.backend, say, onSignal: (s) => { timeLimit ||= s === 'SIGUSR2'; } });
     if (r.outcome !== 'trained') return true;
     if (r.code === 130 && timeLimit && a.requeue && ids) {
       // Near the time limit: the trainer saved ckpt/last; go back to the queue to resume from it.

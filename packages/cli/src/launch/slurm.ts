@@ -8,7 +8,7 @@
  * submission (`<results>/tables/slurm/<table>[-mini].submissions.jsonl`: job ids, array
  * index -> job) are written beside the table, for `--status` and for people.
  *
- * Interruption: `--signal=B:USR1@<grace>` tells the task shortly before its time limit; it
+ * Interruption: `--signal=B:USR2@<grace>` tells the task shortly before its time limit; it
  * passes a SIGTERM to the trainer, which finishes its update, saves ckpt/last and records
  * 'interrupted'. With `--requeue` the task then requeues itself (and Slurm requeues it after a
  * preemption); without, the next submission of the table resumes it. A scancel (SIGTERM to every
@@ -84,8 +84,8 @@ export function batchScripts(p: SubmitPlan): BatchScripts {
     ...resourceLines(o, true),
     `#SBATCH --output=${logDir}/slurm-%A_%a.out`,
     '#SBATCH --open-mode=append',
-    // USR1 to the batch shell (the worker, by exec) `grace` seconds before the time limit
-    `#SBATCH --signal=B:USR1@${grace}`,
+    // USR2 to the batch shell (the worker, by exec) `grace` seconds before the time limit (not USR1: Node keeps it for its inspector)
+    `#SBATCH --signal=B:USR2@${grace}`,
     o.requeue ? '#SBATCH --requeue' : '#SBATCH --no-requeue',
     ...(o.sbatchArgs ?? []).map((a) => `#SBATCH ${a}`),
     '',
