@@ -73,7 +73,7 @@ export function jobStatuses(jobs: LaunchJob[], o: { repoRoot: string; resultsRoo
     }
     if (run) {
       const state = runState(run);
-      if (state === 'abandoned' || (state === 'running' && !claimAlive)) return { id: job.id, kind: 'abandoned', detail: `${where(run)} at ${at(run)}: its worker is gone; the next submission resumes it${standing.kind === 'resume' ? '' : ' from the start (no ckpt/last)'}` };
+      if (state === 'abandoned' || (state === 'running' && !claimAlive)) return { id: job.id, kind: 'abandoned', detail: `${where(run)} at ${at(run)}: its worker is gone; the next submission ${standing.kind === 'resume' ? 'resumes it from ckpt/last' : 'starts it over (no ckpt/last)'}` };
       if (state === 'diverged') return { id: job.id, kind: 'failed', detail: `${where(run)} diverged at ${at(run)}, log ${log}`, tail: tailOf(log) };
       if (state === 'interrupted' || state === 'stopped') {
         const ended = t?.state ? `, Slurm ${slurmId} ${t.state.state.toLowerCase()}` : '';
