@@ -14,6 +14,7 @@
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
@@ -97,8 +98,11 @@ function latestRunOf(job: Job, runs: RunSummary[], repoRoot: string): RunSummary
 function standingOf(job: Job, runs: RunSummary[], repoRoot: string): JobStanding {
   const done = runsOfJob(job, runs, repoRoot)[0];
   if (done) return { kind: 'done', run: done };
+  // A live process on this machine (a `flowformer train` started by hand, which takes no claim).
+  // A 'running' record of another machine cannot be checked from here; the caller holds the
+  // job's claim, so no worker trains it there: it is an orphan (below).
   const live = runningRunOfJob(job, runs, repoRoot);
-  if (live) return { kind: 'live', run: live };
+  if (live && live.host === os.hostname()) return { kind: 'live', run: live };
   const cut = interruptedRunOfJob(job, runs, repoRoot);
   if (cut) return { kind: 'resume', run: cut };
   // A 'running' record from another machine whose worker is gone (we hold the job's claim, so
