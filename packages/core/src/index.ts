@@ -14,4 +14,5 @@ export * from './bench/index.ts';
 export * from './backend/tensorflow-setup.ts';
 export * from './results/tables.ts'; export * from './results/paper.ts';
 export * from './results/report.ts';
+export * from './results/readme.ts';
 export * from './launch/index.ts';

@@ -11,6 +11,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { CommandModule } from 'yargs';
 import { acquireClaim, jobGpuEnv, slurmJobEnded, TABLES, DEFAULT_ATTENTIONS, tableJobs, tableRows, tableTask, readRunSummaries, runsOfJob, interruptedRunOfJob, runningRunOfJob, strandedRunOfJob, threadsFromEnv, buildTable, writeTable, listTasks, loadPaper, relativeTo, type Job, type RunSummary, type Scale, type TableHere, type TableName } from '@flowformer/core';
+import { writeReadmeResults } from '@flowformer/core';
 import { repoRoot } from '../paths.ts';
 import { runRoots } from './train.ts';
 import { fromTableJobs } from '../launch/jobs.ts';
@@ -253,6 +254,7 @@ export const reproduceCommand: CommandModule<object, ReproduceArgs> = {
     const files = writeTable(args.out ?? path.join(roots.resultsRoot, 'tables'), table, root);
     const cells = table.rows.flatMap((r) => r.cells);
     console.log(`wrote ${files.md} and ${files.json}: ${cells.filter((c) => c.ours).length} of ${cells.length} cells have our runs${table.here ? `; section '${table.here.title}' from the ${table.here.task} task` : ''}`);
+    if (writeReadmeResults({ repoRoot: root, tablesDir: path.dirname(files.json) })?.changed) console.log('rewrote the results table of README.md from results/tables/main*.json');
     if (reportFailed) process.exitCode = 1;
     if (failed.length) {
       console.error(`${failed.length} job(s) failed (their cells say 'not run'):`);
