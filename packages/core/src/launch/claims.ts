@@ -10,7 +10,7 @@
  * it stops. A claim whose holder is gone is taken over:
  *   - its host is this machine and its pid is dead (a kill -9, the out-of-memory killer);
  *   - it names a Slurm job that Slurm says has ended (the node died, the job was cancelled);
- *   - it names this very Slurm job and array task (a requeued task's earlier life);
+ *   - it names this very Slurm job and array task in an earlier life (the task was requeued since);
  *   - it was not refreshed for `staleSeconds` (a holder on another machine that died silently).
  * A takeover happens under a short lock (`<key>.json.takeover`, a directory: mkdir is atomic), in
  * which the claim is read again and judged again, so two workers that both found it dead cannot
@@ -105,8 +105,9 @@ export function listClaims(dir: string): ClaimInfo[] {
     });
 }
 
-const sameSlurmTask = (a: SlurmIds | undefined, b: SlurmIds | undefined | null): boolean =>
-  !!a && !!b && (a.arrayJobId && b.arrayJobId ? a.arrayJobId === b.arrayJobId && a.arrayTaskId === b.arrayTaskId : a.jobId === b.jobId);
+/** Whether `b` is a later life of the Slurm task `a`: the same task, requeued since (SLURM_RESTART_COUNT grew). */
+const laterLife = (a: SlurmIds | undefined, b: SlurmIds | undefined | null): boolean =>
+  !!a && !!b && (a.arrayJobId && b.arrayJobId ? a.arrayJobId === b.arrayJobId && a.arrayTaskId === b.arrayTaskId : a.jobId === b.jobId) && (b.restartCount ?? 0) > (a.restartCount ?? 0);
 
 /** Whether a claim's holder is alive, dead, or silent too long (see the file's comment). */
 export function holderState(c: ClaimInfo, o: ClaimOptions = {}): HolderState {
@@ -115,7 +116,7 @@ export function holderState(c: ClaimInfo, o: ClaimOptions = {}): HolderState {
   const now = (o.now ?? Date.now)();
   if (c.token === 'corrupt') return 'dead';
   // A requeued array task finds the claim of its own earlier life: that life is over.
-  if (sameSlurmTask(c.slurm, me) && !(c.host === host && c.pid === (o.pid ?? process.pid))) return 'dead';
+  if (laterLife(c.slurm, me)) return 'dead';
   if (c.host === host && !(o.pidAlive ?? pidAlive)(c.pid)) return 'dead';
   if (c.slurm && (o.slurmEnded ?? (() => undefined))(c.slurm) === true) return 'dead';
   const age = (now - Date.parse(c.refreshedAt)) / 1000;

@@ -69,6 +69,8 @@ describe('claims', () => {
     expect(holderState(c, { slurm: null, slurmEnded: () => true })).toBe('dead');
     expect(holderState(c, { slurm: null, slurmEnded: () => undefined })).toBe('alive');
     expect(holderState(c, { slurm: { jobId: '12', arrayJobId: '10', arrayTaskId: '2', restartCount: 1 }, slurmEnded: () => false })).toBe('dead');
+    // the same task not requeued (two processes in one allocation): the other one is alive
+    expect(holderState(c, { slurm: { jobId: '12', arrayJobId: '10', arrayTaskId: '2' }, slurmEnded: () => false })).toBe('alive');
     expect(holderState(c, { slurm: { jobId: '13', arrayJobId: '10', arrayTaskId: '3' }, slurmEnded: () => false })).toBe('alive');
   });
 
