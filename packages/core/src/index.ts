@@ -19,3 +19,4 @@ export * from './results/tables.ts'; export * from './results/paper.ts';
 export * from './results/report.ts';
 export * from './results/readme.ts';
 export * from './original.ts';
+export * from './launch/index.ts';

@@ -1,5 +1,6 @@
 import type { CommandModule } from 'yargs';
 import { backendInfo, initBackend } from '@flowformer/core';
+import { gpuRows, gpuJson } from '../launch/gpu-info.ts';
 import { mallocText, tensorflowMissing, threadsText } from '../backend-text.ts';
 
 interface InfoArgs {
@@ -17,10 +18,19 @@ export const infoCommand: CommandModule<object, InfoArgs> = {
       .example('$0 info --backend cpu', 'force the pure-JS backend')
       .example('FLOWFORMER_BACKEND=wasm $0 info', 'the same through the environment') as never,
   handler: async (args) => {
-    await initBackend(args.backend as never);
+    try {
+      await initBackend(args.backend as never);
+    } catch (e) {
+      // tensorflow-gpu asked for and not loadable: still say which GPUs and CUDA libraries are here.
+      if ((args.backend ?? process.env.FLOWFORMER_BACKEND) !== 'tensorflow-gpu') throw e;
+      console.error((e as Error).message);
+      for (const [k, v] of gpuRows({ backend: 'tensorflow-gpu', requested: 'tensorflow-gpu' })) console.log(`${k.padEnd(12)}  ${v}`);
+      process.exitCode = 1;
+      return;
+    }
     const info = backendInfo();
     if (args.json) {
-      console.log(JSON.stringify({ ...info, malloc: mallocText() }, null, 2));
+      console.log(JSON.stringify({ ...info, malloc: mallocText(), ...gpuJson(info) }, null, 2));
       return;
     }
     const rows: [string, string][] = [
@@ -33,6 +43,7 @@ export const infoCommand: CommandModule<object, InfoArgs> = {
       ['simd', String(info.simd)],
       ['malloc', mallocText()],
       ...Object.entries(info.versions).map(([k, v]) => [`version ${k}`, String(v)] as [string, string]),
+      ...gpuRows(info),
     ];
     // On wasm or cpu because tfjs-node is missing: say how to get the faster backend, which the
     // first sentence of its error above leaves out.

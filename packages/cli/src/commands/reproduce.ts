@@ -10,12 +10,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { CommandModule } from 'yargs';
-import { TABLES, DEFAULT_ATTENTIONS, tableJobs, tableRows, tableTask, readRunSummaries, runsOfJob, interruptedRunOfJob, runningRunOfJob, strandedRunOfJob, threadsFromEnv, buildTable, writeTable, listTasks, loadPaper, relativeTo, type Job, type RunSummary, type Scale, type TableHere, type TableName } from '@flowformer/core';
+import { acquireClaim, jobGpuEnv, slurmJobEnded, TABLES, DEFAULT_ATTENTIONS, tableJobs, tableRows, tableTask, readRunSummaries, runsOfJob, interruptedRunOfJob, runningRunOfJob, strandedRunOfJob, threadsFromEnv, buildTable, writeTable, listTasks, loadPaper, relativeTo, type Job, type RunSummary, type Scale, type TableHere, type TableName } from '@flowformer/core';
 import { writeReadmeResults } from '@flowformer/core';
 import { repoRoot } from '../paths.ts';
 import { runRoots } from './train.ts';
+import { fromTableJobs } from '../launch/jobs.ts';
+import { launchOptions, localGpu, reproduceLaunch, type LaunchArgs } from '../launch/reproduce-hook.ts';
 
-interface ReproduceArgs {
+interface ReproduceArgs extends LaunchArgs {
   table: TableName;
   scale: Scale;
   attentions: string;
@@ -64,7 +66,7 @@ function strandedText(root: string, run: RunSummary): string {
 }
 
 /** Runs one job as `flowformer train`, its output to `log`; resolves with the exit code. */
-function runJob(job: Job, args: ReproduceArgs, resultsRoot: string, log: string, threads: number, resume?: string): Promise<number> {
+function runJob(job: Job, args: ReproduceArgs, resultsRoot: string, log: string, threads: number, resume?: string, gpu?: string): Promise<number> {
   // Paths relative to the repository (the child's cwd) where they lie inside it: the command is
   // recorded in the run's summary.json, which is committed and read in other clones.
   const root = repoRoot();
@@ -79,7 +81,7 @@ function runJob(job: Job, args: ReproduceArgs, resultsRoot: string, log: string,
   fs.writeSync(fd, `$ FLOWFORMER_THREADS=${threads} node ${argv.join(' ')}\n`);
   return new Promise((resolve) => {
     // detached: a Ctrl-C in the terminal reaches `reproduce` only, which passes it on once.
-    const env = { ...process.env, FLOWFORMER_THREADS: String(threads) };
+    const env = jobGpuEnv({ ...process.env, FLOWFORMER_THREADS: String(threads) }, { gpu, backend: args.backend });
     const child = spawn(process.execPath, argv, { stdio: ['ignore', fd, fd], cwd: root, detached: true, env });
     running.add(child);
     child.on('error', (e) => { running.delete(child); fs.writeSync(fd, `spawn failed: ${e.message}\n`); resolve(127); });
@@ -99,7 +101,7 @@ export const reproduceCommand: CommandModule<object, ReproduceArgs> = {
   command: 'reproduce',
   describe: "Run (or --collect) the runs of one of the paper's tables; writes results/tables/<table>.md and .json beside the paper's numbers",
   builder: (y) =>
-    y
+    launchOptions(y)
       .option('table', { choices: TABLES, demandOption: true, describe: "which table; 'main' is the README's five-benchmark summary (all tables' jobs)" })
       .option('scale', { choices: ['paper', 'mini'] as const, default: 'paper' as const, describe: "paper configs, or the mini/proxy configs that run on a CPU (tables then go to <table>-mini.*)" })
       .option('attentions', { type: 'string', default: DEFAULT_ATTENTIONS.join(','), describe: 'attention types, one column each (flow,softmax,performer,reformer,linear,cosformer)' })
@@ -117,6 +119,8 @@ export const reproduceCommand: CommandModule<object, ReproduceArgs> = {
       .example('$0 reproduce --table lra --scale mini --data-root ../shared/data --set image:data.dir=cifar10', 'LRA Image on the shared CIFAR-10 folders')
       .example('$0 reproduce --table uea --seeds 0,1,2 --only JapaneseVowels', 'three seeds of one UEA row (mean ± std)')
       .example('$0 reproduce --table main --collect', 'gather the runs already done into the summary table')
+      .example('$0 reproduce --table lra --launcher slurm --partition gpu --gpus-per-job 1 --cpus-per-job 8 --mem 32G --time 1-00:00:00 --requeue', 'the LRA table as one Slurm job array plus a collect job (docs/reproduce.md)')
+      .example('$0 reproduce --table lra --status', 'where every job stands: queued, running (update k of n, node), completed, failed, ...')
       .epilog("A task table (not 'main') ends with the task's own section of every completed run found under the results root (protocols, proxies, throughput, chance levels), when the task provides one.") as never,
   handler: async (args) => {
     const root = repoRoot();
@@ -135,6 +139,11 @@ export const reproduceCommand: CommandModule<object, ReproduceArgs> = {
       if (bad.length) throw new Error(`--only: no row ${bad.join(', ')} in table ${args.table} at scale ${args.scale}; rows: ${known.join(', ')}`);
     }
     const jobs = tableJobs(opts);
+    // Slurm, --status and one array task (--run-job): packages/cli/src/launch/.
+    const launchJobs = fromTableJobs(jobs, { repoRoot: root, resultsRoot: roots.resultsRoot, dataRoot: args['data-root'], backend: args.backend });
+    const tableArgs = ['--table', args.table, '--scale', args.scale, '--attentions', attentions.join(','), ...(args.seeds ? ['--seeds', args.seeds] : []), ...(args.only ? ['--only', args.only] : []), ...(args.set ?? []).flatMap((s) => ['--set', s]), '--results-root', roots.resultsRoot, ...(args['data-root'] ? ['--data-root', path.resolve(args['data-root'])] : []), ...(args.backend ? ['--backend', args.backend] : [])];
+    if (!args.collect && (await reproduceLaunch(args, { table: args.table, stem: args.scale === 'mini' ? `${args.table}-mini` : args.table, repoRoot: root, resultsRoot: roots.resultsRoot, jobs: launchJobs, reproduceArgs: tableArgs, backend: args.backend, dryRun: args['dry-run'] })))
+      return;
     const existing = readRunSummaries(roots.resultsRoot);
     // What each job needs, decided once from the records read above:
     //   done: a completed run exists (skipped);
@@ -187,15 +196,30 @@ export const reproduceCommand: CommandModule<object, ReproduceArgs> = {
       let finished = 0;
       let interrupted = 0;
       const t0 = Date.now();
-      const worker = async () => {
+      const worker = async (slot: number) => {
         while (next < todo.length && !stopping) {
           const { job, plan } = todo[next++]!;
           const log = path.join(logDir, `${job.id}.log`);
+          // One worker per job across machines and submissions: a job claimed by a live worker
+          // (a Slurm task, another reproduce) is left to it (packages/core/src/launch/claims.ts).
+          const claimed = acquireClaim(roots.resultsRoot, launchJobs[jobs.indexOf(job)]!.claimKey, job.id, { slurmEnded: slurmJobEnded });
+          if (!claimed.ok) {
+            finished++;
+            console.log(`[${finished}/${todo.length}] skipping ${job.id}: claimed by ${claimed.holder.host} pid ${claimed.holder.pid}${claimed.holder.slurm ? ` (Slurm job ${claimed.holder.slurm.jobId})` : ''}`);
+            continue;
+          }
+          if (launchJobs[jobs.indexOf(job)]!.standing().kind === 'done') {
+            claimed.claim.release();
+            finished++;
+            console.log(`[${finished}/${todo.length}] skipping ${job.id}: another worker completed it meanwhile`);
+            continue;
+          }
+          claimed.claim.keepAlive(() => console.error(`${job.id}: its claim was taken over by another worker`));
           const resume = plan.kind === 'resume' ? plan.run.runDir : undefined;
           if (resume) console.log(`resuming ${job.id} from ${resume}`);
           else if (plan.kind === 'todo' && plan.stranded) console.log(`starting ${job.id} over: ${strandedText(root, plan.stranded)}`);
           const jobStart = Date.now();
-          const code = await runJob(job, args, roots.resultsRoot, log, threads, resume);
+          const code = await runJob(job, args, roots.resultsRoot, log, threads, resume, localGpu(args, slot)).finally(() => claimed.claim.release());
           finished++;
           const cut = code !== 0 && stopping; // stopped by our signal: interrupted and resumable, not failed
           if (cut) interrupted++;
@@ -206,7 +230,7 @@ export const reproduceCommand: CommandModule<object, ReproduceArgs> = {
       process.on('SIGINT', onStopSignal);
       process.on('SIGTERM', onStopSignal);
       try {
-        await Promise.all(Array.from({ length: Math.max(1, Math.min(args.jobs, todo.length)) }, worker));
+        await Promise.all(Array.from({ length: Math.max(1, Math.min(args.jobs, todo.length)) }, (_, slot) => worker(slot)));
       } finally {
         process.removeListener('SIGINT', onStopSignal);
         process.removeListener('SIGTERM', onStopSignal);

@@ -115,9 +115,41 @@ export interface RunSummary {
    */
   pid?: number;
   host?: string;
+  /**
+   * Under Slurm: the job, array task and node of the process that last wrote the record, and
+   * (`earlier`) those of the jobs that trained it before (a requeued or resubmitted task).
+   */
+  slurm?: SlurmIds & { earlier?: SlurmIds[] };
   dataInfo: Record<string, unknown>;
   startedAt: string;
   finishedAt: string;
+}
+
+/** The Slurm ids of a process running under Slurm (from its SLURM_* variables). */
+export interface SlurmIds {
+  /** SLURM_JOB_ID: the task's own job id (an array task has one of its own). */
+  jobId: string;
+  /** SLURM_ARRAY_JOB_ID and SLURM_ARRAY_TASK_ID for an array task. */
+  arrayJobId?: string;
+  arrayTaskId?: string;
+  /** SLURMD_NODENAME: the node it runs on. */
+  node?: string;
+  /** SLURM_RESTART_COUNT: how often the job was requeued. */
+  restartCount?: number;
+}
+
+/** The Slurm ids of this process, from its environment; undefined outside a Slurm job. */
+export function slurmIdsFromEnv(env: NodeJS.ProcessEnv = process.env): SlurmIds | undefined {
+  const jobId = env.SLURM_JOB_ID;
+  if (!jobId) return undefined;
+  const restart = env.SLURM_RESTART_COUNT !== undefined ? Number(env.SLURM_RESTART_COUNT) : undefined;
+  return {
+    jobId,
+    ...(env.SLURM_ARRAY_JOB_ID ? { arrayJobId: env.SLURM_ARRAY_JOB_ID } : {}),
+    ...(env.SLURM_ARRAY_TASK_ID ? { arrayTaskId: env.SLURM_ARRAY_TASK_ID } : {}),
+    ...(env.SLURMD_NODENAME ? { node: env.SLURMD_NODENAME } : {}),
+    ...(restart !== undefined && Number.isFinite(restart) ? { restartCount: restart } : {}),
+  };
 }
 
 /** How a run stands: its recorded status, or 'abandoned' for a 'running' record whose process is gone. */
@@ -264,8 +296,30 @@ export class RunRecord {
    */
   writeSummary(s: RunSummary, repoRoot = REPO_ROOT): void {
     const tmp = this.summaryPath + '.tmp';
-    fs.writeFileSync(tmp, JSON.stringify({ ...s, runDir: s.runDir ?? this.dir }, repoRelativePaths(repoRoot), 2) + '\n');
+    const slurm = this.slurmField(s);
+    fs.writeFileSync(tmp, JSON.stringify({ ...s, runDir: s.runDir ?? this.dir, ...(slurm ? { slurm } : {}) }, repoRelativePaths(repoRoot), 2) + '\n');
     fs.renameSync(tmp, this.summaryPath);
+  }
+
+  /**
+   * The summary's `slurm` field when this process runs under Slurm: its ids, with those of the
+   * earlier jobs that trained this run (read from the summary on disk) under `earlier`.
+   */
+  private slurmField(s: RunSummary, env: NodeJS.ProcessEnv = process.env): RunSummary['slurm'] {
+    const now = slurmIdsFromEnv(env);
+    let before: RunSummary['slurm'] = s.slurm;
+    if (!before && fs.existsSync(this.summaryPath)) {
+      try {
+        before = (JSON.parse(fs.readFileSync(this.summaryPath, 'utf8')) as RunSummary).slurm;
+      } catch {
+        before = undefined;
+      }
+    }
+    if (!now) return before;
+    if (!before) return now;
+    const { earlier = [], ...last } = before;
+    const same = last.jobId === now.jobId && last.restartCount === now.restartCount;
+    return same ? { ...now, ...(earlier.length ? { earlier } : {}) } : { ...now, earlier: [...earlier, last] };
   }
 
   /** The summary with its paths made absolute here (readSummaryFile). */
