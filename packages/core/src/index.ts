@@ -14,3 +14,4 @@ export * from './bench/index.ts';
 export * from './backend/tensorflow-setup.ts';
 export * from './results/tables.ts'; export * from './results/paper.ts';
 export * from './results/report.ts';
+export * from './results/plan.ts';

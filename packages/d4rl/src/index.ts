@@ -14,3 +14,4 @@ export { D4rlModelSchema, D4rlDataSchema, D4rlRolloutSchema } from './schema.ts'
 export { d4rlTask, DEFAULT_TARGETS, parseDatasetName, type D4rlConfig } from './task.ts';
 export { paperComparisonMarkdown } from './paper.ts';
 export { collectD4rlRuns, d4rlTableMarkdown, d4rlReport, type D4rlRunScores, type D4rlSetting } from './table.ts';
+export * from './tables.ts';

@@ -30,6 +30,7 @@ import { DecisionTransformer } from './model.ts';
 import { D4rlDataSchema, D4rlModelSchema, D4rlRolloutSchema, type D4rlDataConfig, type D4rlModelConfig, type D4rlRolloutConfig } from './schema.ts';
 import { meanStd, normalizedScore } from './score.ts';
 import { d4rlReport } from './table.ts';
+import { d4rlTables } from './tables.ts';
 
 export type D4rlConfig = Config & {
   model: D4rlModelConfig & { name: string };
@@ -86,6 +87,7 @@ export const d4rlTask: Task<D4rlConfig, WindowBatch> = {
   metric: { name: 'score', mode: 'max' },
   defaultConfig: 'configs/d4rl/hopper-medium/flowformer.yaml',
   report: d4rlReport,
+  tables: d4rlTables,
 
   async load(config: D4rlConfig, ctx: TaskContext): Promise<TaskData<WindowBatch>> {
     const { env, dataset } = parseDatasetName(config.dataset);

@@ -9,3 +9,4 @@ export { imagenetTask, buildImageModel, configParams, evaluateImages, pipelineOf
 export { benchData, type BenchDataOptions, type BenchDataResult } from './bench.ts';
 export { visualize, flowMaps, type VisualizeOptions, type VisualizeResult } from './visualize.ts';
 export { imagenetReport, collectImageRuns, imageReportMarkdown, type ImageReport, type ImageSetting } from './report.ts';
+export * from './tables.ts';

@@ -28,6 +28,7 @@ import { ImageFolderSplit, type ImageBatch, type ImagePipelineArgs } from './dat
 import { countParams, DeiT, HierarchicalFlowformer, type ImageClassifier } from './model.ts';
 import { ImagenetDataSchema, ImagenetModelSchema, LrScalingSchema, type ImagenetDataConfig, type ImagenetModelConfig, type LrScalingConfig } from './schema.ts';
 import { imagenetReport } from './report.ts';
+import { imagenetTables } from './tables.ts';
 
 export type ImagenetConfig = Config & {
   model: ImagenetModelConfig & { name: string };
@@ -261,6 +262,7 @@ export const imagenetTask: Task<ImagenetConfig, ImageBatch> = {
   metric: { name: 'top1', mode: 'max' },
   defaultConfig: 'configs/imagenet/cifar10/flowformer.yaml',
   report: imagenetReport,
+  tables: imagenetTables,
 
   async load(config: ImagenetConfig, ctx: TaskContext): Promise<TaskData<ImageBatch>> {
     const d = config.data;

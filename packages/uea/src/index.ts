@@ -11,3 +11,4 @@ export * from './schema.ts';
 export * from './model.ts';
 export * from './task.ts';
 export * from './report.ts';
+export * from './tables.ts';

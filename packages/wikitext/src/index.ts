@@ -13,3 +13,4 @@ export { downloadWikitext, downloadShakespeare, countTokens, WIKITEXT_BASE_URL, 
 export { LmModelSchema, LmDataSchema, type LmModelConfig, type LmDataConfig } from './schema.ts';
 export { wikitextTask, LmEvalSplit, loadLmData, buildLm, type LmConfig, type LmInfo } from './task.ts';
 export { wikitextReport, collectWikitextRuns, wikitextReportMarkdown, type WikitextReport, type WikitextSetting } from './report.ts';
+export * from './tables.ts';

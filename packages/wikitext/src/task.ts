@@ -27,6 +27,7 @@ import { generateFromRun, type GenerateFromRunArgs } from './run-generate.ts';
 import { wikitextReport } from './report.ts';
 import { TransformerLM } from './model.ts';
 import { LmDataSchema, LmModelSchema, type LmDataConfig, type LmModelConfig } from './schema.ts';
+import { wikitextTables } from './tables.ts';
 
 export type LmConfig = Config & { model: LmModelConfig & { name: string }; data: LmDataConfig & { root?: string } };
 
@@ -178,6 +179,7 @@ export const wikitextTask: Task<LmConfig, LmBatch> & { generate: (args: Generate
 
   generate: (args) => generateFromRun(args),
   report: wikitextReport,
+  tables: wikitextTables,
 
   async load(config: LmConfig, ctx: TaskContext): Promise<TaskData<LmBatch>> {
     const { vocab: _vocab, ...data } = loadLmData(config, ctx);

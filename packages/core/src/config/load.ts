@@ -20,8 +20,8 @@ type Plain = Record<string, unknown>;
 export interface LoadConfigOptions {
   /** `path.to.key=value` overrides, applied after the files (values are YAML scalars/flows). */
   sets?: string[];
-  /** The task whose schema validates `model`, `data` and its sections; default: the registered task named by `task:`. */
-  task?: Task;
+  /** The task whose schema validates `model`, `data` and its sections (only its name and schema are read); default: the registered task named by `task:`. */
+  task?: Pick<Task, 'name' | 'schema'>;
 }
 
 export interface ResolvedConfig<C extends Config = Config> {
