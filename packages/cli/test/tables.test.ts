@@ -386,7 +386,7 @@ describe('D4RL cells (issue 40.4, table side)', () => {
     expect(flow!.ours!.secondary).toMatchObject({ label: 'best over training', mean: 76 });
     expect(dt!.paperMethod).toBe('Decision Transformer');
     expect(dt!.ours).toBeNull(); // a run without its final evaluation fills no cell, and the cell says why
-    expect(dt!.status).toBe('no value: seed 1 completed without the final 100-episode evaluation (summary.finalEval); best over training 70.00');
+    expect(dt!.status).toBe('no value: seed 1: no final 100-episode evaluation in summary.finalEval (best over training 70.00)');
     expect(tableMarkdown(t)).toContain('| hopper-medium | 62.00 ± 2.83 (2 seeds); best over training 76.00 | 66.90 ± 2.50 |');
   });
 });

@@ -56,7 +56,7 @@ export const d4rlTables: TableSpec[] = [
     value: d4rlCellValue,
     whyNoValue: (run) => {
       const best = run.best?.metrics?.score;
-      return `completed without the final 100-episode evaluation (summary.finalEval)${typeof best === 'number' ? `; best over training ${best.toFixed(2)}` : ''}`;
+      return `no final 100-episode evaluation in summary.finalEval${typeof best === 'number' ? ` (best over training ${best.toFixed(2)})` : ''}`;
     },
   },
 ];

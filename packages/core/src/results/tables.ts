@@ -471,7 +471,7 @@ function ourCell(jobs: Job[], runs: RunSummary[], repoRoot: string, spec?: Table
   const listed = unfinished.map(unfinishedText).join('; ');
   // Completed runs the table cannot read a value from (a record older than what the table reports): said, not hidden as 'not run'.
   const valueless = spec?.whyNoValue ? done.filter((r): r is RunSummary => r !== undefined && !cellValueOf(r, spec)) : [];
-  const why = valueless.map((r) => `seed ${r.seed} ${spec!.whyNoValue!(r)}`).join('; ');
+  const why = valueless.map((r) => `seed ${r.seed}: ${spec!.whyNoValue!(r)}`).join('; ');
   if (!found.length) return { cell: null, status: [why && `no value: ${why}`, listed && `not finished: ${listed}`].filter(Boolean).join('; ') || 'not run', ...extra };
   const values = found.map(({ v }) => v.value);
   const second = found.map(({ v }) => v.secondary).filter((x): x is NonNullable<CellValue['secondary']> => x !== undefined);
@@ -542,15 +542,16 @@ export function buildTable(o: BuildOptions): TableResult {
   const paper = o.paper ?? loadPaper();
   const specs = o.specs ?? tableSpecs();
   const attentions = columnKeys({ ...o, specs });
-  const base = { table: o.table, scale: o.scale, sets: o.sets ?? [], attentions, generatedAt: (o.now ?? new Date()).toISOString() };
+  const declared = o.table === MAIN_TABLE || o.seeds ? undefined : tableSpec(o.table, specs).seeds?.(o.scale);
+  const seeds: number[] | 'config' = o.seeds ?? declared ?? 'config';
+  const base = { table: o.table, scale: o.scale, seeds, sets: o.sets ?? [], attentions, generatedAt: (o.now ?? new Date()).toISOString() };
   if (o.table !== MAIN_TABLE) {
     const spec = tableSpec(o.table, specs);
     const p = paper.tables[paperTableOf(o.table, specs)];
     const head = p
       ? { title: p.title, metric: p.metric, mode: p.mode, paperSource: p.source }
       : { title: spec.title ?? o.table, metric: spec.metric?.name ?? '-', mode: spec.metric?.mode ?? '-', paperSource: 'none (this table has no counterpart in the paper)' };
-    const seeds = o.seeds ?? spec.seeds?.(o.scale) ?? ('config' as const);
-    return { ...base, seeds, ...head, columns: tableColumns(o.table, o.scale, o.attentions, specs), rows: buildSubTable(o.table, o, paper, specs) };
+    return { ...base, ...head, columns: tableColumns(o.table, o.scale, o.attentions, specs), rows: buildSubTable(o.table, o, paper, specs) };
   }
   // 'main': one row per benchmark, its summary row (the average, or the single row).
   const main = paper.tables[MAIN_TABLE]!;
@@ -586,7 +587,7 @@ export function buildTable(o: BuildOptions): TableResult {
       cells: r.cells.map((c) => ({ ...c, paperMethod: mainMethod(c.attention), paper: mainMethod(c.attention) ? paperValue(MAIN_TABLE, t, mainMethod(c.attention)!, paper) : null })),
     };
   });
-  return { ...base, seeds: o.seeds ?? ('config' as const), title: main.title, metric: main.metric, mode: main.mode, paperSource: main.source, rows };
+  return { ...base, title: main.title, metric: main.metric, mode: main.mode, paperSource: main.source, rows };
 }
 
 const f2 = (x: number) => x.toFixed(2);
