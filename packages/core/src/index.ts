@@ -20,3 +20,4 @@ export * from './results/report.ts';
 export * from './results/readme.ts';
 export * from './original.ts';
 export * from './launch/index.ts';
+export * from './results/plan.ts';

@@ -19,6 +19,7 @@ import type { Rng } from './rng.ts';
 import type { RunSummary } from './results/run.ts';
 import type { PaperData } from './results/paper.ts';
 import type { OriginalHooks } from './original.ts';
+import type { TableSpec } from './results/table-spec.ts';
 
 /** A materialised mini-batch. The trainer disposes `tensors` after the step. */
 export interface Batch {
@@ -84,10 +85,12 @@ export interface EvalContext<Cfg = Config> {
   log: (msg: string) => void;
 }
 
+/**
+ * A task: a small required core (name, schema, load, build, evaluate, metric), then optional
+ * hooks for the commands that need more (tables, data, generate, visualize, bench).
+ */
 export interface Task<Cfg extends Config = any, B extends Batch = Batch> {
   name: string;
-  description: string;
-  datasets: { name: string; description: string }[];
   /** zod objects for the task's `model` and `data` fields, plus any extra top-level sections. */
   schema: TaskSchemas;
   /** The metric that selects the best checkpoint (a key of what `evaluate` returns). */
@@ -96,6 +99,16 @@ export interface Task<Cfg extends Config = any, B extends Batch = Batch> {
   build(config: Cfg, data: TaskData<B>, rng: Rng): TaskModel<B>;
   /** Metrics of the model on a split (no gradient; use `forEachBatch` for the usual loop). */
   evaluate(model: TaskModel<B>, split: Split<B>, ctx: EvalContext<Cfg>): Promise<Metrics>;
+  /** One line for `flowformer list`. */
+  description?: string;
+  /** The datasets `flowformer list` shows. */
+  datasets?: { name: string; description: string }[];
+  /**
+   * The result tables this task declares (`flowformer reproduce --table <name>`): rows,
+   * columns as named recipes with their sources, seeds, scales (see results/table-spec.ts).
+   * The core and the CLI know a table only from here.
+   */
+  tables?: TableSpec[];
   /** The config `flowformer train --task <name>` runs when no --config is given (relative to the repository root). */
   defaultConfig?: string;
   /** `flowformer data download|generate --task <name> ...`: how this task obtains its data. */

@@ -16,3 +16,4 @@ export { d4rlTask, DEFAULT_TARGETS, parseDatasetName, type D4rlConfig } from './
 export { paperComparisonMarkdown } from './paper.ts';
 export { collectD4rlRuns, d4rlTableMarkdown, d4rlReport, type D4rlRunScores, type D4rlSetting } from './table.ts';
 export { d4rlOriginal, d4rlMapping } from './original.ts';
+export * from './tables.ts';

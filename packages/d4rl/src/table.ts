@@ -7,6 +7,7 @@
  * so. Runs that were read but not counted are listed with why.
  */
 import { formatMeanStd, formatPaperCell, groupRuns, markdownTable, meanStd, overridesText, paperMethod, paperValue, relativeTo, type PaperCell, type PaperData, settingCommon, type RunSummary, type SettingCommon, type TaskReport, type TaskReportArgs } from '@flowformer/core';
+import { d4rlTables } from './tables.ts';
 
 export interface D4rlSetting extends SettingCommon {
   /** The HDF5 file the runs trained on (`dataInfo.file`). */
@@ -37,7 +38,7 @@ export function collectD4rlRuns(runs: RunSummary[], repoRoot: string, paper: Pap
   const settings = groupRuns(mine, { task: 'd4rl', repoRoot, filter: (s) => typeof finalScore(s) === 'number' }).map((g): D4rlSetting => {
     const first = g.runs[0]!;
     const scores = g.runs.map((r) => finalScore(r)!);
-    const method = paperMethod('d4rl', g.attention);
+    const method = paperMethod('d4rl', g.attention, d4rlTables); // its own columns: softmax is the Decision Transformer
     return {
       ...settingCommon(g),
       dataFile: typeof first.dataInfo?.file === 'string' ? first.dataInfo.file : null,

@@ -33,6 +33,7 @@ import { D4rlDataSchema, D4rlModelSchema, D4rlRolloutSchema, type D4rlConfig } f
 import { meanStd, normalizedScore } from './score.ts';
 import { d4rlReport } from './table.ts';
 import { summarizeFinalEval } from './final-eval.ts';
+import { d4rlTables } from './tables.ts';
 
 export type { D4rlConfig } from './schema.ts';
 
@@ -91,6 +92,7 @@ export const d4rlTask: Task<D4rlConfig, WindowBatch> = {
     split: 'test',
     summarize: (metrics, step, config) => ({ ...summarizeFinalEval(metrics, step, config, config.rollout.targets ?? DEFAULT_TARGETS[parseDatasetName(config.dataset).env]) }),
   },
+  tables: d4rlTables,
 
   async load(config: D4rlConfig, ctx: TaskContext): Promise<TaskData<WindowBatch>> {
     const { env, dataset } = parseDatasetName(config.dataset);

@@ -11,3 +11,4 @@ export { benchData, type BenchDataOptions, type BenchDataResult } from './bench.
 export { visualize, flowMaps, type VisualizeOptions, type VisualizeResult } from './visualize.ts';
 export { imagenetReport, collectImageRuns, imageReportMarkdown, type ImageReport, type ImageSetting } from './report.ts';
 export { imagenetOriginal, imagenetMapping } from './original.ts';
+export * from './tables.ts';

@@ -29,6 +29,7 @@ import { ImagenetDataSchema, type ImagenetDataConfig } from './schema.ts';
 import { imagenetOriginal } from './original.ts';
 import { buildImageModel, imagenetSchemas, pipelineOf, type ImagenetConfig } from './build.ts';
 import { imagenetReport } from './report.ts';
+import { imagenetTables } from './tables.ts';
 
 export interface ImagenetInfo {
   dataset: string;
@@ -224,6 +225,7 @@ export const imagenetTask: Task<ImagenetConfig, ImageBatch> = {
   original: imagenetOriginal,
   defaultConfig: 'configs/imagenet/cifar10/flowformer.yaml',
   report: imagenetReport,
+  tables: imagenetTables,
 
   async load(config: ImagenetConfig, ctx: TaskContext): Promise<TaskData<ImageBatch>> {
     const d = config.data;

@@ -42,6 +42,7 @@ import { classCounts, LraSplit, type LraBatch } from './data/splits.ts';
 import { readImdbSplit } from './data/text.ts';
 import { LraClassifier } from './model.ts';
 import { lraReport } from './report.ts';
+import { lraTables } from './tables.ts';
 import { LRA_DATASETS, LraDataSchema, LraModelSchema, type LraDataConfig, type LraDataset, type LraModelConfig } from './schema.ts';
 
 export type LraConfig = Config & { model: LraModelConfig & { name: string }; data: LraDataConfig & { root?: string } };
@@ -265,6 +266,7 @@ export const lraTask: Task<LraConfig, LraBatch> = {
   metric: { name: 'accuracy', mode: 'max' },
   defaultConfig: 'configs/lra/listops/mini.yaml',
   report: lraReport,
+  tables: lraTables((dataset, data) => lraDefaultDir(dataset, data)),
 
   async load(config: LraConfig, ctx: TaskContext): Promise<TaskData<LraBatch>> {
     const dataset = checkDataset(config.dataset);

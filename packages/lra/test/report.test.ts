@@ -61,8 +61,8 @@ describe("LRA paper numbers quoted outside the paper file agree with it (the pap
     }
   });
   it('the task descriptions read the file', () => {
-    expect(lraTask.datasets.find((d) => d.name === 'listops')!.description).toContain('paper Flowformer 38.70');
-    expect(lraTask.datasets.find((d) => d.name === 'pathfinder')!.description).toContain('paper Flowformer 73.95');
+    expect(lraTask.datasets!.find((d) => d.name === 'listops')!.description).toContain('paper Flowformer 38.70');
+    expect(lraTask.datasets!.find((d) => d.name === 'pathfinder')!.description).toContain('paper Flowformer 73.95');
     expect(lraTask.description).toContain('56.48');
   });
 });

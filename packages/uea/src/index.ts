@@ -12,3 +12,4 @@ export * from './model.ts';
 export * from './task.ts';
 export * from './report.ts';
 export { ueaOriginal, ueaMapping } from './original.ts';
+export * from './tables.ts';

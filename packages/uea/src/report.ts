@@ -36,11 +36,19 @@ import {
   type PaperData,
   type RunState,
   type RunSummary,
+  type Config,
+  type Task,
   type TaskReport,
   type TaskReportArgs,
 } from '@flowformer/core';
 import { PAPER_DATASETS } from './datasets.ts';
-import { ueaTask, type UeaConfig } from './task.ts';
+import { UeaDataSchema, UeaModelSchema, type UeaDataConfig, type UeaModelConfig } from './schema.ts';
+
+/** A resolved uea config (the task's `UeaConfig`; spelled out here so that the report does not import the task). */
+type UeaConfig = Config & { model: UeaModelConfig & { name: string }; data: UeaDataConfig & { root?: string } };
+
+/** What validating a run's config.yaml needs of the uea task (its schema), without importing the task itself. */
+const UEA_CONFIG: Pick<Task, 'name' | 'schema'> = { name: 'uea', schema: { model: UeaModelSchema, data: UeaDataSchema } };
 
 export type UeaProtocolName = 'paper' | 'holdout';
 const PROTOCOLS: UeaProtocolName[] = ['paper', 'holdout'];
@@ -145,7 +153,7 @@ export function ueaRunResult(s: RunSummary): UeaRunResult | null {
 
 /** What every listed run shows, finished or not; reads the run's resolved `config.yaml` for the recipe check. */
 function runFields(s: RunSummary, protocol: UeaProtocolName): Omit<UeaRunResult, 'accuracy'> {
-  const { config } = loadConfig<UeaConfig>(join(s.runDir, 'config.yaml'), { task: ueaTask });
+  const { config } = loadConfig<UeaConfig>(join(s.runDir, 'config.yaml'), { task: UEA_CONFIG });
   return {
     dataset: s.dataset,
     model: s.model,

@@ -24,6 +24,7 @@ import { prepareUea } from './data/preprocess.ts';
 import { UeaSplit, type UeaBatch } from './data/split.ts';
 import { PAPER_DATASETS } from './datasets.ts';
 import { ueaReport } from './report.ts';
+import { ueaTables } from './tables.ts';
 import { UeaClassifier } from './model.ts';
 import { ueaOriginal } from './original.ts';
 import { UeaDataSchema, UeaModelSchema, type UeaDataConfig, type UeaModelConfig } from './schema.ts';
@@ -94,8 +95,8 @@ export const ueaTask: Task<UeaConfig, UeaBatch> = {
   schema: { model: UeaModelSchema, data: UeaDataSchema },
   metric: { name: 'accuracy', mode: 'max' },
   defaultConfig: 'configs/uea/JapaneseVowels/flowformer.yaml',
-  // Lazily: report.ts imports this module back (it validates run configs with ueaTask).
-  report: (args) => ueaReport(args),
+  report: ueaReport,
+  tables: ueaTables,
   original: ueaOriginal,
 
   async load(config: UeaConfig, ctx: TaskContext): Promise<TaskData<UeaBatch>> {

@@ -14,3 +14,4 @@ export { LmModelSchema, LmDataSchema, type LmModelConfig, type LmDataConfig } fr
 export { wikitextTask } from './task.ts';
 export { LmEvalSplit, loadLmData, buildLm, dataDir, lmSchemas, type LmConfig, type LmInfo } from './lm.ts';
 export { wikitextReport, collectWikitextRuns, wikitextReportMarkdown, type WikitextReport, type WikitextSetting } from './report.ts';
+export * from './tables.ts';

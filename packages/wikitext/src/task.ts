@@ -21,6 +21,7 @@ import { generateFromRun, type GenerateFromRunArgs } from './run-generate.ts';
 import { wikitextReport } from './report.ts';
 import type { TransformerLM } from './model.ts';
 import { buildLm, LmEvalSplit, lmSchemas, loadLmData, type LmConfig, type LmInfo } from './lm.ts';
+import { wikitextTables } from './tables.ts';
 
 function lmInfo(data: TaskData<LmBatch>): LmInfo {
   const info = data.info as unknown as LmInfo;
@@ -55,6 +56,7 @@ export const wikitextTask: Task<LmConfig, LmBatch> & { generate: (args: Generate
 
   generate: (args) => generateFromRun(args),
   report: wikitextReport,
+  tables: wikitextTables,
 
   async load(config: LmConfig, ctx: TaskContext): Promise<TaskData<LmBatch>> {
     const { vocab: _vocab, ...data } = loadLmData(config, ctx);

@@ -1,6 +1,6 @@
 import type { CommandModule } from 'yargs';
 import path from 'node:path';
-import { canResume, formatAttentionList, formatSeconds, isResumable, isUnfinished, listConfigFiles, readRunSummaries, relativeTo, runState, stateText, supersededBy, type RunState, type RunSummary } from '@flowformer/core';
+import { canResume, formatAttentionList, tableSpecs, type Scale, formatSeconds, isResumable, isUnfinished, listConfigFiles, readRunSummaries, relativeTo, runState, stateText, supersededBy, type RunState, type RunSummary } from '@flowformer/core';
 import { discoverTasks } from '../discover.ts';
 import { repoRoot } from '../paths.ts';
 import { runRoots } from './train.ts';
@@ -65,17 +65,35 @@ function listRuns(args: ListArgs): void {
   if (resumable.length) console.log(`Continue one with: flowformer train --resume ${relativeTo(root, resumable.at(-1)!.s.runDir)}`);
 }
 
+/** Every declared table: per scale its rows and its columns (recipe, source, paper or extra). */
+function listTables(): void {
+  const specs = tableSpecs();
+  if (specs.length === 0) {
+    console.log('No task declares a table (a Task lists them in its `tables` field; see docs/adding-a-task.md).');
+    return;
+  }
+  for (const s of specs) {
+    console.log(`${s.name}  (task ${s.task})${s.describe ? `  ${s.describe}` : ''}`);
+    for (const scale of s.scales ?? (['paper', 'mini'] as Scale[])) {
+      console.log(`  ${scale}: rows ${s.rows(scale).map((r) => r.row).join(', ')}${s.seeds?.(scale) ? `; seeds ${s.seeds(scale)!.join(',')}` : ''}`);
+      for (const c of s.columns(scale))
+        console.log(`    ${c.key.padEnd(16)} ${c.kind === 'paper' ? `paper: ${c.paperMethod}` : 'extra'} | ${c.recipe} | source: ${c.source}`);
+    }
+  }
+}
+
 export const listCommand: CommandModule<object, ListArgs> = {
   command: 'list [what]',
-  describe: 'List the registered tasks with their datasets and shipped configs (or: list attentions, list runs)',
+  describe: 'List the registered tasks with their datasets and shipped configs (or: list tables, list attentions, list runs)',
   builder: (y) =>
     y
-      .positional('what', { choices: ['tasks', 'attentions', 'runs'], default: 'tasks', describe: 'what to list' })
+      .positional('what', { choices: ['tasks', 'tables', 'attentions', 'runs'], default: 'tasks', describe: 'what to list' })
       .option('task', { type: 'string', describe: 'list runs: only this task' })
       .option('unfinished', { type: 'boolean', describe: 'list runs: only interrupted, stopped, running or abandoned runs (those that can go on)' })
       .option('json', { type: 'boolean', describe: 'list runs: as JSON' })
       .option('results-root', { type: 'string', describe: 'list runs: where runs/ is read; default $FLOWFORMER_RESULTS_ROOT or <repo>/results' })
       .example('$0 list', 'tasks, datasets and configs')
+      .example('$0 list tables', 'the result tables the tasks declare: rows, and columns as recipes with their sources')
       .example('$0 list attentions', 'the attention types a config can select')
       .example('$0 list runs --unfinished', 'runs that can be resumed or are still going, how far they got, and which cannot go on (superseded by a later run, or no checkpoint here)') as never,
   handler: async (args) => {
@@ -88,13 +106,17 @@ export const listCommand: CommandModule<object, ListArgs> = {
       return;
     }
     const tasks = await discoverTasks();
+    if (args.what === 'tables') {
+      listTables();
+      return;
+    }
     if (tasks.length === 0) {
       console.log('No task packages found. A task package declares "flowformer": {"task": "./src/task.ts"} in its package.json.');
       return;
     }
     for (const { task, packageName } of tasks) {
-      console.log(`${task.name}  (${packageName})  ${task.description}`);
-      for (const d of task.datasets) console.log(`  dataset ${d.name.padEnd(22)} ${d.description}`);
+      console.log(`${task.name}  (${packageName})${task.description ? `  ${task.description}` : ''}`);
+      for (const d of task.datasets ?? []) console.log(`  dataset ${d.name.padEnd(22)} ${d.description}`);
       for (const f of listConfigFiles(path.join(repoRoot(), 'configs'), task.name)) {
         console.log(`  config  ${path.relative(repoRoot(), f.path)}`);
       }

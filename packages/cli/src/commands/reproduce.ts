@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { CommandModule } from 'yargs';
-import { acquireClaim, jobGpuEnv, slurmJobEnded, TABLES, DEFAULT_ATTENTIONS, tableJobs, tableRows, tableTask, readRunSummaries, runsOfJob, interruptedRunOfJob, runningRunOfJob, strandedRunOfJob, threadsFromEnv, buildTable, writeTable, listTasks, loadPaper, relativeTo, type Job, type RunSummary, type Scale, type TableHere, type TableName } from '@flowformer/core';
+import { acquireClaim, jobGpuEnv, slurmJobEnded, DEFAULT_ATTENTIONS, MAIN_TABLE, mainTables, planTable, planText, tableNames, tableSpecs, tableJobs, tableRows, tableTask, readRunSummaries, runsOfJob, interruptedRunOfJob, runningRunOfJob, strandedRunOfJob, threadsFromEnv, buildTable, writeTable, listTasks, loadPaper, relativeTo, type Job, type RunSummary, type Scale, type TableHere, type TableName } from '@flowformer/core';
 import { writeReadmeResults } from '@flowformer/core';
 import { repoRoot } from '../paths.ts';
 import { runRoots } from './train.ts';
@@ -20,13 +20,15 @@ import { launchOptions, localGpu, reproduceLaunch, type LaunchArgs } from '../la
 interface ReproduceArgs extends LaunchArgs {
   table: TableName;
   scale: Scale;
-  attentions: string;
+  attentions?: string;
   seeds?: string;
   only?: string;
   set?: string[];
   jobs: number;
   collect?: boolean;
   'dry-run'?: boolean;
+  plan?: boolean;
+  json?: boolean;
   rerun?: boolean;
   out?: string;
   backend?: string;
@@ -97,20 +99,27 @@ async function taskSection(taskName: string, a: { runs: RunSummary[]; repoRoot: 
   return { task: task.name, title: r.title, markdown: r.markdown, json: r.json };
 }
 
+/** The declared tables a `--table` covers: itself, or for 'main' the tables it summarises. */
+function subTablesOf(table: string): string[] {
+  return table === MAIN_TABLE ? mainTables(tableSpecs()) : [table];
+}
+
 export const reproduceCommand: CommandModule<object, ReproduceArgs> = {
   command: 'reproduce',
   describe: "Run (or --collect) the runs of one of the paper's tables; writes results/tables/<table>.md and .json beside the paper's numbers",
   builder: (y) =>
     launchOptions(y)
-      .option('table', { choices: TABLES, demandOption: true, describe: "which table; 'main' is the README's five-benchmark summary (all tables' jobs)" })
+      .option('table', { type: 'string', choices: tableNames(), demandOption: true, describe: "which table (declared by the task packages; `flowformer list tables`); 'main' is the README's summary (all its tables' jobs)" })
       .option('scale', { choices: ['paper', 'mini'] as const, default: 'paper' as const, describe: "paper configs, or the mini/proxy configs that run on a CPU (tables then go to <table>-mini.*)" })
-      .option('attentions', { type: 'string', default: DEFAULT_ATTENTIONS.join(','), describe: 'attention types, one column each (flow,softmax,performer,reformer,linear,cosformer)' })
+      .option('attentions', { type: 'string', describe: `columns (recipes) to run, comma-separated; default the table's paper columns ('main': ${DEFAULT_ATTENTIONS.join(',')}). A table may declare extra columns (e.g. lra: flow-paper-def,softmax-ff); any other attention type trains each row's fallback config, as an extra column` })
       .option('seeds', { type: 'string', describe: "comma-separated seeds (--set seed=<s> per job); cells show mean ± std over them. Default: one run per cell with the config's own seed: (UEA 666, tiny Shakespeare 1337, ...)" })
       .option('only', { type: 'string', describe: 'comma-separated rows to run (e.g. listops,text or JapaneseVowels); to split a table across machines' })
       .option('set', { type: 'string', array: true, describe: "extra config override for every job (key=value) or one row's jobs (row:key=value, e.g. image:data.dir=cifar10)" })
       .option('jobs', { type: 'number', default: 1, describe: 'trainings run in parallel (separate processes)' })
       .option('collect', { type: 'boolean', describe: 'run nothing: only gather existing runs and write the table' })
       .option('dry-run', { type: 'boolean', describe: 'print the jobs and exit: done (a completed run exists: skipped), running (a run of it is in progress here: skipped), resume (an interrupted run goes on from its ckpt/last), todo (a new run)' })
+      .option('plan', { type: 'boolean', describe: 'print every job in order with its fully resolved config (recipe and source, attention options, model sizes, steps, seed, data folder and whether it is a release or a regeneration) and exit; runs nothing' })
+      .option('json', { type: 'boolean', describe: 'with --plan: the plan as JSON (one object per job)' })
       .option('rerun', { type: 'boolean', describe: 'run jobs even when a completed run of them exists' })
       .option('out', { type: 'string', describe: 'where the table files go; default <results-root>/tables' })
       .option('results-root', { type: 'string', describe: 'where runs/ is read and written; default $FLOWFORMER_RESULTS_ROOT or <repo>/results' })
@@ -121,11 +130,13 @@ export const reproduceCommand: CommandModule<object, ReproduceArgs> = {
       .example('$0 reproduce --table main --collect', 'gather the runs already done into the summary table')
       .example('$0 reproduce --table lra --launcher slurm --partition gpu --gpus-per-job 1 --cpus-per-job 8 --mem 32G --time 1-00:00:00 --requeue', 'the LRA table as one Slurm job array plus a collect job (docs/reproduce.md)')
       .example('$0 reproduce --table lra --status', 'where every job stands: queued, running (update k of n, node), completed, failed, ...')
+      .example('$0 reproduce --table lra --plan', 'every job of the LRA paper table with its resolved config, without running anything')
+      .example('$0 reproduce --table lra --attentions flow-paper-def,softmax-ff --scale paper --plan --json', "two of LRA's extra columns (the paper's Flow-Attention definition, softmax in Flowformer's settings) as JSON")
       .epilog("A task table (not 'main') ends with the task's own section of every completed run found under the results root (protocols, proxies, throughput, chance levels), when the task provides one.") as never,
   handler: async (args) => {
     const root = repoRoot();
     const roots = runRoots(args);
-    const attentions = list(args.attentions)!;
+    const attentions = list(args.attentions);
     const seeds = list(args.seeds)?.map((s) => {
       const n = Number(s);
       if (!Number.isInteger(n) || n < 0) throw new Error(`--seeds: '${s}' is not a non-negative integer (e.g. --seeds 0,1,2)`);
@@ -134,14 +145,22 @@ export const reproduceCommand: CommandModule<object, ReproduceArgs> = {
     const only = list(args.only);
     const opts = { table: args.table, scale: args.scale, attentions, seeds, only, sets: args.set };
     if (only) {
-      const known = (args.table === 'main' ? (['lra', 'imagenet', 'wikitext', 'uea', 'd4rl'] as const) : [args.table as Exclude<TableName, 'main'>]).flatMap((t) => tableRows(t, args.scale).map((r) => r.row));
+      const known = subTablesOf(args.table).flatMap((t) => tableRows(t, args.scale).map((r) => r.row));
       const bad = only.filter((o) => !known.includes(o));
       if (bad.length) throw new Error(`--only: no row ${bad.join(', ')} in table ${args.table} at scale ${args.scale}; rows: ${known.join(', ')}`);
     }
+    if (args.plan) {
+      const plan = planTable({ ...opts, repoRoot: root, dataRoot: args['data-root'] });
+      if (args.json) process.stdout.write(JSON.stringify(plan, null, 2) + '\n');
+      else process.stdout.write(`${plan.length} jobs for table ${args.table} (scale ${args.scale}), in the order they run:\n\n${planText(plan, root)}`);
+      return;
+    }
+    // The refusal of generated data as a paper table's release holds for runs too, not only plans.
+    if (args.scale === 'paper' && !args.collect && !args['dry-run']) planTable({ ...opts, repoRoot: root, dataRoot: args['data-root'] });
     const jobs = tableJobs(opts);
     // Slurm, --status and one array task (--run-job): packages/cli/src/launch/.
     const launchJobs = fromTableJobs(jobs, { repoRoot: root, resultsRoot: roots.resultsRoot, dataRoot: args['data-root'], backend: args.backend });
-    const tableArgs = ['--table', args.table, '--scale', args.scale, '--attentions', attentions.join(','), ...(args.seeds ? ['--seeds', args.seeds] : []), ...(args.only ? ['--only', args.only] : []), ...(args.set ?? []).flatMap((s) => ['--set', s]), '--results-root', roots.resultsRoot, ...(args['data-root'] ? ['--data-root', path.resolve(args['data-root'])] : []), ...(args.backend ? ['--backend', args.backend] : [])];
+    const tableArgs = ['--table', args.table, '--scale', args.scale, ...(attentions ? ['--attentions', attentions.join(',')] : []), ...(args.seeds ? ['--seeds', args.seeds] : []), ...(args.only ? ['--only', args.only] : []), ...(args.set ?? []).flatMap((s) => ['--set', s]), '--results-root', roots.resultsRoot, ...(args['data-root'] ? ['--data-root', path.resolve(args['data-root'])] : []), ...(args.backend ? ['--backend', args.backend] : [])];
     if (!args.collect && (await reproduceLaunch(args, { table: args.table, stem: args.scale === 'mini' ? `${args.table}-mini` : args.table, repoRoot: root, resultsRoot: roots.resultsRoot, jobs: launchJobs, reproduceArgs: tableArgs, backend: args.backend, dryRun: args['dry-run'] })))
       return;
     const existing = readRunSummaries(roots.resultsRoot);
@@ -153,8 +172,10 @@ export const reproduceCommand: CommandModule<object, ReproduceArgs> = {
     //   todo: a new run (--rerun: every job); `stranded` is an interrupted run whose ckpt/last is
     //     not here (a committed record: checkpoints stay on the machine that trained), so it
     //     cannot go on and the job starts over, which the user is told rather than left to guess.
-    type Plan = { kind: 'done' } | { kind: 'todo'; stranded?: RunSummary } | { kind: 'running' | 'resume'; run: RunSummary };
+    //   missing: the job's config file does not exist (a recipe not yet written): not runnable.
+    type Plan = { kind: 'done' | 'missing' } | { kind: 'todo'; stranded?: RunSummary } | { kind: 'running' | 'resume'; run: RunSummary };
     const planOf = (j: Job): Plan => {
+      if (j.missingConfig) return { kind: 'missing' };
       if (args.rerun) return { kind: 'todo' };
       if (runsOfJob(j, existing, root).length > 0) return { kind: 'done' };
       const live = runningRunOfJob(j, existing, root);
@@ -168,14 +189,16 @@ export const reproduceCommand: CommandModule<object, ReproduceArgs> = {
       console.log(`${jobs.length} jobs for table ${args.table} (scale ${args.scale}); results root ${roots.resultsRoot}`);
       for (const { job: j, plan } of plans) {
         const command =
-          plan.kind === 'running'
+          plan.kind === 'missing'
+            ? `(config not found: ${j.config})`
+            : plan.kind === 'running'
             ? `(pid ${plan.run.pid} is training it: ${relativeTo(root, plan.run.runDir)}, at update ${plan.run.steps} of ${plan.run.totalSteps})`
             : plan.kind === 'resume'
               ? `flowformer train --resume ${relativeTo(root, plan.run.runDir)}  (at update ${plan.run.steps} of ${plan.run.totalSteps})`
               : `flowformer train --config ${j.config} ${j.sets.map((s) => `--set ${s}`).join(' ')}`.trimEnd() + (plan.kind === 'todo' && plan.stranded ? `  (${strandedText(root, plan.stranded)})` : '');
         console.log(`${plan.kind.padEnd(7)} ${j.id.padEnd(48)} ${command}`);
       }
-      for (const t of args.table === 'main' ? (['lra', 'imagenet', 'wikitext', 'uea', 'd4rl'] as const) : [args.table as Exclude<TableName, 'main'>])
+      for (const t of subTablesOf(args.table))
         for (const r of tableRows(t, args.scale)) if (r.note || r.skip) console.log(`note ${t}/${r.row}: ${r.skip ?? r.note}`);
       return;
     }
@@ -190,7 +213,9 @@ export const reproduceCommand: CommandModule<object, ReproduceArgs> = {
       }
       const todo = plans.filter(({ plan }) => plan.kind === 'todo' || plan.kind === 'resume');
       const threads = jobThreads(args.jobs, todo.length);
-      console.log(`${jobs.length} jobs, ${jobs.length - todo.length - elsewhere} already done, ${elsewhere ? `${elsewhere} running elsewhere, ` : ''}running ${todo.length} with --jobs ${args.jobs}, ${threads} thread${threads === 1 ? '' : 's'} each`);
+      const missing = plans.filter(({ plan }) => plan.kind === 'missing');
+      for (const { job } of missing) console.error(`cannot run ${job.id}: its config ${job.config} does not exist`);
+      console.log(`${jobs.length} jobs, ${jobs.length - todo.length - elsewhere - missing.length} already done, ${elsewhere ? `${elsewhere} running elsewhere, ` : ''}${missing.length ? `${missing.length} without a config, ` : ''}running ${todo.length} with --jobs ${args.jobs}, ${threads} thread${threads === 1 ? '' : 's'} each`);
       const logDir = path.join(roots.resultsRoot, 'tables', 'logs', args.table);
       let next = 0;
       let finished = 0;
@@ -242,7 +267,7 @@ export const reproduceCommand: CommandModule<object, ReproduceArgs> = {
     const runs = readRunSummaries(roots.resultsRoot);
     const table = buildTable({ ...opts, runs, repoRoot: root });
     let reportFailed = false;
-    if (args.table !== 'main') {
+    if (args.table !== MAIN_TABLE) {
       try {
         table.here = await taskSection(tableTask(args.table), { runs, repoRoot: root, resultsRoot: roots.resultsRoot, scale: args.scale });
       } catch (e) {

@@ -1,134 +1,165 @@
 /**
  * The paper's benchmark tables rebuilt from our runs (`flowformer reproduce`).
  *
- * A table is rows (a dataset or LRA task) x columns (an attention type). Each cell is one job
- * per seed: `flowformer train --config <config> [--set attention.type=<a>] [--set seed=<s>]`,
- * where a row either fixes the config of an attention (a baseline with its own recipe, e.g.
- * UEA's transformer.yaml) or falls back to its main config with `attention.type` overridden;
- * without `--seeds` the seed is the config's own `seed:`. Our value of a cell is the mean
- * (± std over seeds) of the completed runs found under `<resultsRoot>/runs/`, matched by
- * config path, attention and seed; the paper's value stands beside it. A cell with no run
- * says 'not run': nothing is ever filled in from the paper. A task may add a section of its
- * own below the table (`Task.report`, see `TableResult.here`).
+ * The tables are declared by the tasks (`Task.tables`, see table-spec.ts): rows (datasets) x
+ * columns (named recipes). Each cell is one job per seed: `flowformer train --config <config>
+ * [--set attention.type=<a>] [--set seed=<s>]`, where a row either fixes the config of a column
+ * (a recipe of its own, e.g. UEA's transformer.yaml) or falls back to its main config with
+ * `attention.type` overridden. Our value of a cell is the mean (± std over seeds) of the
+ * completed runs found under `<resultsRoot>/runs/`, matched by config path, attention and seed;
+ * the paper's value stands beside it in its paper columns. A cell with no run says 'not run':
+ * nothing is ever filled in from the paper. 'main' is the README's summary: one row per table
+ * that is a row of the paper's main table. A task may add a section of its own below its table
+ * (`Task.report`, see `TableResult.here`).
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { readConfigChain } from '../config/load.ts';
+import { listTasks, type Task } from '../task.ts';
 import { canResume, isResumable, isUnfinished, readSummaryFile, REPO_ROOT, repoRelativePaths, runState, stateText, type RunState, type RunSummary } from './run.ts';
 import { loadPaper, paperValue, formatPaperCell, type PaperCell, type PaperData } from './paper.ts';
 import { meanStd, relativeTo, reportedMetrics, runOverrides, settingKey, settingKeyOf } from './report.ts';
+import type { CellValue, Scale, TableColumn, TableRowSpec, TableSpec } from './table-spec.ts';
 
-export const TABLES = ['lra', 'imagenet', 'wikitext', 'uea', 'd4rl', 'main'] as const;
-export type TableName = (typeof TABLES)[number];
-export type Scale = 'paper' | 'mini';
+export type { CellValue, DataSource, Scale, TableColumn, TableRowSpec, TableSpec } from './table-spec.ts';
+/** A table's name: one a task declares, or 'main'. */
+export type TableName = string;
+/** The summary table of the README: one row per declared table that is a row of the paper's main table. */
+export const MAIN_TABLE = 'main';
+/** The columns of 'main', and of a table run without `--attentions` whose spec names no default. */
 export const DEFAULT_ATTENTIONS = ['flow', 'softmax', 'performer', 'reformer'];
 
-/** Our attention type -> the paper's column name (per table where it differs). */
-export function paperMethod(table: string, attention: string): string | null {
-  if (table === 'd4rl' && attention === 'softmax') return 'Decision Transformer';
-  const m: Record<string, string> = { flow: 'Flowformer', softmax: 'Transformer', performer: 'Performer', reformer: 'Reformer', linear: 'Linear Trans.', cosformer: 'cosFormer' };
-  return m[attention] ?? null;
+/** Our attention type -> the paper's column name, unless a declared table's paper column says otherwise. */
+const PAPER_METHOD: Record<string, string> = { flow: 'Flowformer', softmax: 'Transformer', performer: 'Performer', reformer: 'Reformer', linear: 'Linear Trans.', cosformer: 'cosFormer' };
+
+/** Every table the tasks declare (default: the registered tasks), checked for unique names. */
+export function tableSpecs(tasks: Task[] = listTasks()): TableSpec[] {
+  const specs = tasks.flatMap((t) => t.tables ?? []);
+  const seen = new Map<string, string>();
+  for (const s of specs) {
+    if (s.name === MAIN_TABLE) throw new Error(`task ${s.task}: a table cannot be named '${MAIN_TABLE}' (the summary of all tables)`);
+    const other = seen.get(s.name);
+    if (other) throw new Error(`table '${s.name}' is declared by two tasks (${other} and ${s.task}); table names must be unique`);
+    seen.set(s.name, s.task);
+  }
+  return specs;
+}
+
+/** The table names `reproduce --table` accepts: the declared ones, and 'main' when one of them is in it. */
+export function tableNames(specs: TableSpec[] = tableSpecs(), paper?: PaperData): string[] {
+  const names = specs.map((s) => s.name);
+  return mainTables(specs, paper).length ? [...names, MAIN_TABLE] : names;
+}
+
+/** The declared table `name` (not 'main'); an unknown name is an error listing the known ones. */
+export function tableSpec(name: string, specs: TableSpec[] = tableSpecs()): TableSpec {
+  const s = specs.find((x) => x.name === name);
+  if (!s) throw new Error(`unknown table '${name}'. Tables: ${tableNames(specs).join(', ') || '(none: no task declares one)'}. Run 'flowformer list tables' to see them.`);
+  return s;
+}
+
+/** The tables 'main' summarises, in the paper's order: the declared tables that are rows of its main table. */
+export function mainTables(specs: TableSpec[] = tableSpecs(), paper?: PaperData): string[] {
+  let rows: string[];
+  try {
+    rows = (paper ?? loadPaper()).tables[MAIN_TABLE]?.rows ?? [];
+  } catch {
+    return [];
+  }
+  return rows.filter((r) => specs.some((s) => s.name === r));
+}
+
+function subTables(table: TableName, specs: TableSpec[]): string[] {
+  return table === MAIN_TABLE ? mainTables(specs) : [tableSpec(table, specs).name];
+}
+
+/** The paper table a declared table stands beside (its `paperTable`, default its name). */
+function paperTableOf(table: string, specs: TableSpec[]): string {
+  return specs.find((s) => s.name === table)?.paperTable ?? table;
+}
+
+/** Our attention type -> the paper's column name: the declared paper column of that table, else the usual name. */
+export function paperMethod(table: string, attention: string, specs?: TableSpec[]): string | null {
+  let declared: TableSpec[] = specs ?? [];
+  if (!specs) {
+    try {
+      declared = tableSpecs();
+    } catch {
+      declared = [];
+    }
+  }
+  const spec = declared.find((s) => s.name === table || (s.paperTable ?? s.name) === table);
+  if (spec) {
+    for (const scale of spec.scales ?? (['paper', 'mini'] as Scale[])) {
+      const c = spec.columns(scale).find((x) => x.kind === 'paper' && x.attention === attention && x.key === attention);
+      if (c) return c.paperMethod;
+    }
+  }
+  return PAPER_METHOD[attention] ?? null;
 }
 
 export { REPO_ROOT };
 
-export interface TableRowSpec {
-  row: string;
-  task: string;
-  /**
-   * The fallback config (relative to the repository root): an attention without an entry in
-   * `configs` trains it with `--set attention.type=<a>`. Null: only the `configs` attentions run.
-   */
-  config: string | null;
-  /**
-   * Fixed config per attention, trained as is (no attention override): baselines with a recipe
-   * of their own (UEA/D4RL softmax with attention dropout, DeiT-S).
-   */
-  configs?: Record<string, string>;
-  /** Paper column per attention for such rows. */
-  methods?: Record<string, string>;
-  /** The paper row shown beside ours; null when ours has no paper counterpart. */
-  paperRow: string | null;
-  /** Why a row is skipped, or how ours differs from the paper's setting. */
-  skip?: string;
-  note?: string;
+/** The rows of one table at one scale (not 'main', which is the tables' summary rows). */
+export function tableRows(table: string, scale: Scale, specs: TableSpec[] = tableSpecs()): TableRowSpec[] {
+  const s = tableSpec(table, specs);
+  if (s.scales && !s.scales.includes(scale)) throw new Error(`table ${table} has no ${scale} scale (scales: ${s.scales.join(', ')})`);
+  return s.rows(scale);
 }
 
-const LRA = ['listops', 'text', 'retrieval', 'image', 'pathfinder'];
-const UEA = ['EthanolConcentration', 'FaceDetection', 'Handwriting', 'Heartbeat', 'JapaneseVowels', 'PEMS-SF', 'SelfRegulationSCP1', 'SelfRegulationSCP2', 'SpokenArabicDigits', 'UWaveGestureLibrary'];
-/** The UEA datasets with a mini.yaml (the four in ../shared/data). */
-const UEA_MINI = ['Handwriting', 'JapaneseVowels', 'SelfRegulationSCP1', 'UWaveGestureLibrary'];
-const D4RL = ['halfcheetah-medium-expert', 'hopper-medium-expert', 'walker2d-medium-expert', 'halfcheetah-medium', 'hopper-medium', 'walker2d-medium', 'halfcheetah-medium-replay', 'hopper-medium-replay', 'walker2d-medium-replay'];
+/** The task a table's rows train. */
+export function tableTask(table: string, specs: TableSpec[] = tableSpecs()): string {
+  return tableSpec(table, specs).task;
+}
 
 /**
- * A paper-scale row whose flow and softmax columns are the shipped configs of the paper's
- * Flowformer and its softmax baseline, and whose other attentions fall back to the Flowformer
- * config with `attention.type` overridden.
+ * The columns a table run trains: `keys` (from `--attentions`) or the spec's default (its paper
+ * columns; every column of a table without any). A key the table does not declare is an attention trained on each row's fallback
+ * config: an extra column, labelled so, without a paper value.
  */
-function withBaseline(dir: string, softmax: string): Pick<TableRowSpec, 'config' | 'configs'> {
-  return { config: `${dir}/flowformer.yaml`, configs: { flow: `${dir}/flowformer.yaml`, softmax: `${dir}/${softmax}` } };
-}
-
-/** The rows of one table at one scale (not 'main', which is the five tables' summary rows). */
-export function tableRows(table: Exclude<TableName, 'main'>, scale: Scale): TableRowSpec[] {
-  switch (table) {
-    case 'lra':
-      return LRA.map((t) => ({ row: t, task: 'lra', config: `configs/lra/${t}/${scale === 'mini' ? 'mini' : 'flowformer'}.yaml`, paperRow: t,
-        note: scale === 'mini' ? 'mini: short sequences and a small model (see the config header); not comparable with the paper' : undefined }));
-    case 'uea':
-      // Mini: the four datasets of the shared data, each with a quarter-width, 20-epoch mini.yaml.
-      return scale === 'mini'
-        ? UEA_MINI.map((d) => ({ row: d, task: 'uea', config: `configs/uea/${d}/mini.yaml`, paperRow: d,
-            note: 'mini: d_model 128, 20 epochs (paper: 512, 100); paper protocol; not comparable with the paper' }))
-        : UEA.map((d) => ({ row: d, task: 'uea', ...withBaseline(`configs/uea/${d}`, 'transformer.yaml'), paperRow: d }));
-    case 'wikitext':
-      return scale === 'mini'
-        ? [{ row: 'wikitext-103-proxy', task: 'wikitext', config: 'configs/wikitext/wikitext-103-proxy/flowformer.yaml', paperRow: 'wikitext-103', note: 'proxy: trains on wiki.valid.tokens (no train file here), small model; not comparable' }]
-        : [{ row: 'wikitext-103', task: 'wikitext', ...withBaseline('configs/wikitext/wikitext-103', 'transformer.yaml'), paperRow: 'wikitext-103' }];
-    case 'imagenet':
-      return scale === 'mini'
-        ? [{ row: 'cifar10', task: 'imagenet', config: 'configs/imagenet/cifar10/flowformer.yaml', paperRow: 'imagenet-1k', note: 'proxy: CIFAR-10 5,000 images, small model; the paper column is ImageNet-1K, not comparable' }]
-        : [
-            { row: 'imagenet-1k', task: 'imagenet', ...withBaseline('configs/imagenet/imagenet-1k', 'flowformer-softmax.yaml'), paperRow: 'imagenet-1k' },
-            { row: 'imagenet-1k-deit-s', task: 'imagenet', config: null, paperRow: 'imagenet-1k-deit-s',
-              configs: { flow: 'configs/imagenet/imagenet-1k/deit-s-flow.yaml', softmax: 'configs/imagenet/imagenet-1k/deit-s.yaml' },
-              methods: { flow: 'DeiT-S + Flowformer', softmax: 'DeiT-S' } },
-          ];
-    case 'd4rl':
-      return scale === 'mini'
-        ? [{ row: 'halfcheetah-mixed', task: 'd4rl', config: 'configs/d4rl/halfcheetah-mixed/mini.yaml', paperRow: null,
-            note: 'no D4RL file here: a generated dataset (flowformer data generate --task d4rl --dataset halfcheetah-mixed --policy mixed --steps 20000); no paper counterpart' }]
-        : D4RL.map((d) => ({ row: d, task: 'd4rl', ...withBaseline(`configs/d4rl/${d}`, 'softmax.yaml'), paperRow: d }));
-  }
-}
-
-/** The task a table's rows train (the table and the task share their name). */
-export function tableTask(table: Exclude<TableName, 'main'>): string {
-  return tableRows(table, 'paper')[0]!.task;
+export function tableColumns(table: string, scale: Scale, keys?: string[], specs: TableSpec[] = tableSpecs()): TableColumn[] {
+  const s = tableSpec(table, specs);
+  const declared = s.columns(scale);
+  const paperCols = declared.filter((c) => c.kind === 'paper');
+  const want = keys ?? s.defaultColumns?.(scale) ?? (paperCols.length ? paperCols : declared).map((c) => c.key);
+  return want.map(
+    (k) =>
+      declared.find((c) => c.key === k) ?? {
+        key: k, attention: k, kind: 'extra', paperMethod: null, label: `${k} (fallback config)`,
+        recipe: `each row's fallback config with attention.type=${k}`, source: 'our variant: not a recipe of the original',
+      },
+  );
 }
 
 export interface Job {
-  table: Exclude<TableName, 'main'>;
+  table: string;
   row: string;
   task: string;
+  /** The column (recipe) key: a paper column's is its attention type. */
+  column: string;
+  /** The attention type the job trains. */
   attention: string;
-  /** The seed given with --seeds, else the config's own `seed:`. */
+  /** The seed given with --seeds (or the table's declared seeds), else the config's own `seed:`. */
   seed: number;
-  /** Relative to the repository root. */
+  /** Relative to the repository root (absolute outside it). */
   config: string;
   /** `--set` values of `flowformer train`. */
   sets: string[];
-  /** A file-name-safe id: <table>-<row>-<attention>-s<seed>. */
+  /** A file-name-safe id: <table>-<row>-<column>-s<seed>. */
   id: string;
+  /** The config file does not exist (yet): the job cannot run, and its cell says so. */
+  missingConfig?: boolean;
 }
 
 export interface JobOptions {
   table: TableName;
   scale: Scale;
+  /** Column keys; default each table's default columns ('main': DEFAULT_ATTENTIONS). */
   attentions?: string[];
   /**
-   * Seeds to run (`--set seed=<s>` per job). Omitted: one job per cell with the config's own
-   * `seed:` and no seed override, so runs made with a plain `flowformer train --config` match.
+   * Seeds to run (`--set seed=<s>` per job). Omitted: the table's declared seeds, else one job
+   * per cell with the config's own `seed:` and no seed override, so runs made with a plain
+   * `flowformer train --config` match.
    */
   seeds?: number[];
   /** Where configs are resolved from; default the repository this package lies in. */
@@ -140,6 +171,8 @@ export interface JobOptions {
    * row's jobs (e.g. `image:data.dir=cifar10`). Shown as overrides beside the numbers.
    */
   sets?: string[];
+  /** The declared tables; default those of the registered tasks. */
+  specs?: TableSpec[];
 }
 
 /** The extra sets of `o.sets` that apply to a row. */
@@ -150,22 +183,20 @@ function rowSets(sets: string[] | undefined, row: string): string[] {
   });
 }
 
-function subTables(table: TableName): Exclude<TableName, 'main'>[] {
-  return table === 'main' ? ['lra', 'imagenet', 'wikitext', 'uea', 'd4rl'] : [table];
-}
-
-/** The config a (row, attention) cell trains, or null when the row has no such column. */
-export function cellConfig(r: TableRowSpec, attention: string): { config: string; sets: string[] } | null {
-  const fixed = r.configs?.[attention];
+/** The config a (row, column) cell trains, or null when the row has no such column. */
+export function cellConfig(r: TableRowSpec, column: Pick<TableColumn, 'key' | 'attention'> | string): { config: string; sets: string[] } | null {
+  const c = typeof column === 'string' ? { key: column, attention: column } : column;
+  const fixed = r.configs?.[c.key];
   if (fixed) return { config: fixed, sets: [] };
-  return r.config ? { config: r.config, sets: [`attention.type=${attention}`] } : null;
+  return r.config ? { config: r.config, sets: [`attention.type=${c.attention}`] } : null;
 }
 
 /** How a row's cells are configured, for the table's provenance lines. */
-function rowConfigText(r: TableRowSpec): string | null {
-  const fixed = Object.entries(r.configs ?? {}).map(([a, c]) => `${a}: ${c}`);
-  if (!fixed.length) return r.config;
-  return [...fixed, ...(r.config ? [`others: ${r.config} --set attention.type=<a>`] : [])].join(', ');
+function rowConfigText(r: TableRowSpec, repoRoot: string): string | null {
+  const rel = (c: string) => relativeTo(repoRoot, path.resolve(repoRoot, c));
+  const fixed = Object.entries(r.configs ?? {}).map(([a, c]) => `${a}: ${rel(c)}`);
+  if (!fixed.length) return r.config && rel(r.config);
+  return [...fixed, ...(r.config ? [`others: ${rel(r.config)} --set attention.type=<a>`] : [])].join(', ');
 }
 
 /** The `seed:` a config file resolves to (the core schema's default, 0, when none is written). */
@@ -177,27 +208,46 @@ export function configSeed(repoRoot: string, config: string): number {
   return seed;
 }
 
-/** Every job the table needs: one per (row, attention, seed). */
+/** The column keys of a table run: `--attentions`, else the table's default ('main': DEFAULT_ATTENTIONS). */
+export function columnKeys(o: Pick<JobOptions, 'table' | 'scale' | 'attentions' | 'specs'>): string[] {
+  if (o.attentions) return o.attentions;
+  if (o.table === MAIN_TABLE) return DEFAULT_ATTENTIONS;
+  return tableColumns(o.table, o.scale, undefined, o.specs ?? tableSpecs()).map((c) => c.key);
+}
+
+/** Every job the table needs: one per (row, column, seed), rows first, in the table's order. */
 export function tableJobs(o: JobOptions): Job[] {
-  const attentions = o.attentions ?? DEFAULT_ATTENTIONS;
+  const specs = o.specs ?? tableSpecs();
   const root = o.repoRoot ?? REPO_ROOT;
   const seedOf = new Map<string, number>();
+  // A missing config (a recipe whose file has not landed) has no seed of its own: its job gets 0.
+  const exists = (config: string) => fs.existsSync(path.resolve(root, config));
   const ownSeed = (config: string) => {
-    if (!seedOf.has(config)) seedOf.set(config, configSeed(root, config));
+    if (!seedOf.has(config)) seedOf.set(config, exists(config) ? configSeed(root, config) : 0);
     return seedOf.get(config)!;
   };
   const jobs: Job[] = [];
-  for (const t of subTables(o.table))
-    for (const r of tableRows(t, o.scale)) {
+  for (const t of subTables(o.table, specs)) {
+    const columns = tableColumns(t, o.scale, o.table === MAIN_TABLE ? (o.attentions ?? DEFAULT_ATTENTIONS) : o.attentions, specs);
+    const declaredSeeds = o.seeds ? undefined : tableSpec(t, specs).seeds?.(o.scale);
+    for (const r of tableRows(t, o.scale, specs)) {
       if (r.skip || (o.only && !o.only.includes(r.row))) continue;
-      for (const a of attentions) {
-        const c = cellConfig(r, a);
+      for (const col of columns) {
+        const c = cellConfig(r, col);
         if (!c) continue;
-        const seeds = o.seeds ? o.seeds.map((s) => ({ s, set: [`seed=${s}`] })) : [{ s: ownSeed(c.config), set: [] as string[] }];
+        const config = relativeTo(root, path.resolve(root, c.config));
+        // --seeds: a seed override per job. Declared seeds: an override only where the seed is
+        // not the config's own, so the first job is the plain `flowformer train --config`.
+        const seeds = o.seeds
+          ? o.seeds.map((s) => ({ s, set: [`seed=${s}`] }))
+          : declaredSeeds
+            ? declaredSeeds.map((s) => ({ s, set: s === ownSeed(config) ? [] : [`seed=${s}`] }))
+            : [{ s: ownSeed(config), set: [] as string[] }];
         for (const { s, set } of seeds)
-          jobs.push({ table: t, row: r.row, task: r.task, attention: a, seed: s, config: c.config, sets: [...c.sets, ...set, ...rowSets(o.sets, r.row)], id: `${t}-${r.row}-${a}-s${s}` });
+          jobs.push({ table: t, row: r.row, task: r.task, column: col.key, attention: col.attention, seed: s, config, sets: [...c.sets, ...set, ...rowSets(o.sets, r.row)], id: `${t}-${r.row}-${col.key}-s${s}`, ...(exists(config) ? {} : { missingConfig: true }) });
       }
     }
+  }
   return jobs;
 }
 
@@ -296,11 +346,22 @@ export function runValue(s: RunSummary): number | null {
   return name === 'accuracy' || name === 'top1' ? v * 100 : v;
 }
 
+/** A run's number in a cell of `spec`: the table's own `value` when it declares one, else runValue. */
+export function cellValueOf(s: RunSummary, spec?: TableSpec): CellValue | null {
+  if (spec?.value) return spec.value(s);
+  const v = runValue(s);
+  return v === null ? null : { value: v };
+}
+
 export interface OurCell {
   mean: number;
   std: number | null;
   n: number;
   values: number[];
+  /** A labelled secondary figure over the same runs (e.g. D4RL's best over training), mean over seeds. */
+  secondary?: { label: string; mean: number; std: number | null };
+  /** Seeds whose run trained on generated data, not the dataset's release (the cell says so). */
+  generated?: number[];
   runs: { runDir: string; seed: number; config: string; dataset: string; dataDir: unknown; backend: string; gitCommit: string | null; steps: number; command: string; overrides: string[] }[];
 }
 
@@ -319,7 +380,10 @@ export interface UnfinishedRun {
 }
 
 export interface TableCell {
+  /** The attention type the column trains (for paper columns also the column's key). */
   attention: string;
+  /** The column (recipe) key. */
+  column: string;
   paperMethod: string | null;
   ours: OurCell | null;
   /** 'ok', 'not run', 'partial: k of n seeds', each followed by the seeds whose run is unfinished. */
@@ -346,6 +410,9 @@ export interface TableHere {
   json: unknown;
 }
 
+/** A column as the table records it: its recipe and where it comes from. */
+export type TableColumnInfo = TableColumn;
+
 export interface TableResult {
   table: TableName;
   title: string;
@@ -354,7 +421,10 @@ export interface TableResult {
   mode: string;
   /** The seeds run, or 'config': each job used its config's own `seed:`. */
   seeds: number[] | 'config';
+  /** The column keys, in order (a paper column's key is its attention type). */
   attentions: string[];
+  /** Each column's recipe and source (sub-tables only; 'main' summarises theirs). */
+  columns?: TableColumnInfo[];
   paperSource: string;
   generatedAt: string;
   /** The `--set`s the table was built with (`key=value`, `<row>:key=value`): a run counts only with the same ones. */
@@ -377,10 +447,20 @@ function unfinishedText(u: UnfinishedRun): string {
   return `seed ${u.seed} ${stateText(u.status)} at update ${u.steps} of ${u.totalSteps}, ${best}`;
 }
 
-function ourCell(jobs: Job[], runs: RunSummary[], repoRoot: string): { cell: OurCell | null; status: string; unfinished?: UnfinishedRun[] } {
+/** Whether a run trained on generated data: the table's own test, else what the run recorded about its data. */
+function onGeneratedData(r: RunSummary, spec?: TableSpec): boolean {
+  if (spec?.runOnGeneratedData) return spec.runOnGeneratedData(r);
+  const info = (r.dataInfo ?? {}) as Record<string, unknown>;
+  return info.dataKind === 'generated' || (typeof info.provenance === 'object' && info.provenance !== null);
+}
+
+function ourCell(jobs: Job[], runs: RunSummary[], repoRoot: string, spec?: TableSpec, scale: Scale = 'paper'): { cell: OurCell | null; status: string; unfinished?: UnfinishedRun[] } {
   // Per seed the latest completed run; it counts when it has a value.
   const done = jobs.map((j) => runsOfJob(j, runs, repoRoot)[0]);
-  const found = done.filter((r): r is RunSummary => r !== undefined && runValue(r) !== null);
+  const found = done.flatMap((r) => {
+    const v = r ? cellValueOf(r, spec) : null;
+    return r && v ? [{ r, v }] : [];
+  });
   // Seeds without a completed run: their latest unfinished run, if any, is named in the status.
   const unfinished = jobs.flatMap((j, i): UnfinishedRun[] => {
     if (done[i]) return [];
@@ -389,49 +469,66 @@ function ourCell(jobs: Job[], runs: RunSummary[], repoRoot: string): { cell: Our
   });
   const extra = unfinished.length ? { unfinished } : {};
   const listed = unfinished.map(unfinishedText).join('; ');
-  if (!found.length) return { cell: null, status: listed ? `not finished: ${listed}` : 'not run', ...extra };
-  const values = found.map((r) => runValue(r)!);
+  // Completed runs the table cannot read a value from (a record older than what the table reports): said, not hidden as 'not run'.
+  const valueless = spec?.whyNoValue ? done.filter((r): r is RunSummary => r !== undefined && !cellValueOf(r, spec)) : [];
+  const why = valueless.map((r) => `seed ${r.seed}: ${spec!.whyNoValue!(r)}`).join('; ');
+  if (!found.length) return { cell: null, status: [why && `no value: ${why}`, listed && `not finished: ${listed}`].filter(Boolean).join('; ') || 'not run', ...extra };
+  const values = found.map(({ v }) => v.value);
+  const second = found.map(({ v }) => v.secondary).filter((x): x is NonNullable<CellValue['secondary']> => x !== undefined);
+  // Mini tables run on generated sets by design (their notes say so); a paper cell must say it.
+  const generated = scale === 'mini' ? [] : found.filter(({ r }) => onGeneratedData(r, spec)).map(({ r }) => r.seed);
   const cell: OurCell = {
     ...meanStd(values),
     n: values.length,
     values,
-    runs: found.map((r) => ({ runDir: relativeTo(repoRoot, r.runDir), seed: r.seed, config: path.relative(repoRoot, r.configPath), dataset: r.dataset, dataDir: (r.dataInfo as Record<string, unknown> | undefined)?.dir ?? null, backend: r.backend, gitCommit: r.gitCommit, steps: r.steps, command: r.command, overrides: runOverrides(r.command) })),
+    ...(second.length === found.length ? { secondary: { label: second[0]!.label, ...meanStd(second.map((x) => x.value)) } } : {}),
+    ...(generated.length ? { generated } : {}),
+    runs: found.map(({ r }) => ({ runDir: relativeTo(repoRoot, r.runDir), seed: r.seed, config: path.relative(repoRoot, r.configPath), dataset: r.dataset, dataDir: (r.dataInfo as Record<string, unknown> | undefined)?.dir ?? null, backend: r.backend, gitCommit: r.gitCommit, steps: r.steps, command: r.command, overrides: runOverrides(r.command) })),
   };
-  return { cell, status: found.length === jobs.length ? 'ok' : `partial: ${found.length} of ${jobs.length} seeds${listed ? `; ${listed}` : ''}`, ...extra };
+  return { cell, status: found.length === jobs.length ? 'ok' : `partial: ${found.length} of ${jobs.length} seeds${why ? `; no value: ${why}` : ''}${listed ? `; ${listed}` : ''}`, ...extra };
 }
 
-/** One table (not 'main') from the runs found. */
-function buildSubTable(t: Exclude<TableName, 'main'>, o: BuildOptions, paper: PaperData): TableRowResult[] {
-  const attentions = o.attentions ?? DEFAULT_ATTENTIONS;
-  const jobs = tableJobs({ ...o, table: t });
+/** One declared table from the runs found. */
+function buildSubTable(t: string, o: BuildOptions, paper: PaperData, specs: TableSpec[]): TableRowResult[] {
+  const spec = tableSpec(t, specs);
+  const pt = paperTableOf(t, specs);
+  const columns = tableColumns(t, o.scale, o.table === MAIN_TABLE ? (o.attentions ?? DEFAULT_ATTENTIONS) : o.attentions, specs);
+  const jobs = tableJobs({ ...o, table: t, specs });
   const rows: TableRowResult[] = [];
-  for (const r of tableRows(t, o.scale)) {
+  // Paper values stand beside paper columns only: an extra column is our variant, not the published recipe.
+  const methodOf = (r: TableRowSpec | null, c: TableColumn) => (c.kind === 'paper' ? ((r && r.methods?.[c.key]) ?? c.paperMethod) : null);
+  for (const r of tableRows(t, o.scale, specs)) {
     if (o.only && !o.only.includes(r.row)) continue;
-    const cells = attentions.map((a): TableCell => {
-      const method = r.methods?.[a] ?? paperMethod(t, a);
-      const p = r.paperRow && method ? paperValue(t, r.paperRow, method, paper) : null;
-      const js = jobs.filter((j) => j.row === r.row && j.attention === a);
-      if (r.skip) return { attention: a, paperMethod: method, ours: null, status: `skipped: ${r.skip}`, paper: p };
-      if (!js.length) return { attention: a, paperMethod: method, ours: null, status: 'no config for this attention', paper: p };
-      const { cell, status, unfinished } = ourCell(js, o.runs, o.repoRoot);
-      return { attention: a, paperMethod: method, paper: p, ours: cell, status, ...(unfinished ? { unfinished } : {}) };
+    const cells = columns.map((col): TableCell => {
+      const method = methodOf(r, col);
+      const p = r.paperRow && method ? paperValue(pt, r.paperRow, method, paper) : null;
+      const js = jobs.filter((j) => j.row === r.row && j.column === col.key);
+      const head = { attention: col.attention, column: col.key, paperMethod: method };
+      if (r.skip) return { ...head, ours: null, status: `skipped: ${r.skip}`, paper: p };
+      if (!js.length) return { ...head, ours: null, status: 'no config for this attention', paper: p };
+      if (js.every((j) => j.missingConfig)) return { ...head, ours: null, status: `config missing: ${js[0]!.config}`, paper: p };
+      const { cell, status, unfinished } = ourCell(js, o.runs, o.repoRoot, spec, o.scale);
+      return { ...head, paper: p, ours: cell, status, ...(unfinished ? { unfinished } : {}) };
     });
-    rows.push({ row: r.row, config: rowConfigText(r), paperRow: r.paperRow, note: r.skip ?? r.note, cells });
+    rows.push({ row: r.row, config: rowConfigText(r, o.repoRoot), paperRow: r.paperRow, note: r.skip ?? r.note, cells });
   }
-  // The paper's average row: ours only when every row of the column has a value.
-  const paperRows = paper.tables[t]?.rows ?? [];
+  // The paper's average row: ours only when every row of the column has a value, and labelled
+  // partial (with its count) when those rows are fewer than the paper's.
+  const paperRows = paper.tables[pt]?.rows ?? [];
+  const paperCount = paperRows.filter((x) => x !== 'average').length;
   if (paperRows.includes('average') && rows.length > 1) {
+    const partial = rows.length < paperCount ? `partial: mean of ${rows.length} rows, the paper's of ${paperCount}` : null;
     rows.push({
       row: 'average', config: null, paperRow: 'average',
-      note: o.scale === 'mini' ? 'mean of the rows above (mini scale)' : 'mean of the rows above',
-      cells: attentions.map((a, i): TableCell => {
-        const method = paperMethod(t, a);
+      note: partial ?? (o.scale === 'mini' ? 'mean of the rows above (mini scale)' : 'mean of the rows above'),
+      cells: columns.map((col, i): TableCell => {
+        const method = methodOf(null, col);
         const cs = rows.map((r) => r.cells[i]!);
         const ok = cs.every((c) => c.ours);
         const vals = ok ? cs.map((c) => c.ours!.mean) : [];
         return {
-          attention: a, paperMethod: method, paper: method ? paperValue(t, 'average', method, paper) : null,
-          status: ok ? 'ok' : `not run (${cs.filter((c) => !c.ours).length} of ${cs.length} rows missing)`,
+          attention: col.attention, column: col.key, paperMethod: method, paper: method ? paperValue(pt, 'average', method, paper) : null,
+          status: ok ? (partial ?? 'ok') : `not run (${cs.filter((c) => !c.ours).length} of ${cs.length} rows missing)`,
           ours: ok ? { mean: vals.reduce((x, y) => x + y, 0) / vals.length, std: null, n: vals.length, values: vals, runs: cs.flatMap((c) => c.ours!.runs) } : null,
         };
       }),
@@ -443,16 +540,24 @@ function buildSubTable(t: Exclude<TableName, 'main'>, o: BuildOptions, paper: Pa
 /** The table's cells: ours from `runs`, the paper's beside them. */
 export function buildTable(o: BuildOptions): TableResult {
   const paper = o.paper ?? loadPaper();
-  const attentions = o.attentions ?? DEFAULT_ATTENTIONS;
-  const base = { table: o.table, scale: o.scale, seeds: o.seeds ?? ('config' as const), sets: o.sets ?? [], attentions, generatedAt: (o.now ?? new Date()).toISOString() };
-  if (o.table !== 'main') {
-    const p = paper.tables[o.table]!;
-    return { ...base, title: p.title, metric: p.metric, mode: p.mode, paperSource: p.source, rows: buildSubTable(o.table, o, paper) };
+  const specs = o.specs ?? tableSpecs();
+  const attentions = columnKeys({ ...o, specs });
+  const declared = o.table === MAIN_TABLE || o.seeds ? undefined : tableSpec(o.table, specs).seeds?.(o.scale);
+  const seeds: number[] | 'config' = o.seeds ?? declared ?? 'config';
+  const base = { table: o.table, scale: o.scale, seeds, sets: o.sets ?? [], attentions, generatedAt: (o.now ?? new Date()).toISOString() };
+  if (o.table !== MAIN_TABLE) {
+    const spec = tableSpec(o.table, specs);
+    const p = paper.tables[paperTableOf(o.table, specs)];
+    const head = p
+      ? { title: p.title, metric: p.metric, mode: p.mode, paperSource: p.source }
+      : { title: spec.title ?? o.table, metric: spec.metric?.name ?? '-', mode: spec.metric?.mode ?? '-', paperSource: 'none (this table has no counterpart in the paper)' };
+    return { ...base, ...head, columns: tableColumns(o.table, o.scale, o.attentions, specs), rows: buildSubTable(o.table, o, paper, specs) };
   }
   // 'main': one row per benchmark, its summary row (the average, or the single row).
-  const main = paper.tables.main!;
-  const rows: TableRowResult[] = subTables('main').map((t) => {
-    const sub = buildSubTable(t, { ...o, only: undefined }, paper);
+  const main = paper.tables[MAIN_TABLE]!;
+  const mainMethod = (a: string) => PAPER_METHOD[a] ?? null;
+  const rows: TableRowResult[] = mainTables(specs, paper).map((t) => {
+    const sub = buildSubTable(t, { ...o, only: undefined }, paper, specs);
     const avg = sub.find((x) => x.row === 'average');
     // An incomplete average (rows without runs, e.g. datasets not on this machine): summarise the
     // rows that ran in EVERY column instead, so the columns stay comparable with each other, and
@@ -466,9 +571,9 @@ export function buildTable(o: BuildOptions): TableResult {
           note: `from the ${t} table: mean over ${names} only, the rows run in every column (${sub.length - 1 - full.length} of ${sub.length - 1} rows lack runs); the paper's number is its average over all rows`,
           cells: avg.cells.map((c, i) => {
             const vals = full.map((x) => x.cells[i]!.ours!.mean);
-            const method = paperMethod('main', c.attention);
+            const method = mainMethod(c.attention);
             return {
-              ...c, paperMethod: method, paper: method ? paperValue('main', t, method, paper) : null,
+              ...c, paperMethod: method, paper: method ? paperValue(MAIN_TABLE, t, method, paper) : null,
               status: `partial: mean of ${names}`,
               ours: { mean: meanStd(vals).mean, std: null, n: vals.length, values: vals, runs: full.flatMap((x) => x.cells[i]!.ours!.runs) },
             };
@@ -479,7 +584,7 @@ export function buildTable(o: BuildOptions): TableResult {
     const r = avg ?? sub[0]!;
     return {
       row: t, config: r.config, paperRow: t, note: `from the ${t} table, row ${r.row}${r.note ? ` (${r.note})` : ''}`,
-      cells: r.cells.map((c) => ({ ...c, paperMethod: paperMethod('main', c.attention), paper: paperMethod('main', c.attention) ? paperValue('main', t, paperMethod('main', c.attention)!, paper) : null })),
+      cells: r.cells.map((c) => ({ ...c, paperMethod: mainMethod(c.attention), paper: mainMethod(c.attention) ? paperValue(MAIN_TABLE, t, mainMethod(c.attention)!, paper) : null })),
     };
   });
   return { ...base, title: main.title, metric: main.metric, mode: main.mode, paperSource: main.source, rows };
@@ -487,13 +592,25 @@ export function buildTable(o: BuildOptions): TableResult {
 
 const f2 = (x: number) => x.toFixed(2);
 
-function oursText(c: TableCell): string {
+/** A cell of ours: mean ± std, at paper scale with its number of seeds; what it is not, after it. */
+function oursText(c: TableCell, scale: Scale): string {
   if (!c.ours) return c.status;
-  const v = c.ours.std === null ? f2(c.ours.mean) : `${f2(c.ours.mean)} ± ${f2(c.ours.std)}`;
+  const o = c.ours;
+  let v = o.std === null ? f2(o.mean) : `${f2(o.mean)} ± ${f2(o.std)}`;
+  // A row's cell at paper scale says over how many seeds (an average row's n counts rows, not seeds).
+  if (scale === 'paper' && !c.status.startsWith('partial: mean') && o.runs.length === o.n) v += ` (${o.n} seed${o.n === 1 ? '' : 's'})`;
+  if (o.secondary) v += `; ${o.secondary.label} ${f2(o.secondary.mean)}`;
+  if (o.generated) v += `; generated data${o.generated.length < o.n ? ` (seeds ${o.generated.join(',')})` : ''}`;
   return c.status === 'ok' ? v : `${v} (${c.status})`;
 }
 
-/** Markdown: one row per table row, ours | paper per attention, then where each number came from. */
+/** A column's header: its key, or what an extra column is. */
+function columnHeader(t: TableResult, key: string): string {
+  const c = t.columns?.find((x) => x.key === key);
+  return c?.label ?? key;
+}
+
+/** Markdown: one row per table row, ours | paper per column, then each column's recipe and where each number came from. */
 export function tableMarkdown(t: TableResult): string {
   const L: string[] = [];
   L.push(`# ${t.title} — ${t.table}, scale ${t.scale}`, '');
@@ -501,17 +618,23 @@ export function tableMarkdown(t: TableResult): string {
   const sets = t.sets.map((x) => ` --set ${x}`).join('');
   L.push(`Ours: \`flowformer reproduce --table ${t.table} --scale ${t.scale}${sets}\`, ${seeds}; mean ± std over seeds. Paper: ${t.paperSource} (results/paper/flowformer-paper.json).`);
   L.push(`Cells without a completed run say "not run", or "not finished" with how far an interrupted, running or abandoned run got (never counted); no number of ours is ever taken from the paper. Generated ${t.generatedAt}.`, '');
-  L.push(`| row | ${t.attentions.map((a) => `${a} (ours) | paper`).join(' | ')} |`);
+  L.push(`| row | ${t.attentions.map((a) => `${columnHeader(t, a)} (ours) | paper`).join(' | ')} |`);
   L.push(`| --- | ${t.attentions.map(() => '--: | --:').join(' | ')} |`);
-  for (const r of t.rows) L.push(`| ${r.row} | ${r.cells.map((c) => `${oursText(c)} | ${formatPaperCell(c.paper)}${c.paperMethod ? '' : ''}`).join(' | ')} |`);
-  L.push('', 'Paper columns: ' + t.attentions.map((a) => `${a} = ${t.rows[0]?.cells.find((c) => c.attention === a)?.paperMethod ?? '(none)'}`).join(', ') + '.', '');
+  for (const r of t.rows) L.push(`| ${r.row} | ${r.cells.map((c) => `${oursText(c, t.scale)} | ${formatPaperCell(c.paper)}`).join(' | ')} |`);
+  L.push('', 'Paper columns: ' + t.attentions.map((a) => `${a} = ${t.rows[0]?.cells.find((c) => c.column === a)?.paperMethod ?? '(none)'}`).join(', ') + '.', '');
+  if (t.columns?.length) {
+    L.push('## Recipes', '');
+    for (const c of t.columns)
+      L.push(`- **${c.label ?? c.key}** (${c.kind === 'paper' ? `paper column: ${c.paperMethod ?? '-'}` : 'extra: our variant, not the published recipe; no paper value beside it'}): ${c.recipe}; source: ${c.source}`);
+    L.push('');
+  }
   L.push('## Where our numbers come from', '');
   for (const r of t.rows) {
     L.push(`- **${r.row}**: config ${r.config ?? '-'}${r.paperRow && r.paperRow !== r.row ? `; paper row ${r.paperRow}` : ''}${r.note ? `; ${r.note}` : ''}`);
-    if (r.row === 'average' || t.table === 'main') continue;
+    if (r.row === 'average' || t.table === MAIN_TABLE) continue;
     for (const c of r.cells)
       for (const run of c.ours?.runs ?? [])
-        L.push(`  - ${c.attention} seed ${run.seed}: ${run.runDir} (dataset ${run.dataset}, data ${String(run.dataDir ?? '-')}, ${run.steps} steps, backend ${run.backend}, commit ${run.gitCommit ?? '-'}${run.overrides.length ? `; overrides: ${run.overrides.map((o) => `--set ${o}`).join(' ')}` : ''})`);
+        L.push(`  - ${c.column} seed ${run.seed}: ${run.runDir} (dataset ${run.dataset}, data ${String(run.dataDir ?? '-')}, ${run.steps} steps, backend ${run.backend}, commit ${run.gitCommit ?? '-'}${run.overrides.length ? `; overrides: ${run.overrides.map((o) => `--set ${o}`).join(' ')}` : ''})`);
   }
   if (t.here) L.push('', `## ${t.here.title}`, '', `Written by the ${t.here.task} task's report from the run records under the results root, not only this table's jobs.`, '', t.here.markdown.trimEnd());
   return L.join('\n') + '\n';
