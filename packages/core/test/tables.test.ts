@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadPaper, paperNumber, paperRows, paperSummary, paperTable, paperValue, TABLES, tableJobs, tableRows, tableTask, buildTable, tableMarkdown, writeTable, runValue, runOverrides, interruptedRunOfJob, runningRunOfJob, runsOfJob, strandedRunOfJob, type RunSummary, type Scale } from '../src/index.ts';
+import { loadPaper, paperNumber, paperRows, paperSummary, paperTable, paperValue, TABLES, tableJobs, tableRows, tableTask, buildTable, tableMarkdown, writeTable, runValue, runOverrides, interruptedRunOfJob, runningRunOfJob, runsOfJob, strandedRunOfJob, type RunSummary, type Scale } from '../src/results/index.ts';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const paper = loadPaper();

@@ -9,7 +9,6 @@ import {
   crossEntropy,
   forEachBatch,
   loadConfig,
-  paperSummary,
   tf,
   type Config,
   type EvalContext,
@@ -23,6 +22,7 @@ import {
   type TaskOptionValues,
   type VisualizeArgs,
 } from '@flowformer/core';
+import { paperSummary } from '@flowformer/core/results';
 import { scanImageFolder, sortIlsvrcVal, type ImageFolder } from './data/folder.ts';
 import { ImageFolderSplit, type ImageBatch, type ImagePipelineArgs } from './data/split.ts';
 import { countParams, DeiT, HierarchicalFlowformer, type ImageClassifier } from './model.ts';

@@ -17,8 +17,6 @@ import {
   Rng,
   crossEntropy,
   forEachBatch,
-  formatPaperCell,
-  paperValue,
   tf,
   type AttentionModule,
   type Config,
@@ -29,6 +27,7 @@ import {
   type TaskData,
   type TaskModel,
 } from '@flowformer/core';
+import { formatPaperCell, paperValue } from '@flowformer/core/results';
 import { BYTE_VOCAB_SIZE } from './data/bytes.ts';
 import { MissingDataError } from './data/errors.ts';
 import { generateLraData, lraDataDir, lraGeneratedPresent } from './data/generate.ts';

@@ -16,6 +16,7 @@
  * runs count; per seed the latest run.
  */
 import { join } from 'node:path';
+import { loadConfig, type TaskReport, type TaskReportArgs } from '@flowformer/core';
 import {
   compareAttentions,
   formatMeanStd,
@@ -23,7 +24,6 @@ import {
   formatSeconds,
   isUnfinished,
   latestPerSeed,
-  loadConfig,
   markdownTable,
   meanStd,
   paperMethod,
@@ -36,9 +36,7 @@ import {
   type PaperData,
   type RunState,
   type RunSummary,
-  type TaskReport,
-  type TaskReportArgs,
-} from '@flowformer/core';
+} from '@flowformer/core/results';
 import { PAPER_DATASETS } from './datasets.ts';
 import { ueaTask, type UeaConfig } from './task.ts';
 

@@ -6,7 +6,6 @@ import {
   attentionFactory,
   crossEntropy,
   forEachBatch,
-  paperSummary,
   tf,
   type AttentionFactory,
   type Config,
@@ -18,6 +17,7 @@ import {
   type TaskData,
   type TaskModel,
 } from '@flowformer/core';
+import { paperSummary } from '@flowformer/core/results';
 import { downloadUea, UEA_ARCHIVE_URL } from './data/download.ts';
 import { readUeaSplit } from './data/load.ts';
 import { prepareUea } from './data/preprocess.ts';

@@ -7,7 +7,6 @@ import path from 'node:path';
 import {
   attentionFactory,
   EVAL,
-  paperSummary,
   type Config,
   type EvalContext,
   type Rng,
@@ -17,6 +16,7 @@ import {
   type TaskData,
   type TaskModel,
 } from '@flowformer/core';
+import { paperSummary } from '@flowformer/core/results';
 import { BlockSplit, TokenStream, WindowSplit, type LmBatch } from './data/blocks.ts';
 import { CharVocab, readCharCorpus } from './data/char.ts';
 import { Dictionary } from './data/dictionary.ts';

@@ -10,7 +10,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { CommandModule } from 'yargs';
-import { TABLES, DEFAULT_ATTENTIONS, tableJobs, tableRows, tableTask, readRunSummaries, runsOfJob, interruptedRunOfJob, runningRunOfJob, strandedRunOfJob, threadsFromEnv, buildTable, writeTable, listTasks, loadPaper, relativeTo, type Job, type RunSummary, type Scale, type TableHere, type TableName } from '@flowformer/core';
+import { listTasks } from '@flowformer/core';
+import { threadsFromEnv } from '@flowformer/core/backend';
+import { TABLES, DEFAULT_ATTENTIONS, tableJobs, tableRows, tableTask, readRunSummaries, runsOfJob, interruptedRunOfJob, runningRunOfJob, strandedRunOfJob, buildTable, writeTable, loadPaper, relativeTo, type Job, type RunSummary, type Scale, type TableHere, type TableName } from '@flowformer/core/results';
 import { repoRoot } from '../paths.ts';
 import { runRoots } from './train.ts';
 
