@@ -3,8 +3,9 @@
  * vitest, no "source" condition, so `@flowformer/core` resolves to its build in dist/.
  *
  * The block is the ```js fence right after the `<!-- library-example -->` marker. Before running
- * it we run the install step's build (`tsc -b`, incremental): it does nothing when dist/ is up
- * to date and rebuilds what changed otherwise, so the example never runs a stale build.
+ * it we run the install step's build (`npm run build`: `tsc -b` of every package's
+ * tsconfig.build.json, incremental): it does nothing when dist/ is up to date and rebuilds what
+ * changed otherwise, so the example never runs a stale build.
  */
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -42,14 +43,18 @@ describe('plain node imports the build', () => {
   let dir: string;
   beforeAll(() => {
     try {
-      execFileSync(process.execPath, [path.join(repoRoot, 'node_modules/typescript/bin/tsc'), '-b', 'tsconfig.build.json'], {
+      const projects = fs
+        .readdirSync(path.join(repoRoot, 'packages'))
+        .map((p) => path.join('packages', p, 'tsconfig.build.json'))
+        .filter((p) => fs.existsSync(path.join(repoRoot, p)));
+      execFileSync(process.execPath, [path.join(repoRoot, 'node_modules/typescript/bin/tsc'), '-b', ...projects], {
         cwd: repoRoot,
         encoding: 'utf8',
         stdio: ['ignore', 'pipe', 'pipe'],
       });
     } catch (e) {
       const err = e as { stdout?: string; stderr?: string };
-      throw new Error(`the build (npm run build: tsc -b tsconfig.build.json) failed:\n${err.stdout ?? ''}${err.stderr ?? ''}`);
+      throw new Error(`the build (npm run build: tsc -b packages/*/tsconfig.build.json) failed:\n${err.stdout ?? ''}${err.stderr ?? ''}`);
     }
     // Inside the repository (tmp/ is git-ignored), so that node finds node_modules from it.
     fs.mkdirSync(path.join(repoRoot, 'tmp'), { recursive: true });
