@@ -1,6 +1,8 @@
 #!/usr/bin/env node
-// The `flowformer` command. Our packages are TypeScript run directly (no build step), so the
-// bin registers tsx's ESM loader and then imports the real entry point.
+// The `flowformer` command. It runs our packages from their TypeScript sources, never from a
+// build that may be stale: it adds the "source" export condition (each package.json lists
+// "source": "./src/..." before the dist/ build), registers tsx's ESM loader and then imports the
+// real entry point. Plain `import('@flowformer/...')` from Node gets the build instead.
 //
 // First, on Linux, it starts itself once more with glibc's malloc kept off mmap. glibc serves
 // every block above its mmap threshold (32 MiB at most) with fresh pages and unmaps them on
@@ -45,6 +47,10 @@ if (relaunch) {
     process.exit(code ?? 1);
   });
 } else {
+  const { register: registerHooks } = await import('node:module');
+  // Registered before tsx: the last registered hook runs first, so tsx resolves a specifier and
+  // hands it on to this one, which adds the condition before Node's own resolver.
+  registerHooks('./source-condition.js', import.meta.url);
   const { register } = await import('tsx/esm/api');
   register();
   const { main } = await import('../src/main.ts');

@@ -3,7 +3,8 @@
  * CommandModule; this file only assembles them and turns errors into short, useful messages.
  */
 import yargs, { type Argv, type CommandModule } from 'yargs';
-import { parseThreadCount, shutdownBackend } from '@flowformer/core';
+import { shutdownBackend } from '@flowformer/core';
+import { parseThreadCount } from '@flowformer/core/backend';
 import { infoCommand } from './commands/info.ts';
 import { listCommand } from './commands/list.ts';
 import { dataCommand } from './commands/data.ts';

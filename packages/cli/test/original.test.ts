@@ -9,20 +9,8 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import {
-  disposeCheckpoint,
-  evaluateRun,
-  getTask,
-  initBackend,
-  loadCheckpoint,
-  loadConfig,
-  parseSafetensors,
-  Rng,
-  serializeSafetensors,
-  shutdownBackend,
-  train,
-  writeOriginalWeights,
-} from '@flowformer/core';
+import { disposeCheckpoint, evaluateRun, getTask, initBackend, loadCheckpoint, loadConfig, Rng, shutdownBackend, train, writeOriginalWeights } from '@flowformer/core';
+import { parseSafetensors, serializeSafetensors } from '@flowformer/core/io';
 import { goldenPath, repoRoot, shared, tempDir } from '@flowformer/core/testing';
 import { discoverTasks } from '../src/discover.ts';
 import { importOriginal } from '../src/commands/import.ts';

@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { paperValue, planTable, tableNames, tableSpecs, tableJobs, tableRows, tableTask, buildTable, tableMarkdown, writeTable, runValue, runOverrides, interruptedRunOfJob, runningRunOfJob, runsOfJob, strandedRunOfJob, type RunSummary, type Scale } from '@flowformer/core';
+import { paperValue, planTable, tableNames, tableSpecs, tableJobs, tableRows, tableTask, buildTable, tableMarkdown, writeTable, runValue, runOverrides, interruptedRunOfJob, runningRunOfJob, runsOfJob, strandedRunOfJob, type RunSummary, type Scale } from '@flowformer/core/results';
 import { discoverTasks } from '../src/discover.ts';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');

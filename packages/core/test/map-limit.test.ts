@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { mapLimit } from '../src/index.ts';
+import { mapLimit } from '../src/io/index.ts';
 
 describe('mapLimit', () => {
   it('keeps input order, passes indices, and never has more than `limit` calls in flight', async () => {

@@ -7,7 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { formatMeanStd, groupRuns, markdownTable, meanStd, reportedMetrics, runThroughput, formatCount, type RunSummary } from '../src/index.ts';
+import { formatMeanStd, groupRuns, markdownTable, meanStd, reportedMetrics, runThroughput, formatCount, type RunSummary } from '../src/results/index.ts';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ff-report-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));

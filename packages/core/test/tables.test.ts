@@ -4,7 +4,7 @@
  * should). The tables the tasks declare are tested with the tasks, in packages/cli/test/tables.test.ts.
  */
 import { describe, expect, it } from 'vitest';
-import { loadPaper, paperNumber, paperRows, paperSummary, paperTable, paperValue } from '../src/index.ts';
+import { loadPaper, paperNumber, paperRows, paperSummary, paperTable, paperValue } from '../src/results/index.ts';
 
 const paper = loadPaper();
 const num = (c: unknown) => (typeof c === 'number' ? c : (c as { mean: number }).mean);

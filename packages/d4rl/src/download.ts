@@ -6,7 +6,7 @@
  */
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { download, type DownloadProgress } from '@flowformer/core';
+import { download, type DownloadProgress } from '@flowformer/core/io';
 import { readD4rlFile } from './data/hdf5.ts';
 import { SPECS, type EnvName } from './envs/locomotion.ts';
 

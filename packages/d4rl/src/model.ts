@@ -16,23 +16,7 @@
  * for the DT's own embeddings and head. The causal attention is unmasked: windows are
  * right-padded, so padding comes after every real token and cannot reach it.
  */
-import {
-  attentionFactory,
-  DecoderBlock,
-  Dense,
-  dropout,
-  Embedding,
-  init,
-  LayerNorm,
-  maskedMse,
-  Module,
-  tf,
-  type AttentionConfig,
-  type ForwardContext,
-  type Rng,
-  type Tap,
-  type TaskModel,
-} from '@flowformer/core';
+import { attentionFactory, DecoderBlock, Dense, dropout, Embedding, init, LayerNorm, maskedMse, Module, tf, type AttentionConfig, type ForwardContext, type Rng, type Tap, type TaskModel } from '@flowformer/core';
 import type { WindowBatch } from './data/windows.ts';
 
 export interface DecisionTransformerArgs {

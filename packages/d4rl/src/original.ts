@@ -10,24 +10,7 @@
  * exp(source) / cumsum(exp(source)) * n without max subtraction, bounded by the clamp to
  * +-10, and there is no positional embedding besides the timestep embedding.
  */
-import {
-  caseInput,
-  exportMapped,
-  gradsOf,
-  importMapped,
-  maskedMse,
-  moduleTensors,
-  tapInto,
-  type Dense64,
-  type OriginalCase,
-  type OriginalCaseMeta,
-  type OriginalHooks,
-  type OriginalRun,
-  type ParamMapping,
-  type Rng,
-  type TaskModel,
-  type tf,
-} from '@flowformer/core';
+import { caseInput, exportMapped, gradsOf, importMapped, maskedMse, moduleTensors, tapInto, type Dense64, type OriginalCase, type OriginalCaseMeta, type OriginalHooks, type OriginalRun, type ParamMapping, type Rng, type TaskModel, type tf } from '@flowformer/core';
 import { DecisionTransformer } from './model.ts';
 
 /** Original parameters our model never has, and why. */

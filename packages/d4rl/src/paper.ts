@@ -4,7 +4,7 @@
  * (table 'd4rl', D4RL normalised scores x 100, mean ± std over its seeds) through
  * @flowformer/core; they are never retyped here.
  */
-import { formatPaperCell, loadPaper, paperRows, paperValue, type PaperData } from '@flowformer/core';
+import { formatPaperCell, loadPaper, paperRows, paperValue, type PaperData } from '@flowformer/core/results';
 import { meanStd } from './score.ts';
 
 /** The paper's columns printed beside ours. */

@@ -6,7 +6,8 @@
  * paper has one. Runs on generated data (no D4RL file here) have no paper counterpart and say
  * so. Runs that were read but not counted are listed with why.
  */
-import { formatMeanStd, formatPaperCell, groupRuns, markdownTable, meanStd, overridesText, paperMethod, paperValue, relativeTo, type PaperCell, type PaperData, settingCommon, type RunSummary, type SettingCommon, type TaskReport, type TaskReportArgs } from '@flowformer/core';
+import { type TaskReport, type TaskReportArgs } from '@flowformer/core';
+import { formatMeanStd, formatPaperCell, groupRuns, markdownTable, meanStd, overridesText, paperMethod, paperValue, relativeTo, type PaperCell, type PaperData, settingCommon, type RunSummary, type SettingCommon } from '@flowformer/core/results';
 import { d4rlTables } from './tables.ts';
 
 export interface D4rlSetting extends SettingCommon {

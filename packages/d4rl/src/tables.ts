@@ -5,7 +5,7 @@
  * (100 episodes, `summary.finalEval`), at the first return target, mean ± std over seeds; the
  * best evaluation over training is shown after it, labelled, never instead of it.
  */
-import type { CellValue, RunSummary, Scale, TableColumn, TableRowSpec, TableSpec } from '@flowformer/core';
+import type { CellValue, RunSummary, Scale, TableColumn, TableRowSpec, TableSpec } from '@flowformer/core/results';
 
 export const D4RL_ROWS = ['halfcheetah-medium-expert', 'hopper-medium-expert', 'walker2d-medium-expert', 'halfcheetah-medium', 'hopper-medium', 'walker2d-medium', 'halfcheetah-medium-replay', 'hopper-medium-replay', 'walker2d-medium-replay'];
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { startTestServer } from '@flowformer/core';
+import { startTestServer } from '@flowformer/core/io';
 import { generateDataset } from '../src/generate.ts';
 import { readD4rlFile } from '../src/data/hdf5.ts';
 import { splitTrajectories } from '../src/data/trajectories.ts';

@@ -4,7 +4,8 @@
  * original, never passes the attention mask to the attention.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { checkOriginalFiles, initBackend, readOriginalCase, Rng, shutdownBackend, stateFromTensors, tensorflowForTests, tf } from '@flowformer/core';
+import { checkOriginalFiles, initBackend, readOriginalCase, Rng, shutdownBackend, stateFromTensors, tf } from '@flowformer/core';
+import { tensorflowForTests } from '@flowformer/core/backend';
 import { goldenPath } from '@flowformer/core/testing';
 import { d4rlTask } from '../src/task.ts';
 import { d4rlOriginal } from '../src/original.ts';

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadPaper, readRunSummaries } from '@flowformer/core';
+import { loadPaper, readRunSummaries } from '@flowformer/core/results';
 import { collectD4rlRuns, d4rlReport } from '../src/table.ts';
 import { tmp } from './helpers.ts';
 

@@ -7,7 +7,8 @@
  * train and eval go through the same `ImageFolderSplit.batch` the trainer calls (tensors included).
  */
 import { readFile } from 'node:fs/promises';
-import { mapLimit, Rng, tf } from '@flowformer/core';
+import { Rng, tf } from '@flowformer/core';
+import { mapLimit } from '@flowformer/core/io';
 import { decodeFull } from './data/decode.ts';
 import { scanImageFolder } from './data/folder.ts';
 import { ImageFolderSplit } from './data/split.ts';

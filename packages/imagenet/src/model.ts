@@ -17,24 +17,7 @@
  * std 0.02 with zero bias, LayerNorms 1/0, convolutions PyTorch's default, positions and CLS
  * truncated normal 0.02 (no weight decay).
  */
-import {
-  attentionFactory,
-  crossEntropy,
-  Conv2d,
-  Dense,
-  dropout,
-  EncoderBlock,
-  init,
-  LayerNorm,
-  Module,
-  softTargetCrossEntropy,
-  tf,
-  type AttentionConfig,
-  type ForwardContext,
-  type Rng,
-  type Tap,
-  type TaskModel,
-} from '@flowformer/core';
+import { attentionFactory, crossEntropy, Conv2d, Dense, dropout, EncoderBlock, init, LayerNorm, Module, softTargetCrossEntropy, tf, type AttentionConfig, type ForwardContext, type Rng, type Tap, type TaskModel } from '@flowformer/core';
 import type { ImageBatch } from './data/split.ts';
 
 /** What the visualiser needs: the input of one block's attention and the token grid. */

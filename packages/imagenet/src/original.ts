@@ -9,25 +9,7 @@
  * clamp of the conserved source to [-1, 1], LayerScale on the MLP branch only, LayerNorm eps
  * 1e-6, position embedding in stage 0 only, final LayerNorm before the token mean.
  */
-import {
-  caseInput,
-  crossEntropy,
-  exportMapped,
-  gradsOf,
-  importMapped,
-  moduleTensors,
-  permute,
-  tapInto,
-  tf,
-  type Dense64,
-  type OriginalCase,
-  type OriginalCaseMeta,
-  type OriginalHooks,
-  type OriginalRun,
-  type ParamMapping,
-  type Rng,
-  type TaskModel,
-} from '@flowformer/core';
+import { caseInput, crossEntropy, exportMapped, gradsOf, importMapped, moduleTensors, permute, tapInto, tf, type Dense64, type OriginalCase, type OriginalCaseMeta, type OriginalHooks, type OriginalRun, type ParamMapping, type Rng, type TaskModel } from '@flowformer/core';
 import { HierarchicalFlowformer } from './model.ts';
 
 /** Our parameter names -> the original's, for stage widths `dims` and depths `depths`. */

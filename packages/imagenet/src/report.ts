@@ -5,7 +5,8 @@
  * the parameter count, beside the paper's ImageNet-1K numbers of the same attention. For the
  * proxy those are clearly marked as not comparable: they show which number it stands in for.
  */
-import { finiteOrNull, formatCount, formatMeanStd, formatPaperCell, formatSeconds, groupRuns, markdownTable, meanStd, overridesText, paperMethod, paperValue, relativeTo, reportedMetrics, runThroughput, type PaperCell, type PaperData, settingCommon, type RunSummary, type SettingCommon, type TaskReport, type TaskReportArgs } from '@flowformer/core';
+import { type TaskReport, type TaskReportArgs } from '@flowformer/core';
+import { finiteOrNull, formatCount, formatMeanStd, formatPaperCell, formatSeconds, groupRuns, markdownTable, meanStd, overridesText, paperMethod, paperValue, relativeTo, reportedMetrics, runThroughput, type PaperCell, type PaperData, settingCommon, type RunSummary, type SettingCommon } from '@flowformer/core/results';
 
 export interface ImageSetting extends SettingCommon {
   /** The split the accuracies are on. */

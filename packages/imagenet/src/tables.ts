@@ -3,7 +3,7 @@
  * Flowformer and its softmax twin, and DeiT-S with and without Flow-Attention. At mini scale a
  * CIFAR-10 proxy row.
  */
-import type { Scale, TableColumn, TableRowSpec, TableSpec } from '@flowformer/core';
+import type { Scale, TableColumn, TableRowSpec, TableSpec } from '@flowformer/core/results';
 
 const ORIGINAL = 'thuml/Flowformer Flowformer_CV/scripts/flowformer.sh (main.py, flowformer.py)';
 

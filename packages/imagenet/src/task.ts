@@ -5,23 +5,8 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import {
-  crossEntropy,
-  forEachBatch,
-  loadConfig,
-  paperSummary,
-  tf,
-  type EvalContext,
-  type Rng,
-  type Split,
-  type Task,
-  type TaskBench,
-  type TaskContext,
-  type TaskData,
-  type TaskModel,
-  type TaskOptionValues,
-  type VisualizeArgs,
-} from '@flowformer/core';
+import { crossEntropy, forEachBatch, loadConfig, tf, type EvalContext, type Rng, type Split, type Task, type TaskBench, type TaskContext, type TaskData, type TaskModel, type TaskOptionValues, type VisualizeArgs } from '@flowformer/core';
+import { paperSummary } from '@flowformer/core/results';
 import { scanImageFolder, sortIlsvrcVal, type ImageFolder } from './data/folder.ts';
 import { ImageFolderSplit, type ImageBatch } from './data/split.ts';
 import type { ImageClassifier } from './model.ts';

@@ -4,7 +4,8 @@
  * (`model.flowOuterEps`) and its clamp.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { checkOriginalFiles, initBackend, shutdownBackend, tensorflowForTests, tf } from '@flowformer/core';
+import { checkOriginalFiles, initBackend, shutdownBackend, tf } from '@flowformer/core';
+import { tensorflowForTests } from '@flowformer/core/backend';
 import { goldenPath } from '@flowformer/core/testing';
 import { imagenetTask } from '../src/task.ts';
 import { imagenetMapping } from '../src/original.ts';

@@ -6,7 +6,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { loadPaper, readRunSummaries } from '@flowformer/core';
+import { loadPaper, readRunSummaries } from '@flowformer/core/results';
 import { imagenetReport, type ImageReport } from '../src/report.ts';
 import { repoRoot, tempDir } from './helpers.ts';
 

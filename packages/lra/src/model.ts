@@ -15,23 +15,7 @@
  * PyTorch's default initialisation (LRA: no bias, Xavier-uniform kernels); the head's Dense
  * layers use PyTorch's default initialisation (Flax: LeCun-normal kernels, zero biases).
  */
-import {
-  crossEntropy,
-  Dense,
-  dropout,
-  EncoderBlock,
-  Embedding,
-  init,
-  LayerNorm,
-  LearnedPositions,
-  Module,
-  SinusoidalPositions,
-  tf,
-  type AttentionModule,
-  type ForwardContext,
-  type Rng,
-  type TaskModel,
-} from '@flowformer/core';
+import { crossEntropy, Dense, dropout, EncoderBlock, Embedding, init, LayerNorm, LearnedPositions, Module, SinusoidalPositions, tf, type AttentionModule, type ForwardContext, type Rng, type TaskModel } from '@flowformer/core';
 import type { LraBatch } from './data/splits.ts';
 
 export interface LraClassifierArgs {

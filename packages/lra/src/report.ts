@@ -5,7 +5,8 @@
  * that learnt nothing scores), and the wall time. The paper's accuracy of the same task and
  * attention stands beside it, marked not comparable for runs that are not the paper's setting.
  */
-import { finiteOrNull, formatCount, formatMeanStd, formatPaperCell, formatSeconds, groupRuns, markdownTable, meanStd, overridesText, paperMethod, paperValue, relativeTo, reportedMetrics, type PaperCell, type PaperData, settingCommon, type RunSummary, type SettingCommon, type TaskReport, type TaskReportArgs } from '@flowformer/core';
+import { type TaskReport, type TaskReportArgs } from '@flowformer/core';
+import { finiteOrNull, formatCount, formatMeanStd, formatPaperCell, formatSeconds, groupRuns, markdownTable, meanStd, overridesText, paperMethod, paperValue, relativeTo, reportedMetrics, type PaperCell, type PaperData, settingCommon, type RunSummary, type SettingCommon } from '@flowformer/core/results';
 
 export interface LraSetting extends SettingCommon {
   /** The split the accuracy is on ('test' unless a run had none). */

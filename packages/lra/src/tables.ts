@@ -15,7 +15,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import type { DataSource, RunSummary, Scale, TableColumn, TableRowSpec, TableSpec } from '@flowformer/core';
+import type { DataSource, RunSummary, Scale, TableColumn, TableRowSpec, TableSpec } from '@flowformer/core/results';
 import type { LraDataConfig } from './schema.ts';
 
 export const LRA_ROWS = ['listops', 'text', 'retrieval', 'image', 'pathfinder'] as const;

@@ -12,23 +12,8 @@
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import {
-  attentionFactory,
-  Rng,
-  crossEntropy,
-  forEachBatch,
-  formatPaperCell,
-  paperValue,
-  tf,
-  type AttentionModule,
-  type Config,
-  type EvalContext,
-  type Split,
-  type Task,
-  type TaskContext,
-  type TaskData,
-  type TaskModel,
-} from '@flowformer/core';
+import { attentionFactory, Rng, crossEntropy, forEachBatch, tf, type AttentionModule, type Config, type EvalContext, type Split, type Task, type TaskContext, type TaskData, type TaskModel } from '@flowformer/core';
+import { formatPaperCell, paperValue } from '@flowformer/core/results';
 import { BYTE_VOCAB_SIZE } from './data/bytes.ts';
 import { MissingDataError } from './data/errors.ts';
 import { generateLraData, lraDataDir, lraGeneratedPresent, LRA_RELEASE_DIRS } from './data/generate.ts';

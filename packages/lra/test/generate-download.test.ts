@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { startTestServer } from '@flowformer/core';
+import { startTestServer } from '@flowformer/core/io';
 import { generateLraData, lraGeneratedPresent } from '../src/data/generate.ts';
 import { downloadLraData } from '../src/data/download.ts';
 import { readListOpsTsv, listopsLength, evaluateListOps } from '../src/data/listops.ts';

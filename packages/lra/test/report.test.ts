@@ -6,7 +6,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { loadPaper, paperValue, readRunSummaries } from '@flowformer/core';
+import { loadPaper, paperValue, readRunSummaries } from '@flowformer/core/results';
 import { lraReport, type LraReport } from '../src/report.ts';
 import { lraTask } from '../src/task.ts';
 import { repoRoot, tempDir } from './helpers.ts';

@@ -12,24 +12,7 @@
  * `maskAttention: true` passes the mask to the attention instead (padded steps are then
  * neither sources nor sinks), which is cleaner but not what the paper ran.
  */
-import {
-  crossEntropy,
-  dropout,
-  Dense,
-  EncoderBlock,
-  gelu,
-  init,
-  LayerNorm,
-  LearnedPositions,
-  Module,
-  SinusoidalPositions,
-  tf,
-  type AttentionFactory,
-  type ForwardContext,
-  type Rng,
-  type Tap,
-  type TaskModel,
-} from '@flowformer/core';
+import { crossEntropy, dropout, Dense, EncoderBlock, gelu, init, LayerNorm, LearnedPositions, Module, SinusoidalPositions, tf, type AttentionFactory, type ForwardContext, type Rng, type Tap, type TaskModel } from '@flowformer/core';
 import type { UeaBatch } from './data/split.ts';
 
 export type PositionEncoding = 'learnable' | 'fixed';

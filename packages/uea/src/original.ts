@@ -9,24 +9,7 @@
  * sqrt(d_model), the last layer's norm2 and the encoder's norm come in a row, then a gelu, the
  * padding mask zeroes the final embeddings and the head sees the whole flattened sequence.
  */
-import {
-  caseInput,
-  exportMapped,
-  gradsOf,
-  importMapped,
-  moduleTensors,
-  tapInto,
-  attentionFactory,
-  crossEntropy,
-  type Dense64,
-  type OriginalCase,
-  type OriginalCaseMeta,
-  type OriginalHooks,
-  type OriginalRun,
-  type ParamMapping,
-  type Rng,
-  type TaskModel,
-} from '@flowformer/core';
+import { caseInput, exportMapped, gradsOf, importMapped, moduleTensors, tapInto, attentionFactory, crossEntropy, type Dense64, type OriginalCase, type OriginalCaseMeta, type OriginalHooks, type OriginalRun, type ParamMapping, type Rng, type TaskModel } from '@flowformer/core';
 import { UeaClassifier } from './model.ts';
 
 /** Our parameter names -> the original's, for a classifier of `nLayers` layers. */

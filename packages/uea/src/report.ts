@@ -16,31 +16,8 @@
  * runs count; per seed the latest run.
  */
 import { join } from 'node:path';
-import {
-  compareAttentions,
-  formatMeanStd,
-  formatPaperCell,
-  formatSeconds,
-  isUnfinished,
-  latestPerSeed,
-  loadConfig,
-  markdownTable,
-  meanStd,
-  paperMethod,
-  paperValue,
-  readRunSummaries,
-  relativeTo,
-  runState,
-  stateText,
-  type PaperCell,
-  type PaperData,
-  type RunState,
-  type RunSummary,
-  type Config,
-  type Task,
-  type TaskReport,
-  type TaskReportArgs,
-} from '@flowformer/core';
+import { loadConfig, type Config, type Task, type TaskReport, type TaskReportArgs } from '@flowformer/core';
+import { compareAttentions, formatMeanStd, formatPaperCell, formatSeconds, isUnfinished, latestPerSeed, markdownTable, meanStd, paperMethod, paperValue, readRunSummaries, relativeTo, runState, stateText, type PaperCell, type PaperData, type RunState, type RunSummary } from '@flowformer/core/results';
 import { PAPER_DATASETS } from './datasets.ts';
 import { UeaDataSchema, UeaModelSchema, type UeaDataConfig, type UeaModelConfig } from './schema.ts';
 

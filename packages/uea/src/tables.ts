@@ -3,7 +3,7 @@
  * four with a `mini.yaml`), columns are recipes. The paper reports a mean over runs, so a
  * paper-scale cell runs three seeds (666, the configs' own, then 667 and 668).
  */
-import type { Scale, TableColumn, TableRowSpec, TableSpec } from '@flowformer/core';
+import type { Scale, TableColumn, TableRowSpec, TableSpec } from '@flowformer/core/results';
 import { PAPER_DATASETS } from './datasets.ts';
 
 /** The UEA datasets with a mini.yaml (the four in ../shared/data). */

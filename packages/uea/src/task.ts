@@ -2,22 +2,8 @@
  * The `uea` task: UEA multivariate time-series classification (issue 5). Data from the data
  * root (`uea/<Name>/`), preprocessing as the original, the paper's classifier, accuracy.
  */
-import {
-  attentionFactory,
-  crossEntropy,
-  forEachBatch,
-  paperSummary,
-  tf,
-  type AttentionFactory,
-  type Config,
-  type EvalContext,
-  type Rng,
-  type Split,
-  type Task,
-  type TaskContext,
-  type TaskData,
-  type TaskModel,
-} from '@flowformer/core';
+import { attentionFactory, crossEntropy, forEachBatch, tf, type AttentionFactory, type Config, type EvalContext, type Rng, type Split, type Task, type TaskContext, type TaskData, type TaskModel } from '@flowformer/core';
+import { paperSummary } from '@flowformer/core/results';
 import { downloadUea, UEA_ARCHIVE_URL } from './data/download.ts';
 import { readUeaSplit } from './data/load.ts';
 import { prepareUea } from './data/preprocess.ts';

@@ -1,6 +1,7 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadConfig, paperRows } from '@flowformer/core';
+import { loadConfig } from '@flowformer/core';
+import { paperRows } from '@flowformer/core/results';
 import { describe, expect, it } from 'vitest';
 import { PAPER_DATASETS } from '../src/datasets.ts';
 import { ueaTask, type UeaConfig } from '../src/task.ts';

@@ -5,22 +5,9 @@
  * state dict fails naming the parameter; export then import gives back the same weights.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import {
-  checkOriginalFiles,
-  exportMapped,
-  importMapped,
-  initBackend,
-  moduleTensors,
-  parseSafetensors,
-  readOriginalCase,
-  Rng,
-  serializeSafetensors,
-  shutdownBackend,
-  stateFromTensors,
-  tensorflowForTests,
-  tf,
-  type Task,
-} from '@flowformer/core';
+import { checkOriginalFiles, exportMapped, importMapped, initBackend, moduleTensors, readOriginalCase, Rng, shutdownBackend, stateFromTensors, tf, type Task } from '@flowformer/core';
+import { tensorflowForTests } from '@flowformer/core/backend';
+import { parseSafetensors, serializeSafetensors } from '@flowformer/core/io';
 import { goldenPath, tempDir } from '@flowformer/core/testing';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';

@@ -1,6 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { formatConfig, loadConfig, loadPaper, readRunSummaries, type RunSummary } from '@flowformer/core';
+import { formatConfig, loadConfig } from '@flowformer/core';
+import { loadPaper, readRunSummaries, type RunSummary } from '@flowformer/core/results';
 import { describe, expect, it } from 'vitest';
 import { readUeaRuns, ueaReport, type UeaTable } from '../src/report.ts';
 import { ueaTask } from '../src/task.ts';

@@ -10,7 +10,8 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { download, extract, type DataCommand } from '@flowformer/core';
+import { type DataCommand } from '@flowformer/core';
+import { download, extract } from '@flowformer/core/io';
 import { forEachLine, tokenizeLine } from './data/text.ts';
 
 export const WIKITEXT_BASE_URL = 'https://wikitext.smerity.com';

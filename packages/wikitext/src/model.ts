@@ -17,22 +17,7 @@
  * Generation uses each attention layer's recurrent `step` (Flow-Attention carries O(1) state
  * per token; softmax a key/value cache), one token at a time.
  */
-import {
-  DecoderBlock,
-  dropout,
-  Embedding,
-  init,
-  LayerNorm,
-  LearnedPositions,
-  Module,
-  SinusoidalPositions,
-  tf,
-  type AttentionFactory,
-  type ForwardContext,
-  type RecurrentAttentionLayer,
-  type Rng,
-  type TaskModel,
-} from '@flowformer/core';
+import { DecoderBlock, dropout, Embedding, init, LayerNorm, LearnedPositions, Module, SinusoidalPositions, tf, type AttentionFactory, type ForwardContext, type RecurrentAttentionLayer, type Rng, type TaskModel } from '@flowformer/core';
 import type { LmBatch } from './data/blocks.ts';
 
 export interface TransformerLMArgs {

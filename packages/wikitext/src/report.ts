@@ -13,7 +13,8 @@
  * Numbers are the reported evaluation (the best evaluation on the run's split, or the best
  * checkpoint on test); tokens/s is the training throughput from metrics.jsonl.
  */
-import { finiteOrNull, formatCount, formatMeanStd, formatPaperCell, formatSeconds, groupRuns, markdownTable, meanStd, overridesText, paperMethod, paperValue, relativeTo, reportedMetrics, runThroughput, type PaperCell, type PaperData, settingCommon, type RunSummary, type SettingCommon, type TaskReport, type TaskReportArgs } from '@flowformer/core';
+import { type TaskReport, type TaskReportArgs } from '@flowformer/core';
+import { finiteOrNull, formatCount, formatMeanStd, formatPaperCell, formatSeconds, groupRuns, markdownTable, meanStd, overridesText, paperMethod, paperValue, relativeTo, reportedMetrics, runThroughput, type PaperCell, type PaperData, settingCommon, type RunSummary, type SettingCommon } from '@flowformer/core/results';
 
 /** The paper's WikiText-103 columns quoted in the section (read from the paper file). */
 const PAPER_METHODS = ['Flowformer', 'Transformer', 'Reformer', 'Performer', 'Linear Trans.'];

@@ -5,7 +5,8 @@
  * samples with the recurrent form of the attention.
  */
 import path from 'node:path';
-import { disposeCheckpoint, loadCheckpoint, loadConfig, Rng, RunRecord, type GenerateArgs } from '@flowformer/core';
+import { disposeCheckpoint, loadCheckpoint, loadConfig, Rng, type GenerateArgs } from '@flowformer/core';
+import { RunRecord } from '@flowformer/core/results';
 import type { CharVocab } from './data/char.ts';
 import { Dictionary } from './data/dictionary.ts';
 import { generate } from './generate.ts';

@@ -2,7 +2,7 @@
  * The WikiText-103 table (the paper's language-modelling table, test perplexity): one row at
  * paper scale; at mini scale a proxy row that trains on wiki.valid.tokens (no train file here).
  */
-import type { Scale, TableColumn, TableRowSpec, TableSpec } from '@flowformer/core';
+import type { Scale, TableColumn, TableRowSpec, TableSpec } from '@flowformer/core/results';
 
 const ORIGINAL = "thuml/Flowformer Flowformer_NLP/README.md (fairseq-train --arch transformer_lm ...) and Flowformer_NLP/flow_attention.py";
 

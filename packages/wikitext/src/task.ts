@@ -3,17 +3,8 @@
  * does it (dictionary, `--sample-break-mode none` blocks, perplexity with a context window),
  * and character-level modelling of plain text (tiny Shakespeare, as nanoGPT).
  */
-import {
-  EVAL,
-  paperSummary,
-  type EvalContext,
-  type Rng,
-  type Split,
-  type Task,
-  type TaskContext,
-  type TaskData,
-  type TaskModel,
-} from '@flowformer/core';
+import { EVAL, type EvalContext, type Rng, type Split, type Task, type TaskContext, type TaskData, type TaskModel } from '@flowformer/core';
+import { paperSummary } from '@flowformer/core/results';
 import type { LmBatch } from './data/blocks.ts';
 import { downloadCommand } from './download.ts';
 import { evaluatePerplexity } from './eval.ts';

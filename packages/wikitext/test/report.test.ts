@@ -9,7 +9,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadPaper, readRunSummaries } from '@flowformer/core';
+import { loadPaper, readRunSummaries } from '@flowformer/core/results';
 import { wikitextReport, type WikitextReport } from '../src/report.ts';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');

@@ -2,30 +2,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
-import {
-  BACKWARD_PASSES,
-  benchTrainStep,
-  formatStepBenchTable,
-  getTask,
-  loadConfig,
-  type BackwardPass,
-  BENCH_VARIANTS,
-  DEFAULT_CHUNK_SIZE,
-  DEFAULT_BENCH_LENGTHS,
-  DEFAULT_BENCH_VARIANTS,
-  benchAttention,
-  backendInfo,
-  chartsSvg,
-  formatAttentionBenchTable,
-  initBackend,
-  markdownTable,
-  svgToPng,
-  type AttentionBenchRow,
-  type BenchVariant,
-  type Series,
-  type Task,
-  type TaskBenchResult,
-} from '@flowformer/core';
+import { getTask, loadConfig, DEFAULT_CHUNK_SIZE, backendInfo, initBackend, type Task, type TaskBenchResult } from '@flowformer/core';
+import { BACKWARD_PASSES, benchTrainStep, formatStepBenchTable, type BackwardPass, BENCH_VARIANTS, DEFAULT_BENCH_LENGTHS, DEFAULT_BENCH_VARIANTS, benchAttention, formatAttentionBenchTable, type AttentionBenchRow, type BenchVariant } from '@flowformer/core/bench';
+import { chartsSvg, markdownTable, svgToPng, type Series } from '@flowformer/core/results';
 import type { DiscoveredTask } from '../discover.ts';
 import { cliDataRoot } from '../paths.ts';
 import { runRoots } from './train.ts';

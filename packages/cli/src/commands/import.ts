@@ -1,19 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { CommandModule } from 'yargs';
-import {
-  getTask,
-  initBackend,
-  loadConfig,
-  formatConfig,
-  readSafetensors,
-  Rng,
-  saveCheckpoint,
-  sha256File,
-  stateFromTensors,
-  tf,
-  type ImportSummary,
-} from '@flowformer/core';
+import { getTask, initBackend, loadConfig, formatConfig, Rng, saveCheckpoint, stateFromTensors, tf, type ImportSummary } from '@flowformer/core';
+import { readSafetensors, sha256File } from '@flowformer/core/io';
 import type { DiscoveredTask } from '../discover.ts';
 import { runRoots } from './train.ts';
 

@@ -1,6 +1,7 @@
 import type { CommandModule } from 'yargs';
 import path from 'node:path';
-import { canResume, formatAttentionList, tableSpecs, type Scale, formatSeconds, isResumable, isUnfinished, listConfigFiles, readRunSummaries, relativeTo, runState, stateText, supersededBy, type RunState, type RunSummary } from '@flowformer/core';
+import { formatAttentionList, listConfigFiles } from '@flowformer/core';
+import { canResume, tableSpecs, type Scale, formatSeconds, isResumable, isUnfinished, readRunSummaries, relativeTo, runState, stateText, supersededBy, type RunState, type RunSummary } from '@flowformer/core/results';
 import { discoverTasks } from '../discover.ts';
 import { repoRoot } from '../paths.ts';
 import { runRoots } from './train.ts';

@@ -3,7 +3,7 @@
  * packages/core/src/backend/tensorflow-setup.ts for what it does and why).
  */
 import type { CommandModule } from 'yargs';
-import { setupTensorflow, type TensorflowVariant } from '@flowformer/core';
+import { setupTensorflow, type TensorflowVariant } from '@flowformer/core/backend';
 
 interface SetupArgs {
   what?: string;

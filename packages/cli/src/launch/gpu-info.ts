@@ -3,7 +3,8 @@
  * and, where tensorflow-gpu is wanted or installed, the CUDA and cuDNN libraries the installed
  * @tensorflow/tfjs-node-gpu needs, found or missing, by name.
  */
-import { checkCudaLibraries, tfjsNodeGpuDir, visibleGpus, type BackendInfo, type CudaCheck } from '@flowformer/core';
+import { type BackendInfo } from '@flowformer/core';
+import { checkCudaLibraries, tfjsNodeGpuDir, visibleGpus, type CudaCheck } from '@flowformer/core/launch';
 
 function wantsGpu(info: Pick<BackendInfo, 'backend' | 'requested'>, pkg: string | null): boolean {
   return info.backend === 'tensorflow-gpu' || info.requested === 'tensorflow-gpu' || pkg !== null;

@@ -17,21 +17,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import {
-  acquireClaim,
-  checkpointExists,
-  claimKey,
-  interruptedRunOfJob,
-  jobGpuEnv,
-  readRunSummaries,
-  relativeTo,
-  runningRunOfJob,
-  runState,
-  runsOfJob,
-  slurmJobEnded,
-  type Job,
-  type RunSummary,
-} from '@flowformer/core';
+import { checkpointExists } from '@flowformer/core';
+import { interruptedRunOfJob, readRunSummaries, relativeTo, runningRunOfJob, runState, runsOfJob, type Job, type RunSummary } from '@flowformer/core/results';
+import { acquireClaim, claimKey, jobGpuEnv, slurmJobEnded } from '@flowformer/core/launch';
 
 export const FLOWFORMER_BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bin/flowformer.js');
 

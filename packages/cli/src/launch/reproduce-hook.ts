@@ -8,7 +8,8 @@
  */
 import path from 'node:path';
 import type { Argv } from 'yargs';
-import { gpuOfSlot, parseGpuList, slurmIdsFromEnv } from '@flowformer/core';
+import { slurmIdsFromEnv } from '@flowformer/core/results';
+import { gpuOfSlot, parseGpuList } from '@flowformer/core/launch';
 import { runClaimedJob, type LaunchJob } from './jobs.ts';
 import { logDirOf, readSubmissions, submissionStates, submit, slurmStateEnded, type SlurmOptions, type Submission } from './slurm.ts';
 import { jobStatuses, printStatuses } from './status.ts';

@@ -17,7 +17,7 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { squeue, slurmStateEnded, type SlurmJobState } from '@flowformer/core';
+import { squeue, slurmStateEnded, type SlurmJobState } from '@flowformer/core/launch';
 import { FLOWFORMER_BIN, type LaunchJob } from './jobs.ts';
 
 export interface SlurmOptions {

@@ -13,7 +13,8 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { claimsDir, holderState, readClaim, relativeTo, runState, slurmJobEnded, slurmStateEnded, type SlurmJobState } from '@flowformer/core';
+import { relativeTo, runState } from '@flowformer/core/results';
+import { claimsDir, holderState, readClaim, slurmJobEnded, slurmStateEnded, type SlurmJobState } from '@flowformer/core/launch';
 import type { LaunchJob } from './jobs.ts';
 import { readSubmissions, submissionStates, type Submission } from './slurm.ts';
 

@@ -19,3 +19,4 @@ export {
 export { registerWasmKernels, useStockBatchMatMul, WASM_KERNELS, wasmKernelOptions } from './wasm-kernels.ts';
 export { registerGradientFixes } from './gradients.ts';
 export { registerCpuKernels } from './cpu-kernels.ts';
+export * from './tensorflow-setup.ts';

@@ -4,7 +4,8 @@
  * prefetches one batch ahead, so at most two batches of pixels are in memory), augments the
  * training ones, and returns NHWC float tensors.
  */
-import { mapLimit, Rng, tf, type Batch, type BatchContext, type Split } from '@flowformer/core';
+import { Rng, tf, type Batch, type BatchContext, type Split } from '@flowformer/core';
+import { mapLimit } from '@flowformer/core/io';
 import { colorJitter, hflip, mixupCutmix, normalizeInto, randAugment, type MixupArgs, type RandAugmentArgs, type RgbImage } from './augment.ts';
 import { decodeEval, decodePadRandomCrop, decodeRandomResizedCrop } from './decode.ts';
 import type { ImageFolder } from './folder.ts';

@@ -14,7 +14,7 @@
  */
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { download, extract } from '@flowformer/core';
+import { download, extract } from '@flowformer/core/io';
 
 export type LraDownloadable = 'release' | 'text' | 'image';
 

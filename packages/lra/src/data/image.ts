@@ -19,7 +19,8 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import sharp, { type OutputInfo } from 'sharp';
-import { mapLimit, Rng } from '@flowformer/core';
+import { Rng } from '@flowformer/core';
+import { mapLimit } from '@flowformer/core/io';
 import { DataFormatError, MissingDataError } from './errors.ts';
 
 export const CIFAR10_CLASSES = ['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck'] as const;

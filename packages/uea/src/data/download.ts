@@ -10,7 +10,7 @@
  */
 import { existsSync, mkdirSync, readdirSync, renameSync, rmdirSync, rmSync, statSync, unlinkSync } from 'node:fs';
 import { basename as base, dirname, join, relative } from 'node:path';
-import { download, extract, type DownloadProgress } from '@flowformer/core';
+import { download, extract, type DownloadProgress } from '@flowformer/core/io';
 import { hasUeaDataset, readUeaSplit, ueaDatasetDir } from './load.ts';
 
 /** Where sktime (and aeon) fetch single UEA/UCR datasets from. */
