@@ -79,6 +79,7 @@ describe('plain node imports the build', () => {
       ['@flowformer/core', 'flowAttention'],
       ['@flowformer/core/backend', 'setupTensorflow'],
       ['@flowformer/core/results', 'RunRecord'],
+      ['@flowformer/core/launch', 'acquireClaim'],
       ['@flowformer/core/bench', 'benchAttention'],
       ['@flowformer/core/io', 'download'],
       ['@flowformer/core/testing', 'goldenPath'],
