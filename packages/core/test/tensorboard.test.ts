@@ -120,7 +120,7 @@ describe.skipIf(!tb.python)(`event files read back by TensorBoard ${tb.reason}`,
       const s = await train(base());
       const got = readBack(tb.python!, s.runDir);
       const want = expectedScalars(metricsOf(s));
-      expect(Object.keys(want)).toEqual(expect.arrayContaining(['train/loss', 'train/lr', 'train/examplesPerSec', 'valid/accuracy', 'valid/loss', 'test/accuracy']));
+      expect(Object.keys(want)).toEqual(expect.arrayContaining(['train/loss', 'train/lr', 'train/gradNorm', 'train/examplesPerSec', 'valid/accuracy', 'valid/loss', 'test/accuracy']));
       expect(got.scalars).toEqual(want);
       expect(got.config).toContain('task: toy');
       expect(got.hparams).toMatchObject({ task: 'toy', seed: 7, 'model.hidden': 32, 'optimizer.lr': 0.01, 'attention.type': 'flow' });

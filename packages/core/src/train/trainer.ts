@@ -25,7 +25,7 @@ import { CheckpointPolicy } from './checkpoint-policy.ts';
 import { DataOrder } from './data-order.ts';
 import { accumulateGradients } from './accumulate.ts';
 import { evalContext, evaluateWith, evaluationLine, evaluationSplit, improves } from './evaluation.ts';
-import { clipByGlobalNorm, makeOptimizer } from './optim.ts';
+import { clipByGlobalNorm, globalNorm, makeOptimizer } from './optim.ts';
 import { Progress, formatDuration, type ProgressOptions } from './progress.ts';
 import { augmentationRng, runRandomness } from './randomness.ts';
 import { checkpointMeta, freshState, restoreRun } from './resume.ts';
@@ -213,6 +213,8 @@ export async function train(opts: TrainOptions): Promise<RunSummary> {
         tf.dispose(Object.values(grads));
         applied = clipped.grads;
         gradNorm = clipped.norm;
+      } else if ((step + 1) % tc.logEvery === 0 || step + 1 === totalSteps) {
+        gradNorm = globalNorm(grads); // for the metrics line (and TensorBoard); read only, the update is unchanged
       }
       optimizer.step(applied, lr);
       tf.dispose(Object.values(applied));
