@@ -19,6 +19,7 @@ interface TrainArgs {
   'results-root'?: string;
   'stop-at-step'?: number;
   progress?: boolean;
+  tensorboard?: boolean;
 }
 
 /** Resolves where a run reads data, writes results and caches, for every command that trains or evaluates. */
@@ -47,6 +48,7 @@ export function trainCommand(tasks: DiscoveredTask[]): CommandModule<object, Tra
         .option('results-root', { type: 'string', describe: 'where runs/ is written; default $FLOWFORMER_RESULTS_ROOT or <repo>/results' })
         .option('stop-at-step', { type: 'number', describe: 'stop cleanly after this many updates (saves ckpt/last; resume later with --resume)' })
         .option('progress', { type: 'boolean', default: true, describe: 'show the progress bar (--no-progress for plain log lines)' })
+        .option('tensorboard', { type: 'boolean', default: true, describe: 'write TensorBoard event files into <run>/tb/ (--no-tensorboard to skip; `flowformer tensorboard` prints how to view them)' })
         .check((a) => {
           if (!a.task && !a.config && !a.resume) throw new Error('say what to train: --task T (its default config), --config FILE, or --resume RUN_DIR');
           return true;
@@ -80,6 +82,7 @@ export function trainCommand(tasks: DiscoveredTask[]): CommandModule<object, Tra
         command: ['flowformer', ...process.argv.slice(2)].join(' '),
         progress: args.progress ? {} : false,
         stopAtStep: args['stop-at-step'],
+        tensorboard: args.tensorboard,
       });
       printSummary(summary);
       // 130 = terminated by Ctrl-C, as shells report it; the checkpoint is saved.

@@ -11,3 +11,5 @@ export * from './plot.ts';
 export * from './table-spec.ts';
 export * from './plan.ts';
 export * from './readme.ts';
+export * from './tensorboard.ts';
+export * from './sweep.ts';

@@ -8,6 +8,7 @@
  *   summary.json    what `reproduce` and people read (see RunSummary)
  *   ckpt/best, ckpt/last
  *   curves.png      training loss and the evaluation metric against the step
+ *   tb/             TensorBoard event files, derived from metrics.jsonl (results/tensorboard.ts)
  */
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -16,6 +17,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chartsSvg, svgToPng, type Series } from './plot.ts';
 import { checkpointExists } from '../train/checkpoint.ts';
+import { TensorBoardWriter, type TensorBoardRunArgs } from './tensorboard.ts';
 
 /** The repository root, found from this file's location (configs and results are relative to it). */
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../..');
@@ -220,6 +222,8 @@ const stamp = (d: Date) => d.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$
 
 export class RunRecord {
   readonly dir: string;
+  /** Mirrors metrics.jsonl into `tb/` once startTensorBoard is called. */
+  private tensorboard: TensorBoardWriter | null = null;
 
   constructor(dir: string) {
     this.dir = dir;
@@ -266,6 +270,16 @@ export class RunRecord {
 
   appendMetrics(line: MetricsLine): void {
     fs.appendFileSync(this.metricsPath, JSON.stringify(line) + '\n');
+    this.tensorboard?.append(line);
+  }
+
+  /**
+   * Starts `tb/` from metrics.jsonl as it stands (empty for a new run, the kept lines of a resumed
+   * one), then mirrors every line appended or truncated.
+   */
+  startTensorBoard(args: Omit<TensorBoardRunArgs, 'runDir'>): void {
+    this.tensorboard = new TensorBoardWriter({ runDir: this.dir, ...args });
+    this.tensorboard.rewrite(this.readMetrics());
   }
 
   readMetrics(): MetricsLine[] {
@@ -287,6 +301,7 @@ export class RunRecord {
   truncateMetrics(step: number): void {
     const kept = this.readMetrics().filter((l) => l.step <= step && l.type !== 'test');
     fs.writeFileSync(this.metricsPath, kept.map((l) => JSON.stringify(l) + '\n').join(''));
+    this.tensorboard?.rewrite(kept);
   }
 
   /**

@@ -159,11 +159,17 @@ export function makeOptimizer(config: OptimizerConfig, params: ParamInfo[]): Opt
  */
 export function clipByGlobalNorm(grads: Record<string, tf.Tensor>, maxNorm: number): { grads: Record<string, tf.Tensor>; norm: number } {
   const names = Object.keys(grads);
-  const normT = tf.tidy(() => tf.sqrt(tf.addN(names.map((n) => tf.sum(tf.square(grads[n]!))))));
-  const norm = normT.dataSync()[0]!;
-  normT.dispose();
+  const norm = globalNorm(grads);
   const coef = maxNorm / (norm + 1e-6);
   const out: Record<string, tf.Tensor> = {};
   for (const n of names) out[n] = coef < 1 ? tf.mul(grads[n]!, coef) : tf.clone(grads[n]!);
   return { grads: out, norm };
+}
+
+/** The global L2 norm of all gradients together, sqrt(sum of squares), as clipping measures it. */
+export function globalNorm(grads: Record<string, tf.Tensor>): number {
+  const normT = tf.tidy(() => tf.sqrt(tf.addN(Object.values(grads).map((g) => tf.sum(tf.square(g))))));
+  const norm = normT.dataSync()[0]!;
+  normT.dispose();
+  return norm;
 }

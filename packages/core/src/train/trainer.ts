@@ -19,12 +19,13 @@ import { tf } from '../tf.ts';
 import { getTask, type Batch, type Metrics, type Task } from '../task.ts';
 import { formatConfig, loadConfig, type ResolvedConfig } from '../config/load.ts';
 import { gitCommit, RunRecord, type RunSummary } from '../results/run.ts';
+import { flattenHParams } from '../results/tensorboard.ts';
 import { checkpointExists, disposeCheckpoint, loadCheckpoint } from './checkpoint.ts';
 import { CheckpointPolicy } from './checkpoint-policy.ts';
 import { DataOrder } from './data-order.ts';
 import { accumulateGradients } from './accumulate.ts';
 import { evalContext, evaluateWith, evaluationLine, evaluationSplit, improves } from './evaluation.ts';
-import { clipByGlobalNorm, makeOptimizer } from './optim.ts';
+import { clipByGlobalNorm, globalNorm, makeOptimizer } from './optim.ts';
 import { Progress, formatDuration, type ProgressOptions } from './progress.ts';
 import { augmentationRng, runRandomness } from './randomness.ts';
 import { checkpointMeta, freshState, restoreRun } from './resume.ts';
@@ -67,6 +68,8 @@ export interface TrainOptions {
   stopAtStep?: number;
   /** Save and stop cleanly on SIGINT (Ctrl-C) or SIGTERM (`kill`, job schedulers' time limits). Default true. */
   handleSigint?: boolean;
+  /** Write TensorBoard event files into `<run>/tb/` (results/tensorboard.ts). Default true. */
+  tensorboard?: boolean;
   /** Called after every update with its mean loss (tests, custom monitoring). */
   onStep?: (info: { step: number; loss: number; lr: number; gradNorm: number | null }) => void;
 }
@@ -128,6 +131,8 @@ export async function train(opts: TrainOptions): Promise<RunSummary> {
   } else {
     log(`${task.name}/${config.dataset}: ${config.model.name} with ${config.attention.type} attention, ${model.numParams().toLocaleString('en-US')} parameters, ${data.train.size} training examples, ${totalSteps} updates (${stepsPerEpoch} per epoch)`);
   }
+  // After a resume has cut metrics.jsonl back to its checkpoint: tb/ starts from the kept lines.
+  if (opts.tensorboard ?? true) run.startTensorBoard({ configYaml: formatConfig(resolved), hparams: flattenHParams(config) });
   const thisCommand = opts.command ?? process.argv.join(' ');
   const facts: RunFacts = {
     task, resolved, run, evalSplit: evalSplitName, totalSteps, stepsPerEpoch,
@@ -208,6 +213,8 @@ export async function train(opts: TrainOptions): Promise<RunSummary> {
         tf.dispose(Object.values(grads));
         applied = clipped.grads;
         gradNorm = clipped.norm;
+      } else if ((step + 1) % tc.logEvery === 0 || step + 1 === totalSteps) {
+        gradNorm = globalNorm(grads); // for the metrics line (and TensorBoard); read only, the update is unchanged
       }
       optimizer.step(applied, lr);
       tf.dispose(Object.values(applied));

@@ -1,0 +1,41 @@
+/** `flowformer tensorboard`: which folders it shows and the exact command it prints. */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { logdirsOf, tensorboardArgs } from '../src/commands/tensorboard.ts';
+
+const root = fs.mkdtempSync(path.join(os.tmpdir(), 'flowformer-tbcmd-'));
+afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
+const run = (rel: string, events = true) => {
+  const dir = path.join(root, 'runs', rel);
+  fs.mkdirSync(path.join(dir, 'tb'), { recursive: true });
+  if (events) fs.writeFileSync(path.join(dir, 'tb', 'events.out.tfevents.1.host.1'), '');
+  return dir;
+};
+
+describe('flowformer tensorboard', () => {
+  const a = run('lra/listops-mini/20261207-000000-s0');
+  const b = run('uea/JapaneseVowels-mini/20261207-000000-s1');
+  const none = run('uea/JapaneseVowels-mini/20261207-000000-s2', false);
+
+  it('shows every run under results/runs by default, as one --logdir', () => {
+    const dirs = logdirsOf(undefined, root);
+    expect(dirs).toEqual([path.join(root, 'runs')]);
+    expect(tensorboardArgs(dirs, root)).toEqual(['--logdir', path.join(root, 'runs')]);
+  });
+
+  it('names several runs by their paths under results/runs', () => {
+    expect(tensorboardArgs(logdirsOf([a, b], root), root, 6007)).toEqual([
+      '--logdir_spec',
+      `lra/listops-mini/20261207-000000-s0:${a},uea/JapaneseVowels-mini/20261207-000000-s1:${b}`,
+      '--port',
+      '6007',
+    ]);
+  });
+
+  it('refuses a folder that does not exist or holds no event files, saying why', () => {
+    expect(() => logdirsOf([path.join(root, 'nope')], root)).toThrow(/does not exist/);
+    expect(() => logdirsOf([none], root)).toThrow(/no TensorBoard event files.*--no-tensorboard/);
+  });
+});
