@@ -115,11 +115,12 @@ const NOT_SCALARS = new Set(['type', 'step', 'epoch', 'split', 'time', 'checkpoi
 
 /**
  * The scalars of one metrics line, by TensorBoard tag: `train/<field>` for training lines (loss,
- * lr, gradNorm, examplesPerSec ...), `<split>/<field>` for evaluations (`valid/accuracy`), and
- * `test/<field>` for the final test of the best checkpoint.
+ * lr, gradNorm, examplesPerSec ...), `<split>/<field>` for evaluations (`valid/accuracy`),
+ * `test/<field>` for the test of the best checkpoint and `final/<field>` for a task's final
+ * protocol on the last model (D4RL's 100 episodes).
  */
 export function scalarsOf(line: ScalarLine): [tag: string, value: number][] {
-  const group = line.type === 'train' ? 'train' : line.type === 'test' ? 'test' : String(line.split ?? line.type);
+  const group = line.type === 'eval' ? String(line.split) : line.type; // train, test, final (a task's final protocol)
   return Object.entries(line)
     .filter(([k, v]) => !NOT_SCALARS.has(k) && typeof v === 'number' && Number.isFinite(v))
     .map(([k, v]) => [`${group}/${k}`, v as number]);
