@@ -18,6 +18,7 @@ import { reproduceCommand } from './commands/reproduce.ts';
 import { checkCommand } from './commands/check.ts';
 import { importCommand } from './commands/import.ts';
 import { tensorboardCommand } from './commands/tensorboard.ts';
+import { sweepCommand } from './commands/sweep.ts';
 import { discoverTasks } from './discover.ts';
 
 export const BACKENDS = ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
@@ -47,7 +48,7 @@ export function withGlobalOptions<T>(y: Argv<T>) {
 
 export async function main(argv: string[]): Promise<void> {
   const tasks = await discoverTasks();
-  const commands: CommandModule<any, any>[] = [trainCommand(tasks), evalCommand, configCommand, generateCommand, visualizeCommand(tasks), dataCommand(tasks), benchCommand(tasks), setupCommand, reproduceCommand, checkCommand(tasks), importCommand(tasks), tensorboardCommand, listCommand, infoCommand];
+  const commands: CommandModule<any, any>[] = [trainCommand(tasks), evalCommand, configCommand, generateCommand, visualizeCommand(tasks), dataCommand(tasks), benchCommand(tasks), setupCommand, reproduceCommand, checkCommand(tasks), importCommand(tasks), tensorboardCommand, sweepCommand, listCommand, infoCommand];
   const cli = withGlobalOptions(yargs(argv))
     .scriptName('flowformer')
     .usage('$0 <command> [options]\n\nFlowformer (ICML 2022) in TypeScript: train, evaluate, benchmark and reproduce the paper.')

@@ -171,7 +171,8 @@ export async function runClaimedJob(job: LaunchJob, o: RunClaimedOptions): Promi
       });
       child.on('close', (c) => {
         for (const s of signals) process.removeListener(s, stop);
-        resolve(c ?? 1);
+        // Killed by our own signal before its handlers were up (still starting): interrupted, not failed.
+        resolve(c ?? (signal ? 130 : 1));
       });
     });
     fs.closeSync(fd);

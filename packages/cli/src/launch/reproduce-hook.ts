@@ -53,6 +53,8 @@ export function launchOptions<T>(y: Argv<T>): Argv<T> {
 }
 
 export interface HookContext {
+  /** The command the batch scripts run again (`reproduce`, `sweep`); default 'reproduce'. */
+  command?: string;
   table: string;
   /** <table> or <table>-mini: the table's files and its submissions. */
   stem: string;
@@ -109,12 +111,12 @@ export async function reproduceLaunch(a: LaunchArgs, c: HookContext): Promise<bo
     console.log('nothing to train; writing the table with --collect');
     return false;
   }
-  const sub = submit({ table: c.table, stem: c.stem, repoRoot: c.repoRoot, resultsRoot: c.resultsRoot, jobs: todo, reproduceArgs: c.reproduceArgs, slurm }, !!c.dryRun);
+  const sub = submit({ command: c.command, table: c.table, stem: c.stem, repoRoot: c.repoRoot, resultsRoot: c.resultsRoot, jobs: todo, reproduceArgs: c.reproduceArgs, slurm }, !!c.dryRun);
   if (!sub) return true;
   console.log(`submitted job array ${sub.arrayJobId} (${todo.length} task${todo.length === 1 ? '' : 's'}: ${todo.map((j, i) => `${i}=${j.id}`).join(', ')})`);
   console.log(`submitted collect job ${sub.collectJobId} (afterany:${sub.arrayJobId}), which writes the table`);
   console.log(`logs: ${logDir}/  scripts: ${path.dirname(sub.scripts.array)}/`);
-  console.log(`watch: squeue -j ${sub.arrayJobId},${sub.collectJobId}   or   flowformer reproduce ${c.reproduceArgs.join(' ')} --status`);
+  console.log(`watch: squeue -j ${sub.arrayJobId},${sub.collectJobId}   or   flowformer ${c.command ?? 'reproduce'} ${c.reproduceArgs.join(' ')} --status`);
   if (a.wait) process.exitCode = await waitFor(sub, c, logDir);
   return true;
 }

@@ -36,6 +36,8 @@ export interface SlurmOptions {
 }
 
 export interface SubmitPlan {
+  /** The flowformer command each array task and the collect job run (`reproduce`, `sweep`); default 'reproduce'. */
+  command?: string;
   table: string;
   /** The table's file stem: <table> or <table>-mini. */
   stem: string;
@@ -76,7 +78,7 @@ export function batchScripts(p: SubmitPlan): BatchScripts {
   const o = p.slurm;
   const grace = o.signalGrace ?? 120;
   const node = q(process.execPath);
-  const reproduce = [node, q(FLOWFORMER_BIN), 'reproduce', ...p.reproduceArgs.map(q)].join(' ');
+  const reproduce = [node, q(FLOWFORMER_BIN), p.command ?? 'reproduce', ...p.reproduceArgs.map(q)].join(' ');
   const array = [
     '#!/bin/bash',
     `#SBATCH --job-name=flowformer-${p.stem}`,
