@@ -15,4 +15,4 @@ export * from './schema.ts';
 export * from './model.ts';
 export { lraTask, lraAttention, evaluateLra, lraDefaultDir, type LraConfig, type LraInfo } from './task.ts';
 export { lraReport, collectLraRuns, lraReportMarkdown, type LraReport, type LraSetting } from './report.ts';
-export { lraTables, lraGeneratedFolder, LRA_ROWS } from './tables.ts';
+export { lraTables, LRA_ROWS } from './tables.ts';

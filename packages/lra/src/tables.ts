@@ -13,10 +13,10 @@
  * settings (`flowformer.yaml --set attention.type=<a>`). At mini scale every column is the
  * task's `mini.yaml` with the attention swapped: a smoke test, never the paper's setting.
  */
-import fs from 'node:fs';
 import path from 'node:path';
 import type { DataSource, RunSummary, Scale, TableColumn, TableRowSpec, TableSpec } from '@flowformer/core/results';
 import type { LraDataConfig } from './schema.ts';
+import { dataProvenance } from './data/provenance.ts';
 
 export const LRA_ROWS = ['listops', 'text', 'retrieval', 'image', 'pathfinder'] as const;
 type LraRow = (typeof LRA_ROWS)[number];
@@ -93,23 +93,6 @@ const RELEASE: Record<LraRow, string> = {
 };
 
 /**
- * Whether a data folder holds a regeneration rather than the release: it carries the
- * generator's `provenance.json`, or it is one of the generator's own folders (`*-generated`,
- * `*-mini`). The same rule as `dataProvenance(dir)` of the LRA generators.
- */
-export function lraGeneratedFolder(dir: string): { generated: boolean; provenance?: unknown } {
-  const file = path.join(dir, 'provenance.json');
-  if (fs.existsSync(file)) {
-    try {
-      return { generated: true, provenance: JSON.parse(fs.readFileSync(file, 'utf8')) };
-    } catch {
-      return { generated: true };
-    }
-  }
-  return { generated: /-(generated|mini)$/.test(path.basename(dir)) };
-}
-
-/**
  * The LRA tables. `defaultDir` is the task's own rule for a dataset's folder under the data root
  * (passed in so that this module does not import the task).
  */
@@ -125,13 +108,13 @@ export function lraTables(defaultDir: (dataset: LraRow, data: LraDataConfig) => 
         const dataset = config.dataset as LraRow;
         const data = config.data as LraDataConfig;
         const folder = path.resolve(dataRoot, data.dir ?? defaultDir(dataset, data));
-        const g = lraGeneratedFolder(folder);
-        return { folder, kind: g.generated ? 'generated' : 'release', ...(g.provenance ? { provenance: g.provenance } : {}), release: RELEASE[dataset] };
+        const origin = dataProvenance(folder);
+        return { folder, kind: origin.kind, ...(origin.provenance ? { provenance: origin.provenance } : {}), release: RELEASE[dataset] };
       },
       runOnGeneratedData(run: RunSummary): boolean {
         const info = (run.dataInfo ?? {}) as Record<string, unknown>;
         if (info.dataKind === 'generated' || info.provenance) return true;
-        return typeof info.dir === 'string' && lraGeneratedFolder(info.dir).generated;
+        return typeof info.dir === 'string' && dataProvenance(info.dir).kind === 'generated';
       },
     },
   ];

@@ -65,8 +65,9 @@ function readProvenance(file: string): DataProvenance {
 /**
  * Release or generated, for the folder a run reads: a ListOps set folder, a Pathfinder
  * condition folder (`.../curv_contour_length_14`) or a Pathfinder set folder (then its
- * conditions are looked at, hard first). A folder under a `*-generated` root is generated even
- * when its provenance.json is missing; anything else without one is taken for the release.
+ * conditions are looked at, hard first). A folder under a `*-generated` root (or a mini set's
+ * folder of before, `*-mini`) is generated even when its provenance.json is missing; anything
+ * else without one is taken for the release.
  */
 export function dataProvenance(dir: string): DataOrigin {
   const candidates = [dir, ...Object.values(PATHFINDER_CONDITIONS).reverse().map((c) => path.join(dir, c))];
@@ -76,5 +77,8 @@ export function dataProvenance(dir: string): DataOrigin {
   }
   const parts = path.resolve(dir).split(path.sep);
   if (parts.some((p) => p.endsWith('-generated'))) return { kind: 'generated' };
+  // Before generated sets had folders of their own, the mini sets were generated into
+  // lra/listops-mini/ and lra/pathfinder32-mini/ (records of those runs name them).
+  if (parts.some((p) => /^(listops|pathfinder32)-mini$/.test(p))) return { kind: 'generated' };
   return { kind: 'release' };
 }
