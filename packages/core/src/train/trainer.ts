@@ -68,7 +68,7 @@ export interface TrainOptions {
   stopAtStep?: number;
   /** Save and stop cleanly on SIGINT (Ctrl-C) or SIGTERM (`kill`, job schedulers' time limits). Default true. */
   handleSigint?: boolean;
-  /** Write TensorBoard event files into `<run>/tb/` (results/tensorboard.ts). Default true. */
+  /** Write TensorBoard event files into `<run>/tb/` (train/tensorboard.ts). Default true. */
   tensorboard?: boolean;
   /** Called after every update with its mean loss (tests, custom monitoring). */
   onStep?: (info: { step: number; loss: number; lr: number; gradNorm: number | null }) => void;
