@@ -1,104 +1,43 @@
 /**
- * The Task interface and the task registry.
+ * The Task interface and the task registry, at the top of the core.
  *
  * A task package (`packages/<task>`) exports a `Task` from `src/task.ts` and names that file
  * in its package.json under `"flowformer": {"task": "./src/task.ts"}`; the CLI discovers task
  * packages by that field, so adding a task edits no other package. See docs/adding-a-task.md.
  *
- * The trainer owns the loop (order, batching, optimiser, checkpoints); a task owns its data,
- * its model (including its loss) and its metrics. Data is random access by example index so
- * that the trainer alone decides the order (seeded, resumable), whatever the storage: an
- * in-memory array (UEA, LRA), contiguous token blocks (WikiText), one window per start index
- * (D4RL), or images decoded from disk on demand (ImageNet: `batch` may be async and is
- * prefetched one batch ahead while the previous step computes).
+ * What the trainer needs of a task (batches, splits, the model's loss, metrics, and the
+ * trainable core of the interface) is train/task-contract.ts, re-exported here; `Task` adds the
+ * hooks of the other commands. The registry's map is config/tasks.ts (the loader resolves
+ * `task:` through it); `registerTask` here is the only way in, so every entry is a whole Task.
  */
-import type { tf } from './tf.ts';
-import type { Config, TaskSchemas } from './config/schema.ts';
-import type { ForwardContext, Module } from './nn/module.ts';
-import type { Rng } from './rng.ts';
-import type { RunSummary } from './results/run.ts';
+import type { Config } from './config/schema.ts';
+import { addTask, registeredTasks, requireTask } from './config/tasks.ts';
+import type { Batch, TaskModel, TrainableTask } from './train/task-contract.ts';
+import type { RunSummary } from './train/run-record.ts';
 import type { PaperData } from './results/paper.ts';
 import type { OriginalHooks } from './original.ts';
 import type { TableSpec } from './results/table-spec.ts';
 
-/** A materialised mini-batch. The trainer disposes `tensors` after the step. */
-export interface Batch {
-  /** Number of examples in the batch. */
-  size: number;
-  /** Every tensor the batch holds, for disposal. */
-  tensors: tf.Tensor[];
-  /** Number of predicted tokens, if the task counts throughput in tokens (LM); else examples/s is shown. */
-  tokens?: number;
-}
-
-/** What building a batch may depend on besides the indices. */
-export interface BatchContext {
-  /** True for training batches: apply augmentation (crops, flips, mixup...). */
-  training: boolean;
-  /**
-   * Randomness for augmentation. The trainer derives it from the seed and the step, so a
-   * batch is the same whether the run was resumed or not, and prefetching cannot change it.
-   */
-  rng: Rng;
-}
-
-/** One split of a dataset: a random-access collection of examples. */
-export interface Split<B extends Batch = Batch> {
-  readonly size: number;
-  /** Builds the batch of the examples at `indices` (the trainer chooses the order). */
-  batch(indices: Int32Array, ctx: BatchContext): B | Promise<B>;
-}
-
-export interface TaskData<B extends Batch = Batch> {
-  train: Split<B>;
-  valid?: Split<B>;
-  test?: Split<B>;
-  /** Facts to print and record in summary.json (class count, lengths, vocabulary size, ...). */
-  info: Record<string, unknown>;
-}
-
-/** A model is a Module that can compute its training loss on a batch. */
-export interface TaskModel<B extends Batch = Batch> extends Module {
-  /** Mean loss of the batch, a scalar. Dropout draws seeds from `ctx.rng` when `ctx.training`. */
-  loss(batch: B, ctx: ForwardContext): tf.Scalar;
-}
-
-export type Metrics = Record<string, number>;
-
-export interface TaskContext {
-  /** Absolute data root: `--data-root`, else config `data.root`, else $FLOWFORMER_DATA_ROOT, else `<cwd>/data`. */
-  dataRoot: string;
-  /** A folder the task may write caches into (inside the project, ignored by git). */
-  cacheDir: string;
-  rng: Rng;
-  log: (msg: string) => void;
-}
-
-export interface EvalContext<Cfg = Config> {
-  config: Cfg;
-  /** Which split is evaluated ('valid' or 'test'), e.g. for messages. */
-  splitName: string;
-  /** Examples per evaluation batch (config evaluation.batchSize, default training.batchSize). */
-  batchSize: number;
-  /** Randomness for evaluations that need it (RL rollouts); the same at every evaluation. */
-  rng: Rng;
-  log: (msg: string) => void;
-}
+export {
+  forEachBatch,
+  type Batch,
+  type BatchContext,
+  type EvalContext,
+  type Metrics,
+  type Split,
+  type TaskContext,
+  type TaskData,
+  type TaskFinalEval,
+  type TaskModel,
+  type TrainableTask,
+} from './train/task-contract.ts';
 
 /**
- * A task: a small required core (name, schema, load, build, evaluate, metric), then optional
- * hooks for the commands that need more (tables, data, generate, visualize, bench).
+ * A task: the trainable core (name, schema, metric, load, build, evaluate, finalEval; see
+ * train/task-contract.ts), then optional hooks for the commands that need more (tables, data,
+ * generate, visualize, bench, the original's weights).
  */
-export interface Task<Cfg extends Config = any, B extends Batch = Batch> {
-  name: string;
-  /** zod objects for the task's `model` and `data` fields, plus any extra top-level sections. */
-  schema: TaskSchemas;
-  /** The metric that selects the best checkpoint (a key of what `evaluate` returns). */
-  metric: { name: string; mode: 'max' | 'min' };
-  load(config: Cfg, ctx: TaskContext): Promise<TaskData<B>>;
-  build(config: Cfg, data: TaskData<B>, rng: Rng): TaskModel<B>;
-  /** Metrics of the model on a split (no gradient; use `forEachBatch` for the usual loop). */
-  evaluate(model: TaskModel<B>, split: Split<B>, ctx: EvalContext<Cfg>): Promise<Metrics>;
+export interface Task<Cfg extends Config = any, B extends Batch = Batch> extends TrainableTask<Cfg, B> {
   /** One line for `flowformer list`. */
   description?: string;
   /** The datasets `flowformer list` shows. */
@@ -138,21 +77,8 @@ export interface Task<Cfg extends Config = any, B extends Batch = Batch> {
    * benchmark and cannot be used as a key.
    */
   bench?: Record<string, TaskBench>;
-  /**
-   * The task's own final protocol, run once on the LAST model when a run completes (and by
-   * `flowformer eval` on ckpt/last of that split), recorded as `finalEval` in summary.json.
-   * D4RL: the original's evaluation after the last iteration, 100 episodes per target.
-   */
-  finalEval?: TaskFinalEval<Cfg>;
   /** `flowformer check original` and `flowformer import`: equality with the original PyTorch model (see original.ts). */
   original?: OriginalHooks<TaskModel<B>>;
-}
-
-export interface TaskFinalEval<Cfg extends Config = Config> {
-  /** The split `evaluate` runs on (the task's `load` sizes it for the protocol). */
-  split: 'valid' | 'test';
-  /** What summary.json records as `finalEval`, from the metrics of `evaluate` at update `step`. */
-  summarize(metrics: Metrics, step: number, config: Cfg): Record<string, unknown>;
 }
 
 /** A flag a task adds to a command: shown in that command's `--help`, handed to the task in `options`. */
@@ -283,52 +209,14 @@ export interface DataCommands {
   options?: Record<string, TaskOption>;
 }
 
-/**
- * Runs `fn` on consecutive batches of a split in index order (evaluation), disposing each
- * batch's tensors afterwards. `fn` should do its tensor work inside `tf.tidy`.
- */
-export async function forEachBatch<B extends Batch>(
-  split: Split<B>,
-  batchSize: number,
-  fn: (batch: B, indices: Int32Array) => void | Promise<void>,
-  rng?: Rng,
-): Promise<void> {
-  for (let start = 0; start < split.size; start += batchSize) {
-    const n = Math.min(batchSize, split.size - start);
-    const indices = new Int32Array(n);
-    for (let i = 0; i < n; i++) indices[i] = start + i;
-    const batch = await split.batch(indices, { training: false, rng: rng ?? NO_RNG });
-    try {
-      await fn(batch, indices);
-    } finally {
-      for (const t of batch.tensors) t.dispose();
-    }
-  }
-}
-
-/** Evaluation batches must not be random; this placeholder makes any use of randomness an error. */
-const NO_RNG = new Proxy({} as Rng, {
-  get() {
-    throw new Error('an evaluation batch asked for randomness: pass an rng to forEachBatch if this is intended');
-  },
-});
-
-const registry = new Map<string, Task>();
-
 export function registerTask(task: Task): void {
-  registry.set(task.name, task);
+  addTask(task);
 }
 
 export function getTask(name: string): Task {
-  const t = registry.get(name);
-  if (!t) {
-    const known = [...registry.keys()].sort().join(', ') || '(none registered)';
-    throw new Error(`unknown task '${name}'. Known tasks: ${known}. Run 'flowformer list' to see them.`);
-  }
-  return t;
+  return requireTask<Task>(name);
 }
 
 export function listTasks(): Task[] {
-  return [...registry.values()].sort((a, b) => a.name.localeCompare(b.name));
+  return registeredTasks<Task>();
 }
-

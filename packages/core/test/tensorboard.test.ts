@@ -12,8 +12,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { train, type TrainOptions } from '../src/train/trainer.ts';
-import { REPO_ROOT, type MetricsLine, type RunSummary } from '../src/results/run.ts';
-import { maskedCrc32c, scalarsOf, tfRecord } from '../src/results/tensorboard.ts';
+import { REPO_ROOT, type MetricsLine, type RunSummary } from '../src/train/run-record.ts';
+import { maskedCrc32c, scalarsOf, tfRecord } from '../src/train/tensorboard.ts';
 import { initBackend, shutdownBackend } from './helpers/backend.ts';
 import './fixtures/toy-task.ts'; // registers the example task, as the CLI's discovery would
 

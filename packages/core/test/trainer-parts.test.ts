@@ -18,7 +18,7 @@ import { improves } from '../src/train/evaluation.ts';
 import { readCheckpointInfo } from '../src/train/checkpoint.ts';
 import { makeOptimizer } from '../src/train/optim.ts';
 import { OptimizerSchema } from '../src/config/schema.ts';
-import { RunRecord } from '../src/results/run.ts';
+import { RunRecord } from '../src/train/run-record.ts';
 import type { CheckpointMeta } from '../src/train/resume.ts';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'flowformer-trainer-parts-'));

@@ -9,7 +9,7 @@ import { ConfigError } from '../src/errors.ts';
 import { loadConfig } from '../src/config/load.ts';
 import { readCheckpointInfo } from '../src/train/checkpoint.ts';
 import { evaluateRun, train, TrainingDivergedError, type TrainOptions } from '../src/train/trainer.ts';
-import { REPO_ROOT, runState, type MetricsLine, type RunSummary } from '../src/results/run.ts';
+import { REPO_ROOT, runState, type MetricsLine, type RunSummary } from '../src/train/run-record.ts';
 import './fixtures/toy-task.ts'; // registers the example task, as the CLI's discovery would
 
 const here = path.dirname(fileURLToPath(import.meta.url));

@@ -10,9 +10,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { isMap, isPair, isScalar, isSeq, LineCounter, parse as parseYaml, parseDocument, stringify, type Node } from 'yaml';
 import type { z } from 'zod';
-import { getTask, listTasks } from '../task.ts';
 import { ConfigError, displayPath, type ConfigProblem } from '../errors.ts';
 import { configSchema, type Config, type ConfigTask } from './schema.ts';
+import { findTask, taskNames } from './tasks.ts';
 
 type Origin = { file: string; line: number } | { set: string };
 type Plain = Record<string, unknown>;
@@ -299,10 +299,9 @@ export function loadConfig<C extends Config = Config>(configPath: string, opts: 
     if (typeof name !== 'string') {
       problems.push({ where: originOf(origins, ['task']) ?? { file, line: 1 }, path: 'task', message: `expected the name of a task, got ${describe(name)}` });
     } else {
-      try {
-        task = getTask(name);
-      } catch {
-        const known = listTasks().map((t) => t.name).join(', ') || '(none registered)';
+      task = findTask(name);
+      if (!task) {
+        const known = taskNames().join(', ') || '(none registered)';
         problems.push({ where: originOf(origins, ['task']) ?? { file, line: 1 }, path: 'task', message: `expected a known task (${known}), got string ${JSON.stringify(name)}` });
       }
     }

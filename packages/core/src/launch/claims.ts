@@ -20,7 +20,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { slurmIdsFromEnv, type SlurmIds } from '../results/run.ts';
+import { slurmIdsFromEnv, type SlurmIds } from '../train/run-record.ts';
 
 export { slurmIdsFromEnv, type SlurmIds };
 

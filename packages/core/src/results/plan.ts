@@ -11,11 +11,11 @@
  */
 import path from 'node:path';
 import { loadConfig } from '../config/load.ts';
-import { listTasks, type Task } from '../task.ts';
-import { REPO_ROOT } from './run.ts';
+import { registeredTasks } from '../config/tasks.ts';
+import { REPO_ROOT } from '../train/run-record.ts';
 import { settingKeyOf } from './report.ts';
 import { tableColumns, tableJobs, tableSpec, tableSpecs, type Job, type JobOptions } from './tables.ts';
-import type { TableColumn, TableSpec } from './table-spec.ts';
+import type { TableColumn, TableSpec, TableTask } from './table-spec.ts';
 
 export interface PlannedJob {
   id: string;
@@ -49,7 +49,7 @@ export interface PlanOptions extends JobOptions {
   /** `--data-root` (else the config's data.root, else $FLOWFORMER_DATA_ROOT, else `<repo>/data`). */
   dataRoot?: string;
   /** The tasks whose schemas resolve the configs; default the registered tasks. */
-  tasks?: Task[];
+  tasks?: TableTask[];
 }
 
 /** A job's data root, as `flowformer train` resolves it when run from the repository root. */
@@ -65,7 +65,7 @@ const setsDataDir = (job: Job) => job.sets.some((s) => s.startsWith('data.dir=')
 export function planTable(o: PlanOptions): PlannedJob[] {
   const specs: TableSpec[] = o.specs ?? tableSpecs(o.tasks);
   const repoRoot = o.repoRoot ?? REPO_ROOT;
-  const tasks = o.tasks ?? listTasks();
+  const tasks = o.tasks ?? registeredTasks<TableTask>();
   const jobs = tableJobs({ ...o, specs, repoRoot });
   const columnsOf = new Map<string, TableColumn[]>();
   const refused: string[] = [];

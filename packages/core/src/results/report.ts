@@ -7,7 +7,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { REPO_ROOT, type MetricsLine, type RunSummary } from './run.ts';
+import { REPO_ROOT, type MetricsLine, type RunSummary } from '../train/run-record.ts';
 
 /** Mean and sample standard deviation (n - 1); `std` is null for fewer than two values. */
 export function meanStd(xs: number[]): { mean: number; std: number | null } {

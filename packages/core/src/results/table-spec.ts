@@ -9,7 +9,8 @@
  * Flowformer's settings, ...), always labelled and never given a paper value. Each cell is one
  * job per seed: `flowformer train --config <config> [--set attention.type=<a>] [--set seed=<s>]`.
  */
-import type { RunSummary } from './run.ts';
+import type { ConfigTask } from '../config/schema.ts';
+import type { RunSummary } from '../train/run-record.ts';
 
 export type Scale = 'paper' | 'mini';
 
@@ -107,4 +108,9 @@ export interface TableSpec {
   value?(run: RunSummary): CellValue | null;
   /** Why a completed run has no `value` (e.g. it predates what the table reports); shown in its cell instead of 'not run'. */
   whyNoValue?(run: RunSummary): string;
+}
+
+/** What the tables need of a task: its name and schema (to resolve its configs) and the tables it declares. Every `Task` is one. */
+export interface TableTask extends ConfigTask {
+  tables?: TableSpec[];
 }

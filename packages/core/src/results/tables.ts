@@ -15,11 +15,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { readConfigChain } from '../config/load.ts';
-import { listTasks, type Task } from '../task.ts';
-import { canResume, isResumable, isUnfinished, readSummaryFile, REPO_ROOT, repoRelativePaths, runState, stateText, type RunState, type RunSummary } from './run.ts';
+import { registeredTasks } from '../config/tasks.ts';
+import { canResume, isResumable, isUnfinished, readSummaryFile, REPO_ROOT, repoRelativePaths, runState, stateText, type RunState, type RunSummary } from '../train/run-record.ts';
 import { loadPaper, paperValue, formatPaperCell, type PaperCell, type PaperData } from './paper.ts';
 import { meanStd, relativeTo, reportedMetrics, runOverrides, settingKey, settingKeyOf } from './report.ts';
-import type { CellValue, Scale, TableColumn, TableRowSpec, TableSpec } from './table-spec.ts';
+import type { CellValue, Scale, TableColumn, TableRowSpec, TableSpec, TableTask } from './table-spec.ts';
 
 export type { CellValue, DataSource, Scale, TableColumn, TableRowSpec, TableSpec } from './table-spec.ts';
 /** A table's name: one a task declares, or 'main'. */
@@ -33,7 +33,7 @@ export const DEFAULT_ATTENTIONS = ['flow', 'softmax', 'performer', 'reformer'];
 const PAPER_METHOD: Record<string, string> = { flow: 'Flowformer', softmax: 'Transformer', performer: 'Performer', reformer: 'Reformer', linear: 'Linear Trans.', cosformer: 'cosFormer' };
 
 /** Every table the tasks declare (default: the registered tasks), checked for unique names. */
-export function tableSpecs(tasks: Task[] = listTasks()): TableSpec[] {
+export function tableSpecs(tasks: TableTask[] = registeredTasks<TableTask>()): TableSpec[] {
   const specs = tasks.flatMap((t) => t.tables ?? []);
   const seen = new Map<string, string>();
   for (const s of specs) {

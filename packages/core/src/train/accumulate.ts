@@ -4,7 +4,7 @@
  * micro-batches of b examples give the update of one batch of gradAccum x b.
  */
 import { tf } from '../tf.ts';
-import type { Batch, TaskModel } from '../task.ts';
+import type { Batch, TaskModel } from './task-contract.ts';
 import { variableGrads } from './grads.ts';
 import type { Rng } from '../rng.ts';
 

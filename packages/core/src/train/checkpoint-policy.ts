@@ -12,7 +12,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { tf } from '../tf.ts';
 import type { ParamInfo } from '../nn/module.ts';
-import type { TaskModel } from '../task.ts';
+import type { TaskModel } from './task-contract.ts';
 import { checkpointExists, disposeCheckpoint, loadCheckpoint, saveCheckpoint } from './checkpoint.ts';
 import type { Optimizer } from './optim.ts';
 import type { CheckpointMeta } from './resume.ts';

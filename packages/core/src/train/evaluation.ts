@@ -7,7 +7,7 @@
  * recorded numbers.
  */
 import type { Config } from '../config/schema.ts';
-import type { EvalContext, Metrics, Split, Task, TaskData, TaskModel } from '../task.ts';
+import type { EvalContext, Metrics, Split, TrainableTask, TaskData, TaskModel } from './task-contract.ts';
 import type { RunRandomness } from './randomness.ts';
 import { Rng } from '../rng.ts';
 
@@ -29,7 +29,7 @@ export function evalContext(config: Config, splitName: string, r: Pick<RunRandom
 }
 
 /** Evaluates a split with the task's evaluator and checks that its metric is there. */
-export async function evaluateWith(task: Task, model: TaskModel, split: Split, ctx: EvalContext): Promise<Metrics> {
+export async function evaluateWith(task: TrainableTask, model: TaskModel, split: Split, ctx: EvalContext): Promise<Metrics> {
   const metrics = await task.evaluate(model, split, ctx);
   const v = metrics[task.metric.name];
   if (typeof v !== 'number') {
@@ -39,7 +39,7 @@ export async function evaluateWith(task: Task, model: TaskModel, split: Split, c
 }
 
 /** The split that `evaluation.split` names, or an error saying which one the dataset has. */
-export function evaluationSplit(data: TaskData, name: 'valid' | 'test', task: Task, config: Config): Split {
+export function evaluationSplit(data: TaskData, name: 'valid' | 'test', task: TrainableTask, config: Config): Split {
   const s = data[name];
   if (!s) {
     const other = name === 'valid' ? 'test' : 'valid';

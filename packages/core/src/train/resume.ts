@@ -9,8 +9,8 @@
  * micro-batch), so it needs no state. A run stopped at update k and resumed gives the losses,
  * the metrics lines and the summary of one never stopped.
  */
-import type { TaskModel } from '../task.ts';
-import type { RunRecord } from '../results/run.ts';
+import type { TaskModel } from './task-contract.ts';
+import type { RunRecord } from './run-record.ts';
 import { disposeCheckpoint, loadCheckpoint } from './checkpoint.ts';
 import type { DataOrder, DataPosition } from './data-order.ts';
 import type { Best, Evaluation } from './evaluation.ts';

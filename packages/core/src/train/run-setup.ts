@@ -5,23 +5,23 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { getTask, type Task } from '../task.ts';
+import { getTrainableTask, type TrainableTask } from './task-contract.ts';
 import { loadConfig, type ResolvedConfig } from '../config/load.ts';
 import type { Config } from '../config/schema.ts';
-import { RunRecord, type RunSummary } from '../results/run.ts';
+import { RunRecord, type RunSummary } from './run-record.ts';
 import { checkpointExists } from './checkpoint.ts';
 
 export interface RunSetupArgs {
   configPath?: string;
   sets?: string[];
   config?: ResolvedConfig;
-  task?: string | Task;
+  task?: string | TrainableTask;
   resume?: string;
 }
 
 export interface RunSetup {
   resolved: ResolvedConfig;
-  task: Task;
+  task: TrainableTask;
   /** The run folder being resumed, or null for a new run. */
   record: RunRecord | null;
   /** The summary of the run being resumed (null for a new run, or a run stopped before writing one). */
@@ -40,8 +40,8 @@ export function resolveDataRoot(opts: { dataRoot?: string; defaultDataRoot?: str
   return path.resolve(opts.dataRoot ?? config.data.root ?? envOr('FLOWFORMER_DATA_ROOT', opts.defaultDataRoot ?? path.resolve('data')));
 }
 
-function resolveTask(config: Config, task?: string | Task): Task {
-  const t = typeof task === 'object' ? task : getTask(task ?? config.task);
+function resolveTask(config: Config, task?: string | TrainableTask): TrainableTask {
+  const t = typeof task === 'object' ? task : getTrainableTask(task ?? config.task);
   if (t.name !== config.task) throw new Error(`the config is for task '${config.task}' but task '${t.name}' was asked for`);
   return t;
 }

@@ -5,14 +5,14 @@
  * running), after every evaluation, and at the end.
  */
 import os from 'node:os';
-import type { Task } from '../task.ts';
+import type { TrainableTask } from './task-contract.ts';
 import type { ResolvedConfig } from '../config/load.ts';
-import type { RunRecord, RunSummary } from '../results/run.ts';
+import type { RunRecord, RunSummary } from './run-record.ts';
 import type { RunState } from './resume.ts';
 
 /** What does not change while a run trains. */
 export interface RunFacts {
-  task: Task;
+  task: TrainableTask;
   resolved: ResolvedConfig;
   run: RunRecord;
   evalSplit: string;

@@ -16,10 +16,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { tf } from '../tf.ts';
-import { getTask, type Batch, type Metrics, type Task } from '../task.ts';
+import { getTrainableTask, type Batch, type Metrics, type TrainableTask } from './task-contract.ts';
 import { formatConfig, loadConfig, type ResolvedConfig } from '../config/load.ts';
-import { gitCommit, RunRecord, type RunSummary } from '../results/run.ts';
-import { flattenHParams } from '../results/tensorboard.ts';
+import { gitCommit, RunRecord, type RunSummary } from './run-record.ts';
+import { flattenHParams } from './tensorboard.ts';
 import { checkpointExists, disposeCheckpoint, loadCheckpoint } from './checkpoint.ts';
 import { CheckpointPolicy } from './checkpoint-policy.ts';
 import { DataOrder } from './data-order.ts';
@@ -45,7 +45,7 @@ export interface TrainOptions {
   /** An already loaded config (instead of `configPath`). */
   config?: ResolvedConfig;
   /** The task to run (name or object); must match the config's `task:`. Default: the config's task from the registry. */
-  task?: string | Task;
+  task?: string | TrainableTask;
   /** A run directory to continue from its `ckpt/last` with its own config.yaml. */
   resume?: string;
   /** Data root (e.g. --data-root); when absent: config `data.root`, then $FLOWFORMER_DATA_ROOT, then `defaultDataRoot`. */
@@ -68,7 +68,7 @@ export interface TrainOptions {
   stopAtStep?: number;
   /** Save and stop cleanly on SIGINT (Ctrl-C) or SIGTERM (`kill`, job schedulers' time limits). Default true. */
   handleSigint?: boolean;
-  /** Write TensorBoard event files into `<run>/tb/` (results/tensorboard.ts). Default true. */
+  /** Write TensorBoard event files into `<run>/tb/` (train/tensorboard.ts). Default true. */
   tensorboard?: boolean;
   /** Called after every update with its mean loss (tests, custom monitoring). */
   onStep?: (info: { step: number; loss: number; lr: number; gradNorm: number | null }) => void;
@@ -316,7 +316,7 @@ export async function evaluateRun(opts: EvaluateRunOptions): Promise<{ metrics: 
   const which = opts.checkpoint ?? 'best';
   if (!checkpointExists(record.ckpt(which))) throw new Error(`${opts.runDir}: no ckpt/${which}${which === 'best' ? ' (no evaluation ran yet; try --checkpoint last)' : ''}`);
   const { config } = loadConfig(record.configPath);
-  const task = getTask(config.task);
+  const task = getTrainableTask(config.task);
   const log = opts.log ?? ((m: string) => process.stderr.write(m + '\n'));
   // The same streams as training: the task prepares the same data, the model starts from the same weights.
   const rngs = runRandomness(config.seed);

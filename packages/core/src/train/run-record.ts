@@ -8,7 +8,7 @@
  *   summary.json    what `reproduce` and people read (see RunSummary)
  *   ckpt/best, ckpt/last
  *   curves.png      training loss and the evaluation metric against the step
- *   tb/             TensorBoard event files, derived from metrics.jsonl (results/tensorboard.ts)
+ *   tb/             TensorBoard event files, derived from metrics.jsonl (tensorboard.ts)
  */
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -16,7 +16,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chartsSvg, svgToPng, type Series } from './plot.ts';
-import { checkpointExists } from '../train/checkpoint.ts';
+import { checkpointExists } from './checkpoint.ts';
 import { TensorBoardWriter, type TensorBoardRunArgs } from './tensorboard.ts';
 
 /** The repository root, found from this file's location (configs and results are relative to it). */

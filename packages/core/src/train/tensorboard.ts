@@ -102,7 +102,7 @@ export function tfRecord(data: Uint8Array): Buffer {
 /** The settings TensorBoard's HParams plugin compares runs by: flat keys, scalar values. */
 export type HParams = Record<string, number | string | boolean>;
 
-/** A metrics.jsonl line as the writer reads it (see results/run.ts). */
+/** A metrics.jsonl line as the writer reads it (see run-record.ts). */
 export interface ScalarLine {
   type: string;
   step: number;
