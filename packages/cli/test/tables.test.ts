@@ -346,7 +346,7 @@ describe('planTable (reproduce --plan, issue 40.2)', () => {
     expect(j!.dataFolder).toBe(path.join(dataRoot, 'lra/listops'));
     expect(j!.command).toBe('flowformer train --config configs/lra/listops/flowformer-lra-code.yaml');
     const [mini] = planTable({ table: 'lra', scale: 'mini', only: ['listops'], attentions: ['flow'], repoRoot, dataRoot });
-    expect(mini).toMatchObject({ dataKind: 'generated', dataFolder: path.join(dataRoot, 'lra/listops-mini') });
+    expect(mini).toMatchObject({ dataKind: 'generated', dataFolder: path.join(dataRoot, 'lra/listops-generated/mini') });
   });
 });
 
@@ -361,7 +361,7 @@ describe('generated data (issue 40.5, table side)', () => {
     // explicitly: the user points data.dir at the generated folder
     const gen = path.join(dataRoot, 'lra/listops-generated');
     fs.mkdirSync(gen, { recursive: true });
-    fs.writeFileSync(path.join(gen, 'provenance.json'), '{}');
+    fs.writeFileSync(path.join(gen, 'provenance.json'), JSON.stringify({ generator: 'listops', version: 1, seed: 1, args: {}, createdAt: '2026-01-01' }));
     const [j] = planTable({ ...o, sets: [`listops:data.dir=${gen}`] });
     expect(j).toMatchObject({ dataKind: 'generated', dataFolder: gen });
     const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ff-gen-runs-'));
