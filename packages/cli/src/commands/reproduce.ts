@@ -236,7 +236,9 @@ export const reproduceCommand: CommandModule<object, ReproduceArgs> = {
             console.log(`[${finished}/${todo.length}] skipping ${job.id}: claimed by ${claimed.holder.host} pid ${claimed.holder.pid}${claimed.holder.slurm ? ` (Slurm job ${claimed.holder.slurm.jobId})` : ''}`);
             continue;
           }
-          if (launchJobs[jobs.indexOf(job)]!.standing().kind === 'done') {
+          // Completed by another worker since the plan was made (with --rerun, a run completed before it does not count).
+          const now = launchJobs[jobs.indexOf(job)]!.standing();
+          if (now.kind === 'done' && now.run.runId !== runsOfJob(job, existing, root)[0]?.runId) {
             claimed.claim.release();
             finished++;
             console.log(`[${finished}/${todo.length}] skipping ${job.id}: another worker completed it meanwhile`);
