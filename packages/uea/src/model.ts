@@ -14,6 +14,7 @@
  */
 import { crossEntropy, dropout, Dense, EncoderBlock, gelu, init, LayerNorm, LearnedPositions, Module, SinusoidalPositions, tf, type AttentionFactory, type ForwardContext, type Rng, type Tap, type TaskModel } from '@flowformer/core';
 import type { UeaBatch } from './data/split.ts';
+import type { UeaModelConfig } from './schema.ts';
 
 export type PositionEncoding = 'learnable' | 'fixed';
 
@@ -34,6 +35,12 @@ export interface UeaClassifierArgs {
   maskAttention: boolean;
   /** Builds one attention layer (dModel -> dModel, nHeads heads, non-causal). */
   attention: AttentionFactory;
+}
+
+/** The classifier a config's `model` section describes, for data of these sizes, with this attention. */
+export function ueaClassifierOf(rng: Rng, m: UeaModelConfig, sizes: { numDims: number; maxLen: number; numClasses: number }, attention: AttentionFactory): UeaClassifier {
+  const { dModel, nHeads, nLayers, dFF, dropout, activation, posEncoding, maskAttention } = m;
+  return new UeaClassifier(rng, { ...sizes, dModel, nHeads, nLayers, dFF, dropout, activation, posEncoding, maskAttention, attention });
 }
 
 export class UeaClassifier extends Module implements TaskModel<UeaBatch> {

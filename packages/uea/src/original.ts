@@ -10,7 +10,8 @@
  * padding mask zeroes the final embeddings and the head sees the whole flattened sequence.
  */
 import { caseInput, exportMapped, gradsOf, importMapped, moduleTensors, tapInto, attentionFactory, crossEntropy, type Dense64, type OriginalCase, type OriginalCaseMeta, type OriginalHooks, type OriginalRun, type ParamMapping, type Rng, type TaskModel } from '@flowformer/core';
-import { UeaClassifier } from './model.ts';
+import { UeaClassifier, ueaClassifierOf } from './model.ts';
+import type { UeaModelConfig } from './schema.ts';
 
 /** Our parameter names -> the original's, for a classifier of `nLayers` layers. */
 export function ueaMapping(nLayers: number, posEncoding: 'learnable' | 'fixed'): ParamMapping[] {
@@ -84,21 +85,9 @@ export const ueaOriginal: OriginalHooks<TaskModel> = {
 
   buildFromMeta(meta, rng: Rng) {
     const c = this.configFromMeta(meta);
-    const m = c.model as Record<string, any>;
-    return new UeaClassifier(rng, {
-      numDims: c.info.numDims as number,
-      maxLen: c.info.maxLen as number,
-      numClasses: (c.info.classes as string[]).length,
-      dModel: m.dModel,
-      nHeads: m.nHeads,
-      nLayers: m.nLayers,
-      dFF: m.dFF,
-      dropout: m.dropout,
-      activation: m.activation,
-      posEncoding: m.posEncoding,
-      maskAttention: m.maskAttention,
-      attention: attentionFactory({ dModel: m.dModel, nHeads: m.nHeads }, c.attention as { type: string }),
-    });
+    const m = c.model as UeaModelConfig;
+    const sizes = { numDims: c.info.numDims as number, maxLen: c.info.maxLen as number, numClasses: (c.info.classes as string[]).length };
+    return ueaClassifierOf(rng, m, sizes, attentionFactory({ dModel: m.dModel, nHeads: m.nHeads }, c.attention as { type: string }));
   },
 
   importWeights(model, state) {

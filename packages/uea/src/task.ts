@@ -11,7 +11,7 @@ import { UeaSplit, type UeaBatch } from './data/split.ts';
 import { PAPER_DATASETS } from './datasets.ts';
 import { ueaReport } from './report.ts';
 import { ueaTables } from './tables.ts';
-import { UeaClassifier } from './model.ts';
+import { UeaClassifier, ueaClassifierOf } from './model.ts';
 import { ueaOriginal } from './original.ts';
 import { UeaDataSchema, UeaModelSchema, type UeaDataConfig, type UeaModelConfig } from './schema.ts';
 
@@ -127,20 +127,7 @@ export const ueaTask: Task<UeaConfig, UeaBatch> = {
   build(config: UeaConfig, data: TaskData<UeaBatch>, rng: Rng): TaskModel<UeaBatch> {
     const info = ueaInfo(data);
     const m = config.model;
-    return new UeaClassifier(rng, {
-      numDims: info.numDims,
-      maxLen: info.maxLen,
-      numClasses: info.classes.length,
-      dModel: m.dModel,
-      nHeads: m.nHeads,
-      nLayers: m.nLayers,
-      dFF: m.dFF,
-      dropout: m.dropout,
-      activation: m.activation,
-      posEncoding: m.posEncoding,
-      maskAttention: m.maskAttention,
-      attention: ueaAttention(config),
-    });
+    return ueaClassifierOf(rng, config.model, { numDims: info.numDims, maxLen: info.maxLen, numClasses: info.classes.length }, ueaAttention(config));
   },
 
   async evaluate(model, split, ctx: EvalContext<UeaConfig>) {
