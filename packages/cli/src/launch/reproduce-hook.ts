@@ -11,7 +11,7 @@ import type { Argv } from 'yargs';
 import { slurmIdsFromEnv } from '@flowformer/core/results';
 import { gpuOfSlot, parseGpuList } from '@flowformer/core/launch';
 import { runClaimedJob, type LaunchJob } from './jobs.ts';
-import { logDirOf, readSubmissions, submissionStates, submit, slurmStateEnded, type SlurmOptions, type Submission } from './slurm.ts';
+import { logDirOf, readSubmissions, submissionStates, submit, slurmStateEnded, type SlurmOptions, type Submission, type SubmitPlan } from './slurm.ts';
 import { jobStatuses, printStatuses } from './status.ts';
 import { execFileSync } from 'node:child_process';
 
@@ -52,17 +52,8 @@ export function launchOptions<T>(y: Argv<T>): Argv<T> {
     .option('gpus', { type: 'string', describe: '(local) GPUs for --jobs N, one per worker round-robin through CUDA_VISIBLE_DEVICES, e.g. --gpus 0,1,2,3' });
 }
 
-export interface HookContext {
-  /** The command the batch scripts run again (`reproduce`, `sweep`); default 'reproduce'. */
-  command?: string;
-  table: string;
-  /** <table> or <table>-mini: the table's files and its submissions. */
-  stem: string;
-  repoRoot: string;
-  resultsRoot: string;
-  jobs: LaunchJob[];
-  /** The `reproduce` options that select this table, to repeat in the batch scripts. */
-  reproduceArgs: string[];
+/** What the hook needs: the submission's facts (slurm.ts's SubmitPlan, without the sbatch options), the backend, --dry-run. */
+export interface HookContext extends Omit<SubmitPlan, 'slurm'> {
   backend?: string;
   dryRun?: boolean;
 }
