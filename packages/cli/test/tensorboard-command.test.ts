@@ -36,6 +36,19 @@ describe('flowformer tensorboard', () => {
 
   it('refuses a folder that does not exist or holds no event files, saying why', () => {
     expect(() => logdirsOf([path.join(root, 'nope')], root)).toThrow(/does not exist/);
-    expect(() => logdirsOf([none], root)).toThrow(/no TensorBoard event files.*--no-tensorboard/);
+    expect(() => logdirsOf([none], root)).toThrow(/no TensorBoard event files and no run to write them for/);
+  });
+
+  it('writes tb/ from metrics.jsonl for a run that has none (trained before runs wrote event files)', () => {
+    const old = path.join(root, 'runs', 'lra/listops-mini/20261101-000000-s0');
+    fs.mkdirSync(old, { recursive: true });
+    fs.writeFileSync(path.join(old, 'summary.json'), '{}');
+    fs.writeFileSync(path.join(old, 'config.yaml'), 'task: lra\nmodel:\n  dModel: 64\n');
+    fs.writeFileSync(path.join(old, 'metrics.jsonl'), JSON.stringify({ type: 'train', step: 10, loss: 2.3, lr: 1e-3 }) + '\n');
+    const said: string[] = [];
+    expect(logdirsOf([old], root, (m) => said.push(m))).toEqual([old]);
+    const files = fs.readdirSync(path.join(old, 'tb'));
+    expect(files.filter((f) => f.startsWith('events.out.tfevents.'))).toHaveLength(1);
+    expect(said).toEqual([expect.stringContaining('wrote tb/ from metrics.jsonl for 1 run')]);
   });
 });
