@@ -11,7 +11,10 @@ import { tf } from '../tf.ts';
 export function detachedMax(x: tf.Tensor, axes: number | number[]): tf.Tensor {
   const f = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
     const input = args[0] as tf.Tensor;
-    return { value: tf.max(input, axes, true), gradFunc: () => tf.zerosLike(input) };
+    // Zeros of the input's shape, not tf.zerosLike(input): the trainer's backward pass frees
+    // tensors as it goes, and tfjs-node's ZerosLike reads the (by then freed) input itself.
+    const { shape, dtype } = input;
+    return { value: tf.max(input, axes, true), gradFunc: () => tf.zeros(shape, dtype) };
   });
   return f(x);
 }
