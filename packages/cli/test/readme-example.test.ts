@@ -36,6 +36,9 @@ function plainNode(file: string): string {
   delete env.NODE_OPTIONS;
   delete env.FLOWFORMER_BACKEND;
   delete env.FLOWFORMER_THREADS;
+  // As a user's terminal would show it, without the colours nx asks of child processes (FORCE_COLOR).
+  delete env.FORCE_COLOR;
+  env.NO_COLOR = '1';
   return execFileSync(process.execPath, [file], { cwd: repoRoot, env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
