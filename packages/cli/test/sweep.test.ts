@@ -21,13 +21,21 @@ const env = { ...process.env, FLOWFORMER_BACKEND: 'cpu', FLOWFORMER_TASKS: toyPa
 const args = ['sweep', '-c', config, '--grid', 'model.hidden=8,32', '--grid', 'seed=1,2', '--set', 'training.epochs=12', '--results-root', tmp];
 
 const run = (extra: string[] = []) => spawnSync(process.execPath, [bin, ...args, ...extra], { encoding: 'utf8', env, timeout: 300_000 });
+/** The run records under runs/toy/<config>/<run-id>/; read while trainers write (a checkpoint's temporary folder may vanish mid-listing). */
 const summaries = () => {
   const root = path.join(tmp, 'runs', 'toy');
-  if (!fs.existsSync(root)) return [];
-  return fs
-    .readdirSync(root, { recursive: true, encoding: 'utf8' })
-    .filter((f) => f.endsWith('summary.json'))
-    .map((f) => JSON.parse(fs.readFileSync(path.join(root, f), 'utf8')) as { status: string; runDir: string; seed: number; steps: number });
+  const out: { status: string; runDir: string; seed: number; steps: number }[] = [];
+  for (const config of fs.existsSync(root) ? fs.readdirSync(root) : []) {
+    for (const run of fs.readdirSync(path.join(root, config))) {
+      const file = path.join(root, config, run, 'summary.json');
+      try {
+        out.push(JSON.parse(fs.readFileSync(file, 'utf8')));
+      } catch {
+        // not written yet, or mid-rename: the next poll sees it
+      }
+    }
+  }
+  return out;
 };
 
 describe('flowformer sweep', () => {
