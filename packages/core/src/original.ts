@@ -292,6 +292,13 @@ export interface OriginalRun {
   intermediates: [string, Dense64][];
 }
 
+/** A number among a case's constructor arguments; `who` (e.g. 'uea original') names the caller in the error. */
+export function metaNumber(meta: OriginalCaseMeta, key: string, who: string): number {
+  const v = meta.constructor_args[key];
+  if (typeof v !== 'number') throw new Error(`${who}: constructor_args.${key} must be a number, got ${JSON.stringify(v)}`);
+  return v;
+}
+
 /** What the generic tools (`flowformer check original`, `flowformer import`) need of a task. */
 export interface OriginalHooks<M extends Module = Module> {
   /** The original classes this task reproduces (`cls` in a case's metadata). */

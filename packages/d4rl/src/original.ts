@@ -10,7 +10,7 @@
  * exp(source) / cumsum(exp(source)) * n without max subtraction, bounded by the clamp to
  * +-10, and there is no positional embedding besides the timestep embedding.
  */
-import { caseInput, exportMapped, gradsOf, importMapped, maskedMse, moduleTensors, tapInto, type Dense64, type OriginalCase, type OriginalCaseMeta, type OriginalHooks, type OriginalRun, type ParamMapping, type Rng, type TaskModel, type tf } from '@flowformer/core';
+import { metaNumber, caseInput, exportMapped, gradsOf, importMapped, maskedMse, moduleTensors, tapInto, type Dense64, type OriginalCase, type OriginalCaseMeta, type OriginalHooks, type OriginalRun, type ParamMapping, type Rng, type TaskModel, type tf } from '@flowformer/core';
 import { DecisionTransformer } from './model.ts';
 
 /** Original parameters our model never has, and why. */
@@ -59,11 +59,7 @@ function asDt(model: TaskModel): DecisionTransformer {
   return model;
 }
 
-function num(meta: OriginalCaseMeta, key: string): number {
-  const v = meta.constructor_args[key];
-  if (typeof v !== 'number') throw new Error(`d4rl original: constructor_args.${key} must be a number, got ${JSON.stringify(v)}`);
-  return v;
-}
+const num = (meta: OriginalCaseMeta, key: string): number => metaNumber(meta, key, 'd4rl original');
 
 /** Original parameters a model of ours does not hold (wte always; the state/return heads without `stateReturnHeads`). */
 function unusedFor(dt: DecisionTransformer): Record<string, string> {

@@ -9,7 +9,7 @@
  * clamp of the conserved source to [-1, 1], LayerScale on the MLP branch only, LayerNorm eps
  * 1e-6, position embedding in stage 0 only, final LayerNorm before the token mean.
  */
-import { caseInput, crossEntropy, exportMapped, gradsOf, importMapped, moduleTensors, permute, tapInto, tf, type Dense64, type OriginalCase, type OriginalCaseMeta, type OriginalHooks, type OriginalRun, type ParamMapping, type Rng, type TaskModel } from '@flowformer/core';
+import { metaNumber, caseInput, crossEntropy, exportMapped, gradsOf, importMapped, moduleTensors, permute, tapInto, tf, type Dense64, type OriginalCase, type OriginalCaseMeta, type OriginalHooks, type OriginalRun, type ParamMapping, type Rng, type TaskModel } from '@flowformer/core';
 import { HierarchicalFlowformer } from './model.ts';
 
 /** Our parameter names -> the original's, for stage widths `dims` and depths `depths`. */
@@ -63,11 +63,7 @@ function numArray(meta: OriginalCaseMeta, key: string): number[] {
   return v as number[];
 }
 
-function num(meta: OriginalCaseMeta, key: string): number {
-  const v = meta.constructor_args[key];
-  if (typeof v !== 'number') throw new Error(`imagenet original: constructor_args.${key} must be a number, got ${JSON.stringify(v)}`);
-  return v;
-}
+const num = (meta: OriginalCaseMeta, key: string): number => metaNumber(meta, key, 'imagenet original');
 
 export const imagenetOriginal: OriginalHooks<TaskModel> = {
   classes: ['Flowformer'],

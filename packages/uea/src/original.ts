@@ -9,7 +9,7 @@
  * sqrt(d_model), the last layer's norm2 and the encoder's norm come in a row, then a gelu, the
  * padding mask zeroes the final embeddings and the head sees the whole flattened sequence.
  */
-import { caseInput, exportMapped, gradsOf, importMapped, moduleTensors, tapInto, attentionFactory, crossEntropy, type Dense64, type OriginalCase, type OriginalCaseMeta, type OriginalHooks, type OriginalRun, type ParamMapping, type Rng, type TaskModel } from '@flowformer/core';
+import { metaNumber, caseInput, exportMapped, gradsOf, importMapped, moduleTensors, tapInto, attentionFactory, crossEntropy, type Dense64, type OriginalCase, type OriginalCaseMeta, type OriginalHooks, type OriginalRun, type ParamMapping, type Rng, type TaskModel } from '@flowformer/core';
 import { UeaClassifier, ueaClassifierOf } from './model.ts';
 import type { UeaModelConfig } from './schema.ts';
 
@@ -51,11 +51,7 @@ function asClassifier(model: TaskModel): UeaClassifier {
   return model;
 }
 
-function num(meta: OriginalCaseMeta, key: string): number {
-  const v = meta.constructor_args[key];
-  if (typeof v !== 'number') throw new Error(`uea original: constructor_args.${key} must be a number, got ${JSON.stringify(v)}`);
-  return v;
-}
+const num = (meta: OriginalCaseMeta, key: string): number => metaNumber(meta, key, 'uea original');
 
 export const ueaOriginal: OriginalHooks<TaskModel> = {
   classes: ['FlowformerClassiregressor'],
