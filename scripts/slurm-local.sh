@@ -63,6 +63,13 @@ fi
 mkdir -p /run/munge /var/lib/munge /var/log/munge
 chown munge:munge /run/munge /var/lib/munge /var/log/munge
 chmod 755 /run/munge
+# munged runs as the munge user and, daemonising, opens /dev/null for writing. A container can
+# come up with /dev/null at mode 0644 (or a root process's copy or chmod can leave it so), and
+# munged then dies with "Failed to open /dev/null: Permission denied". Restore the standard 0666.
+if [ -c /dev/null ] && [ "$(stat -c %a /dev/null)" != 666 ]; then
+  echo "slurm-local: /dev/null had mode $(stat -c %a /dev/null); setting it to 666 so that munged (user munge) can open it" >&2
+  chmod 666 /dev/null
+fi
 if ! munge_ok; then
   runuser -u munge -- /usr/sbin/munged
   for _ in $(seq 50); do munge_ok && break; sleep 0.1; done
