@@ -10,8 +10,29 @@ export type ActivationName = 'relu' | 'gelu' | 'gelu_tanh' | 'identity';
 
 export const ACTIVATIONS: readonly ActivationName[] = ['relu', 'gelu', 'gelu_tanh', 'identity'];
 
+/**
+ * Exact GELU with its own gradient, as PyTorch's: the composite form would keep five tensors the
+ * size of `x` for the backward pass (x twice, x/sqrt 2, erf, 1 + erf); this keeps `x` only and
+ * differentiates in closed form, d/dx x Phi(x) = Phi(x) + x phi(x). The forward runs the same
+ * kernels as before, so its output is bit-identical.
+ */
+const geluOp = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+  const x = args[0] as tf.Tensor;
+  const save = args[1] as tf.GradSaveFunc;
+  save([x]);
+  return {
+    value: tf.mul(tf.mul(x, 0.5), tf.add(tf.erf(tf.mul(x, Math.SQRT1_2)), 1)),
+    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+      const [xs] = saved as [tf.Tensor];
+      const cdf = tf.mul(tf.add(tf.erf(tf.mul(xs, Math.SQRT1_2)), 1), 0.5); // Phi(x)
+      const pdf = tf.mul(tf.exp(tf.mul(tf.square(xs), -0.5)), 1 / Math.sqrt(2 * Math.PI)); // phi(x)
+      return [tf.mul(dy, tf.add(cdf, tf.mul(xs, pdf)))];
+    },
+  };
+});
+
 export function gelu(x: tf.Tensor): tf.Tensor {
-  return tf.tidy(() => tf.mul(tf.mul(x, 0.5), tf.add(tf.erf(tf.mul(x, Math.SQRT1_2)), 1)));
+  return tf.tidy('Gelu', () => geluOp(x));
 }
 
 export function geluTanh(x: tf.Tensor): tf.Tensor {

@@ -57,7 +57,28 @@ export function seededDropout(x: tf.Tensor, rate: number, seed: number): tf.Tens
   }
   const multiplier = new Float32Array(x.size);
   fillDropoutMultiplier(multiplier, aleaState(String(seed)), keep, scale);
-  return tf.tidy(() => tf.mul(x, tf.tensor(multiplier, x.shape, 'float32')));
+  return tf.tidy('Dropout', () => applyMultiplier(x, () => tf.tensor(multiplier, x.shape, 'float32'), scale));
+}
+
+/**
+ * `x * m` for a dropout multiplier `m` (every element 0 or `scale`), keeping for the backward
+ * pass a bool mask (one byte an element) instead of `x` and `m` (eight): `mul`'s own gradient
+ * would keep both, although dx = dy * m needs neither `x` nor more than which elements were kept.
+ * The backward rebuilds `m` exactly (1 * scale and 0 * scale are exact), so gradients are
+ * bit-identical to `mul`'s. `m` is made inside the op (a constant, not an input to differentiate).
+ */
+function applyMultiplier(x: tf.Tensor, multiplier: () => tf.Tensor, scale: number): tf.Tensor {
+  const f = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+    const input = args[0] as tf.Tensor;
+    const save = args[1] as tf.GradSaveFunc;
+    const m = multiplier();
+    save([tf.notEqual(m, 0)]);
+    return {
+      value: tf.mul(input, m),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => [tf.mul(dy, tf.mul(tf.cast(saved[0]!, 'float32'), scale))],
+    };
+  });
+  return f(x);
 }
 
 /**

@@ -30,3 +30,18 @@ export function logSumExp(x: tf.Tensor, axis: number, keepDims = false): tf.Tens
     return keepDims ? y : tf.squeeze(y, [axis < 0 ? axis + x.rank : axis]);
   });
 }
+
+/**
+ * `a + b` for two tensors of one shape (a residual connection), keeping nothing for the backward
+ * pass: tfjs's `Add` keeps both inputs to learn their shapes, which for `x + branch(x)` keeps
+ * the branch's output alive until the backward pass reaches it. Same value and gradient.
+ */
+export const addSameShape: (a: tf.Tensor, b: tf.Tensor) => tf.Tensor = (a, b) => {
+  if (!tf.util.arraysEqual(a.shape, b.shape)) throw new Error(`addSameShape: shapes differ, [${a.shape}] and [${b.shape}]`);
+  return tf.tidy('AddSameShape', () => addNoSave(a, b));
+};
+
+const addNoSave = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+  const [a, b] = args as [tf.Tensor, tf.Tensor];
+  return { value: tf.add(a, b), gradFunc: (dy: tf.Tensor) => [dy, dy] };
+});

@@ -25,7 +25,7 @@
 import { tf } from '../tf.ts';
 
 /** The fields of a tfjs tape node this pass uses. */
-interface TapeNode {
+export interface TapeNode {
   id: number;
   kernelName: string;
   inputs: Record<string, tf.Tensor>;
@@ -80,11 +80,17 @@ export function nodesFromXsToY(tape: TapeNode[], xs: tf.Tensor[], y: tf.Tensor):
 }
 
 /**
+ * Sees the tape between the forward and the backward pass (`bench step --profile`): `tape` is
+ * every node the forward recorded, `onPath` the ids of those the backward will walk.
+ */
+export type AfterForward = (tape: readonly TapeNode[], onPath: ReadonlySet<number>) => void;
+
+/**
  * Gradients of the scalar `f()` with respect to `xs`, as `tf.engine().gradients` computes them,
  * but freeing each intermediate gradient and each node's saved tensors as soon as the walk is
  * past them. Returns `y` and one gradient (or null, if `y` does not depend on it) per x.
  */
-export function gradientsFreeingAsYouGo(f: () => tf.Tensor, xs: tf.Tensor[]): { value: tf.Tensor; grads: (tf.Tensor | null)[] } {
+export function gradientsFreeingAsYouGo(f: () => tf.Tensor, xs: tf.Tensor[], afterForward?: AfterForward): { value: tf.Tensor; grads: (tf.Tensor | null)[] } {
   const engine = tf.engine() as unknown as EngineInternals;
   if (engine.state.gradientDepth > 0) {
     // Inside another gradient: the outer one needs the tape and the saved tensors; use tfjs's pass.
@@ -103,6 +109,7 @@ export function gradientsFreeingAsYouGo(f: () => tf.Tensor, xs: tf.Tensor[]): { 
   // Nodes off every path from xs to y (dropout masks drawn, padding masks built, ...) are never
   // back-propagated: what they saved can go before the walk starts.
   const onPath = new Set(nodes.map((n) => n.id));
+  afterForward?.(tape, onPath);
   for (const node of tape) if (!onPath.has(node.id)) for (const t of node.saved ?? []) t.dispose();
 
   return engine.tidy('backward', () => {
@@ -118,12 +125,20 @@ export function gradientsFreeingAsYouGo(f: () => tf.Tensor, xs: tf.Tensor[]): { 
         // Tensors made from here on are this node's; any older one a gradient function hands
         // back (its dy, a saved tensor, something it captured) is cloned before it is stored.
         const firstNewId = (engine.constructor as unknown as { nextTensorId: number }).nextTensorId;
-        const inputGrads = node.gradient(dys);
+        const inputs = Object.entries(node.inputs);
+        // One scope per node: what its gradient function makes besides the input gradients (a
+        // customGrad op computes everything when called, zeros for a missing dy) goes at once.
+        const dxs = engine.tidy(() => {
+          const inputGrads = node.gradient!(dys);
+          return inputs.map(([name]) => {
+            const fn = inputGrads[name];
+            if (!fn) throw new Error(`Cannot backprop through input ${name} of ${node.kernelName}. Available gradients: ${Object.keys(inputGrads).join(', ')}.`);
+            return fn();
+          });
+        });
         const stored = new Set<tf.Tensor>();
-        for (const [name, x] of Object.entries(node.inputs)) {
-          const fn = inputGrads[name];
-          if (!fn) throw new Error(`Cannot backprop through input ${name} of ${node.kernelName}. Available gradients: ${Object.keys(inputGrads).join(', ')}.`);
-          let dx = engine.tidy(() => fn());
+        for (const [i, [name, x]] of inputs.entries()) {
+          let dx = dxs[i]!;
           if (dx.dtype !== 'float32') throw new Error(`Error in gradient for op ${node.kernelName}: the gradient of input ${name} must be float32, but is ${dx.dtype}`);
           if (!tf.util.arraysEqual(dx.shape, x.shape)) throw new Error(`Error in gradient for op ${node.kernelName}: the gradient of input '${name}' has shape ${dx.shape}, the input ${x.shape}`);
           if (dx.id < firstNewId || stored.has(dx)) dx = tf.clone(dx);
@@ -158,10 +173,10 @@ export function gradientsFreeingAsYouGo(f: () => tf.Tensor, xs: tf.Tensor[]): { 
  * every trainable variable of `varList` it depends on, keyed by variable name; the backward pass
  * is `gradientsFreeingAsYouGo`.
  */
-export function variableGrads(f: () => tf.Scalar, varList: tf.Variable[]): { value: tf.Scalar; grads: Record<string, tf.Tensor> } {
+export function variableGrads(f: () => tf.Scalar, varList: tf.Variable[], afterForward?: AfterForward): { value: tf.Scalar; grads: Record<string, tf.Tensor> } {
   const trainable = varList.filter((v) => v.trainable);
   if (trainable.length === 0) throw new Error(`variableGrads: none of the ${varList.length} variables is trainable`);
-  const { value, grads } = gradientsFreeingAsYouGo(f, trainable);
+  const { value, grads } = gradientsFreeingAsYouGo(f, trainable, afterForward);
   if (value.rank !== 0) {
     value.dispose();
     tf.dispose(grads.filter((g): g is tf.Tensor => g !== null));
