@@ -18,16 +18,28 @@ import { Dense } from '../nn/dense.ts';
 import { dropout } from '../nn/dropout.ts';
 import { Module, type ForwardContext } from '../nn/module.ts';
 
-/** `[B, L, H*D]` -> `[B, H, L, D]`. */
+/**
+ * `[B, L, H*D]` -> `[B, H, L, D]`. Its gradient is the inverse transpose and reshape and needs
+ * no tensor: as a composite, `Reshape` would keep its input (the projection's `[B, L, H*D]`
+ * output, a buffer of its own beside the transposed copy) until the backward pass.
+ */
 export function splitHeads(x: tf.Tensor, nHeads: number): tf.Tensor {
   const [B, L, C] = x.shape as [number, number, number];
-  return x.reshape([B, L, nHeads, C / nHeads]).transpose([0, 2, 1, 3]);
+  const f = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => ({
+    value: (args[0] as tf.Tensor).reshape([B, L, nHeads, C / nHeads]).transpose([0, 2, 1, 3]),
+    gradFunc: (dy: tf.Tensor) => [dy.transpose([0, 2, 1, 3]).reshape([B, L, C])],
+  }));
+  return tf.tidy('SplitHeads', () => f(x));
 }
 
-/** `[B, H, L, D]` -> `[B, L, H*D]`. */
+/** `[B, H, L, D]` -> `[B, L, H*D]`; like `splitHeads`, keeps nothing for the backward pass. */
 export function mergeHeads(x: tf.Tensor): tf.Tensor {
   const [B, H, L, D] = x.shape as [number, number, number, number];
-  return x.transpose([0, 2, 1, 3]).reshape([B, L, H * D]);
+  const f = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => ({
+    value: (args[0] as tf.Tensor).transpose([0, 2, 1, 3]).reshape([B, L, H * D]),
+    gradFunc: (dy: tf.Tensor) => [dy.reshape([B, L, H, D]).transpose([0, 2, 1, 3])],
+  }));
+  return tf.tidy('MergeHeads', () => f(x));
 }
 
 /** The per-call tensors a core receives. Masks are float32 with 1 = real, 0 = padding. */

@@ -49,6 +49,8 @@ export interface StepProfile {
   backwardKernelMs: number;
   /** Peak of tracked tensor bytes during the step, above what was live before it. */
   peakBytes: number;
+  /** Where the peak was reached: in which pass, after which kernel (or custom op, by its scope name). */
+  peakAt: { pass: 'forward' | 'backward'; kernel: string };
   /** Bytes of the distinct buffers the tape's nodes saved for the backward pass (on the gradient path). */
   savedBytes: number;
   /** Tracked tensor bytes alive between forward and backward, above what was live before the step. */
@@ -171,12 +173,17 @@ export async function profileStep(model: Module, step: (afterForward: (tape: rea
     }
     rows.set(k.name, row);
   });
+  let peakIndex = 0;
+  info.kernels.forEach((k, i) => {
+    if (k.totalBytesSnapshot > info.kernels[peakIndex]!.totalBytesSnapshot) peakIndex = i;
+  });
   return {
     forwardKernels: fwdN,
     backwardKernels: bwdN,
     forwardKernelMs: fwdMs,
     backwardKernelMs: bwdMs,
     peakBytes: info.peakBytes - bytesBefore,
+    peakAt: { pass: peakIndex < forwardEnd ? 'forward' : 'backward', kernel: info.kernels[peakIndex]?.name ?? '' },
     savedBytes,
     liveAfterForwardBytes: liveAfterForward,
     kernels: [...rows.values()].sort((a, b) => b.forwardMs + b.backwardMs - (a.forwardMs + a.backwardMs)),
@@ -191,7 +198,7 @@ export function formatStepProfile(p: StepProfile, top = 20): string {
   const mib = (b: number) => (b / 2 ** 20).toFixed(1);
   const lines = [
     `Kernels launched: ${p.forwardKernels} forward, ${p.backwardKernels} backward; kernel time ${p.forwardKernelMs.toFixed(0)} ms forward, ${p.backwardKernelMs.toFixed(0)} ms backward.`,
-    `Kept for the backward pass: ${mib(p.savedBytes)} MiB saved by the tape (${mib(p.liveAfterForwardBytes)} MiB of tensors alive after the forward); peak ${mib(p.peakBytes)} MiB.`,
+    `Kept for the backward pass: ${mib(p.savedBytes)} MiB saved by the tape (${mib(p.liveAfterForwardBytes)} MiB of tensors alive after the forward); peak ${mib(p.peakBytes)} MiB, in the ${p.peakAt.pass} pass at ${p.peakAt.kernel}.`,
     '',
     '| kernel | forward launches | backward launches | forward ms | backward ms |',
     '| --- | ---: | ---: | ---: | ---: |',

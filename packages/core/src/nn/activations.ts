@@ -24,9 +24,17 @@ const geluOp = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
     value: tf.mul(tf.mul(x, 0.5), tf.add(tf.erf(tf.mul(x, Math.SQRT1_2)), 1)),
     gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
       const [xs] = saved as [tf.Tensor];
-      const cdf = tf.mul(tf.add(tf.erf(tf.mul(xs, Math.SQRT1_2)), 1), 0.5); // Phi(x)
-      const pdf = tf.mul(tf.exp(tf.mul(tf.square(xs), -0.5)), 1 / Math.sqrt(2 * Math.PI)); // phi(x)
-      return [tf.mul(dy, tf.add(cdf, tf.mul(xs, pdf)))];
+      // Each temporary is as large as x (the MLP's [B, L, dFF]): free it as soon as it is used.
+      const step = (t: tf.Tensor, next: (t: tf.Tensor) => tf.Tensor) => {
+        const r = next(t);
+        t.dispose();
+        return r;
+      };
+      const cdf = step(step(step(tf.mul(xs, Math.SQRT1_2), tf.erf), (t) => tf.add(t, 1)), (t) => tf.mul(t, 0.5)); // Phi(x)
+      const pdf = step(step(step(tf.square(xs), (t) => tf.mul(t, -0.5)), tf.exp), (t) => tf.mul(t, 1 / Math.sqrt(2 * Math.PI))); // phi(x)
+      const slope = step(step(pdf, (t) => tf.mul(xs, t)), (t) => tf.add(cdf, t)); // Phi(x) + x phi(x)
+      cdf.dispose();
+      return [step(slope, (t) => tf.mul(dy, t))];
     },
   };
 });
