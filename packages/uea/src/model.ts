@@ -12,7 +12,7 @@
  * `maskAttention: true` passes the mask to the attention instead (padded steps are then
  * neither sources nor sinks), which is cleaner but not what the paper ran.
  */
-import { crossEntropy, dropout, Dense, EncoderBlock, gelu, init, LayerNorm, LearnedPositions, Module, SinusoidalPositions, tf, type AttentionFactory, type ForwardContext, type Rng, type Tap, type TaskModel } from '@flowformer/core';
+import { crossEntropy, dropout, Dense, EncoderBlock, gelu, init, LayerNorm, LearnedPositions, Module, mulByConstant, scaleBy, SinusoidalPositions, tf, type AttentionFactory, type ForwardContext, type Rng, type Tap, type TaskModel } from '@flowformer/core';
 import type { UeaBatch } from './data/split.ts';
 import type { UeaModelConfig } from './schema.ts';
 
@@ -93,7 +93,8 @@ export class UeaClassifier extends Module implements TaskModel<UeaBatch> {
     }
     return tf.tidy(() => {
       const B = x.shape[0]!;
-      let h = tf.mul(this.inputProjection.forward(x), Math.sqrt(dModel)); // [B,L,dModel]
+      // scaleBy and mulByConstant: as tf.mul, but the backward pass keeps no [B,L,dModel] copy for them.
+      let h = scaleBy(this.inputProjection.forward(x), Math.sqrt(dModel)); // [B,L,dModel]
       h = this.positions.forward(h);
       tap?.('embedding', h);
       h = dropout(h, p, ctx);
@@ -107,7 +108,7 @@ export class UeaClassifier extends Module implements TaskModel<UeaBatch> {
       // The encoder's output has no non-linearity of its own; the original adds one here.
       h = this.args.activation === 'gelu' ? gelu(h) : tf.relu(h);
       h = dropout(h, p, ctx);
-      h = tf.mul(h, tf.expandDims(mask, -1)); // zero the padded steps
+      h = mulByConstant(h, tf.expandDims(mask, -1)); // zero the padded steps
       return this.head.forward(h.reshape([B, maxLen * dModel])); // [B,C]
     });
   }

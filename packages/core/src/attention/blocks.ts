@@ -24,7 +24,7 @@ import { LayerNorm } from '../nn/layer-norm.ts';
 import { LayerScale } from '../nn/layer-scale.ts';
 import { MLP } from '../nn/mlp.ts';
 import { Module, type ForwardContext } from '../nn/module.ts';
-import { addSameShape } from '../nn/ops.ts';
+import { addKeepingNothing } from '../nn/ops.ts';
 
 /** Builds the block's attention layer (e.g. from `attention/registry.ts`). */
 export type AttentionFactory = (rng: Rng) => AttentionModule;
@@ -110,17 +110,17 @@ export class EncoderBlock extends Module {
   forward(x: tf.Tensor, ctx: ForwardContext, opts: Pick<AttentionCallOptions, 'keyPaddingMask'> = {}): tf.Tensor {
     const attnOpts: AttentionCallOptions = opts.keyPaddingMask ? { keyPaddingMask: opts.keyPaddingMask } : {};
     return tf.tidy(() => {
-      // Residual sums keep nothing for the backward pass (addSameShape): tf.add would keep each branch's output.
+      // Residual sums keep nothing for the backward pass (addKeepingNothing): tf.add would keep each branch's output.
       if (this.norm === 'post') {
-        const h = this.ln1.forward(addSameShape(x, dropout(this.attn.forward(x, ctx, attnOpts), this.dropout, ctx)));
-        return this.ln2.forward(addSameShape(h, this.mlp.forward(h, ctx)));
+        const h = this.ln1.forward(addKeepingNothing(x, dropout(this.attn.forward(x, ctx, attnOpts), this.dropout, ctx)));
+        return this.ln2.forward(addKeepingNothing(h, this.mlp.forward(h, ctx)));
       }
       let a = dropout(this.attn.forward(this.ln1.forward(x), ctx, attnOpts), this.dropout, ctx);
       if (this.ls1) a = this.ls1.forward(a);
-      const h = addSameShape(x, dropPath(a, this.dropPath, ctx));
+      const h = addKeepingNothing(x, dropPath(a, this.dropPath, ctx));
       let m = this.mlp.forward(this.ln2.forward(h), ctx);
       if (this.ls2) m = this.ls2.forward(m);
-      return addSameShape(h, dropPath(m, this.dropPath, ctx));
+      return addKeepingNothing(h, dropPath(m, this.dropPath, ctx));
     });
   }
 }

@@ -16,5 +16,5 @@ export { Conv2d, type Conv2dArgs } from './conv2d.ts';
 export { activation, gelu, geluTanh, ACTIVATIONS, type ActivationName } from './activations.ts';
 export { MLP, type MLPArgs } from './mlp.ts';
 export { checkGradients, relError, type GradCheckResult } from './gradcheck.ts';
-export { addSameShape, detachedMax, logSumExp } from './ops.ts';
+export { addKeepingNothing, detachedMax, logSumExp, mulByConstant, scaleBy } from './ops.ts';
 export { reinitialize, applyTimmInit } from './reinit.ts';
