@@ -121,9 +121,16 @@ export abstract class MultiHeadAttention extends Module implements AttentionLaye
     // Self-attention: one sequence, one mask, passed on as the same tensor (the causal cores require it).
     const qm = opts.queryPaddingMask;
     const queryMask = qm === undefined ? (selfAttention ? keyMask : null) : qm === opts.keyPaddingMask && L === S ? keyMask : maskOf(qm, L, 'queryPaddingMask');
-    const q = splitHeads(this.query.forward(x), this.nHeads);
-    const k = this.key ? splitHeads(this.key.forward(ctxIn), this.nHeads) : q;
-    const v = splitHeads(this.value.forward(ctxIn), this.nHeads);
+    // Each projection's [B, L, dModel] output is needed only until its heads are split (a copy).
+    const heads = (dense: Dense, input: tf.Tensor) => {
+      const projected = dense.forward(input);
+      const split = splitHeads(projected, this.nHeads);
+      projected.dispose();
+      return split;
+    };
+    const q = heads(this.query, x);
+    const k = this.key ? heads(this.key, ctxIn) : q;
+    const v = heads(this.value, ctxIn);
     return { q, k, v, keyMask, queryMask, selfAttention };
   }
 
