@@ -239,6 +239,20 @@ describe('flowformer CLI', () => {
     expect(fs.readFileSync(path.join(out, 'step-blobs-mlp.md'), 'utf8')).toContain('| backward pass | batch |');
   });
 
+  it('bench step --update --profile: the whole training step, and where its kernels and memory go', () => {
+    const r = run(['bench', 'step', '-c', toyConfig, '--batch-size', '8', '--runs', '1', '--warmup', '0', '--backward', 'ours', '--update', '--profile', '--json']);
+    expect(r.code, r.err).toBe(0);
+    const rec = JSON.parse(r.out);
+    expect(rec.update).toBe(true);
+    expect(rec.rows.map((x: { backward: string }) => x.backward)).toEqual(['ours']);
+    const p = rec.profile;
+    expect(p.forwardKernels).toBeGreaterThan(0);
+    expect(p.backwardKernels).toBeGreaterThan(0);
+    expect(p.savedBytes).toBeGreaterThan(0);
+    expect(p.savedByModule.reduce((n: number, m: { bytes: number }) => n + m.bytes, 0)).toBe(p.savedBytes);
+    expect(p.kernels.length).toBeGreaterThan(0);
+  });
+
   it('bench step names a batch larger than the training split', () => {
     const r = run(['bench', 'step', '-c', toyConfig, '--batch-size', '100000']);
     expect(r.code).not.toBe(0);
