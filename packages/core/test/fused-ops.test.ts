@@ -1,8 +1,8 @@
 /**
  * The layers whose backward pass keeps only what it needs (custom gradients): the same forward
  * as the composite tfjs ops, bit for bit; the same gradients, bit for bit where the backward runs
- * the same kernels (Dense, dropout, adds, scaling, masks, head split/merge) and to float32
- * rounding where it is a closed form (GELU, LayerNorm); and far fewer bytes kept for the backward.
+ * the same kernels (GELU, Dense, dropout, adds, scaling, masks, head split/merge) and to float32
+ * rounding where it is a closed form (LayerNorm); and far fewer bytes kept for the backward.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tf } from '../src/tf.ts';
@@ -14,9 +14,11 @@ import { LayerNorm } from '../src/nn/layer-norm.ts';
 import { addKeepingNothing, mulByConstant, scaleBy } from '../src/nn/ops.ts';
 import { mergeHeads, splitHeads } from '../src/attention/multihead.ts';
 import { gradientsFreeingAsYouGo } from '../src/train/grads.ts';
+import { tensorflowForTests } from '../src/backend/tensorflow-setup.ts';
 import { initBackend } from './helpers/backend.ts';
 import { randn } from './helpers/random.ts';
 
+const haveTensorflow = tensorflowForTests();
 beforeAll(async () => {
   await initBackend('cpu');
 });
@@ -72,12 +74,12 @@ const x = randn(rng, [2, 6, 8]);
 const w = randn(rng, [2, 6, 8]);
 
 describe('layers with their own gradients', () => {
-  it('GELU: forward bit-identical to the composite erf form; gradient to float32 rounding; keeps only x', () => {
+  it('GELU: forward and gradient bit-identical to the composite erf form; keeps only x', () => {
     const composite = (t: tf.Tensor) => tf.mul(tf.mul(t, 0.5), tf.add(tf.erf(tf.mul(t, Math.SQRT1_2)), 1));
     const ours = valueAndGrads(gelu, [x], w);
     const ref = valueAndGrads(composite, [x], w);
     expect(Array.from(ours.y)).toEqual(Array.from(ref.y));
-    expectClose(ours.grads[0]!, ref.grads[0]!, 1e-6, 'dGELU/dx');
+    expect(Array.from(ours.grads[0]!)).toEqual(Array.from(ref.grads[0]!));
     expect(savedBytes(() => gelu(x), [x])).toBe(x.size * 4);
     expect(savedBytes(() => composite(x), [x])).toBeGreaterThanOrEqual(4 * x.size * 4);
   });
@@ -160,4 +162,37 @@ describe('layers with their own gradients', () => {
     dense.dispose();
     expect(tf.memory().numTensors).toBe(before);
   });
+
+  for (const backend of ['wasm', 'tensorflow'] as const) {
+    it.skipIf(backend === 'tensorflow' && !haveTensorflow)(`GELU's and Dense's gradients are bit-identical to the composite forms on ${backend} too; LayerNorm's to float32 rounding`, async () => {
+      await initBackend(backend);
+      try {
+        const xb = randn(new Rng(7), [2, 6, 8]);
+        const wb = randn(new Rng(8), [2, 6, 8]);
+        const composite = (t: tf.Tensor) => tf.mul(tf.mul(t, 0.5), tf.add(tf.erf(tf.mul(t, Math.SQRT1_2)), 1));
+        const ours = valueAndGrads(gelu, [xb], wb);
+        const ref = valueAndGrads(composite, [xb], wb);
+        expect(Array.from(ours.y)).toEqual(Array.from(ref.y));
+        expect(Array.from(ours.grads[0]!)).toEqual(Array.from(ref.grads[0]!));
+        const dense = new Dense(new Rng(5), { inFeatures: 8, outFeatures: 8 });
+        const d = valueAndGrads((t) => dense.forward(t), [xb, dense.kernel, dense.bias!], wb);
+        const dRef = valueAndGrads((t, k, b) => tf.add(tf.matMul(t.reshape([-1, 8]), k), b).reshape([2, 6, 8]), [xb, dense.kernel, dense.bias!], wb);
+        expect(Array.from(d.y)).toEqual(Array.from(dRef.y));
+        d.grads.forEach((g, i) => expect(Array.from(g), `dense grad ${i}`).toEqual(Array.from(dRef.grads[i]!)));
+        const ln = new LayerNorm({ dim: 8 });
+        const l = valueAndGrads((t) => ln.forward(t), [xb], wb);
+        const lRef = valueAndGrads((t) => {
+          const { mean, variance } = tf.moments(t, -1, true);
+          return tf.add(tf.mul(tf.mul(tf.sub(t, mean), tf.rsqrt(tf.add(variance, 1e-5))), ln.weight!), ln.bias!);
+        }, [xb], wb);
+        expect(Array.from(l.y)).toEqual(Array.from(lRef.y));
+        expectClose(l.grads[0]!, lRef.grads[0]!, 1e-5, 'dLN/dx');
+        tf.dispose([xb, wb]);
+        dense.dispose();
+        ln.dispose();
+      } finally {
+        await initBackend('cpu');
+      }
+    });
+  }
 });

@@ -18,29 +18,35 @@ function step(t: tf.Tensor, next: (t: tf.Tensor) => tf.Tensor): tf.Tensor {
 }
 
 /**
- * Exact GELU with its own gradient, as PyTorch's: the composite form would keep five tensors the
- * size of `x` for the backward pass (x twice, x/sqrt 2, erf, 1 + erf); this keeps `x` only and
- * differentiates in closed form, d/dx x Phi(x) = Phi(x) + x phi(x). The forward runs the same
- * kernels as the composite form, so its output is bit-identical, and frees each temporary as
- * soon as it is used (the composite form held four at once).
+ * Exact GELU with its own gradient. The composite form keeps five tensors the size of `x` for
+ * the backward pass (x twice, x / sqrt 2, erf, 1 + erf); this keeps `x` only, recomputes the
+ * rest, and then runs the composite's own backward kernels (tfjs's gradients of `mul`, `erf`
+ * and `add`), so value and gradient are bit-identical to it. Each temporary is freed as soon as
+ * it is used (the composite held four at once).
+ *
+ *   y = A B,  A = x / 2,  B = erf(u) + 1,  u = x / sqrt 2
+ *   dx = (dy A) (2 / sqrt pi) exp(-u^2) / sqrt 2  +  (dy B) / 2
  */
 const geluOp = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
   const x = args[0] as tf.Tensor;
   const save = args[1] as tf.GradSaveFunc;
   save([x]);
-  // (x * 0.5) * (erf(x / sqrt 2) + 1), the composite's kernels in its order, freeing as it goes
-  const erf1 = step(step(tf.mul(x, Math.SQRT1_2), tf.erf), (t) => tf.add(t, 1));
-  const value = step(tf.mul(x, 0.5), (t) => tf.mul(t, erf1));
-  erf1.dispose();
+  const b = step(step(tf.mul(x, Math.SQRT1_2), tf.erf), (t) => tf.add(t, 1)); // B
+  const value = step(tf.mul(x, 0.5), (t) => tf.mul(t, b));
+  b.dispose();
   return {
     value,
     gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
       const [xs] = saved as [tf.Tensor];
-      const cdf = step(step(step(tf.mul(xs, Math.SQRT1_2), tf.erf), (t) => tf.add(t, 1)), (t) => tf.mul(t, 0.5)); // Phi(x)
-      const pdf = step(step(step(tf.square(xs), (t) => tf.mul(t, -0.5)), tf.exp), (t) => tf.mul(t, 1 / Math.sqrt(2 * Math.PI))); // phi(x)
-      const slope = step(step(pdf, (t) => tf.mul(xs, t)), (t) => tf.add(cdf, t)); // Phi(x) + x phi(x)
-      cdf.dispose();
-      return [step(slope, (t) => tf.mul(dy, t))];
+      const u = tf.mul(xs, Math.SQRT1_2);
+      // through B: d erf(u)/du = (2 / sqrt pi) exp(-u^2), then du/dx
+      const erfSlope = step(step(step(tf.square(u), tf.neg), tf.exp), (t) => tf.mul(t, 2 / Math.sqrt(Math.PI)));
+      const viaB = step(step(step(tf.mul(xs, 0.5), (a) => tf.mul(dy, a)), (t) => tf.mul(t, erfSlope)), (t) => tf.mul(t, Math.SQRT1_2));
+      erfSlope.dispose();
+      // through A: dy B / 2
+      const viaA = step(step(step(tf.erf(u), (t) => tf.add(t, 1)), (t) => tf.mul(dy, t)), (t) => tf.mul(t, 0.5));
+      u.dispose();
+      return [step(viaB, (t) => tf.add(t, viaA))];
     },
   };
 });
