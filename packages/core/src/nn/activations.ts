@@ -1,4 +1,5 @@
 import { tf } from '../tf.ts';
+import { consume } from './ops.ts';
 
 /**
  * Activation functions by name. `gelu` is the exact GELU, x * Phi(x) = 0.5 x (1 + erf(x / sqrt 2)),
@@ -9,13 +10,6 @@ import { tf } from '../tf.ts';
 export type ActivationName = 'relu' | 'gelu' | 'gelu_tanh' | 'identity';
 
 export const ACTIVATIONS: readonly ActivationName[] = ['relu', 'gelu', 'gelu_tanh', 'identity'];
-
-/** `next(t)`, then frees `t`: GELU's temporaries are each as large as x (the MLP's [B, L, dFF]). */
-function step(t: tf.Tensor, next: (t: tf.Tensor) => tf.Tensor): tf.Tensor {
-  const r = next(t);
-  t.dispose();
-  return r;
-}
 
 /**
  * Exact GELU with its own gradient. The composite form keeps five tensors the size of `x` for
@@ -31,8 +25,8 @@ const geluOp = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
   const x = args[0] as tf.Tensor;
   const save = args[1] as tf.GradSaveFunc;
   save([x]);
-  const b = step(step(tf.mul(x, Math.SQRT1_2), tf.erf), (t) => tf.add(t, 1)); // B
-  const value = step(tf.mul(x, 0.5), (t) => tf.mul(t, b));
+  const b = consume(consume(tf.mul(x, Math.SQRT1_2), tf.erf), (t) => tf.add(t, 1)); // B
+  const value = consume(tf.mul(x, 0.5), (t) => tf.mul(t, b));
   b.dispose();
   return {
     value,
@@ -40,13 +34,13 @@ const geluOp = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
       const [xs] = saved as [tf.Tensor];
       const u = tf.mul(xs, Math.SQRT1_2);
       // through B: d erf(u)/du = (2 / sqrt pi) exp(-u^2), then du/dx
-      const erfSlope = step(step(step(tf.square(u), tf.neg), tf.exp), (t) => tf.mul(t, 2 / Math.sqrt(Math.PI)));
-      const viaB = step(step(step(tf.mul(xs, 0.5), (a) => tf.mul(dy, a)), (t) => tf.mul(t, erfSlope)), (t) => tf.mul(t, Math.SQRT1_2));
+      const erfSlope = consume(consume(consume(tf.square(u), tf.neg), tf.exp), (t) => tf.mul(t, 2 / Math.sqrt(Math.PI)));
+      const viaB = consume(consume(consume(tf.mul(xs, 0.5), (a) => tf.mul(dy, a)), (t) => tf.mul(t, erfSlope)), (t) => tf.mul(t, Math.SQRT1_2));
       erfSlope.dispose();
       // through A: dy B / 2
-      const viaA = step(step(step(tf.erf(u), (t) => tf.add(t, 1)), (t) => tf.mul(dy, t)), (t) => tf.mul(t, 0.5));
+      const viaA = consume(consume(consume(tf.erf(u), (t) => tf.add(t, 1)), (t) => tf.mul(dy, t)), (t) => tf.mul(t, 0.5));
       u.dispose();
-      return [step(viaB, (t) => tf.add(t, viaA))];
+      return [consume(viaB, (t) => tf.add(t, viaA))];
     },
   };
 });

@@ -2,6 +2,7 @@ import { tf } from '../tf.ts';
 import type { Rng } from '../rng.ts';
 import { torchDefault, zeros } from './init.ts';
 import { Module } from './module.ts';
+import { consume } from './ops.ts';
 
 export interface DenseArgs {
   inFeatures: number;
@@ -63,7 +64,7 @@ function denseWithBias(x: tf.Tensor, kernel: tf.Tensor, bias: tf.Tensor): tf.Ten
     const x2 = input.reshape([-1, inF]); // [N, in]
     save([x2, w]);
     return {
-      value: tf.add(tf.matMul(x2, w), b).reshape([...lead, outF]),
+      value: consume(tf.matMul(x2, w), (t) => tf.add(t, b)).reshape([...lead, outF]),
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
         const [xs, ws] = saved as [tf.Tensor, tf.Tensor];
         const dy2 = dy.reshape([-1, outF]); // [N, out]

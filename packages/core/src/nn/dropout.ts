@@ -5,6 +5,7 @@
 import { tf } from '../tf.ts';
 import { Module, type ForwardContext } from './module.ts';
 import { aleaState, fillDropoutMultiplier } from './alea.ts';
+import { consume } from './ops.ts';
 
 function seedFrom(ctx: ForwardContext, who: string): number {
   if (!ctx.rng) {
@@ -70,6 +71,11 @@ export function seededDropout(x: tf.Tensor, rate: number, seed: number): tf.Tens
  * than which elements were kept. 1 * scale and 0 * scale are exact, so `m`, the output and the
  * gradient are bit-identical to multiplying by the float multiplier.
  */
+/** The float multiplier, kept * scale: exactly 0 or scale. */
+function multiplierOf(kept: tf.Tensor, scale: number): tf.Tensor {
+  return consume(tf.cast(kept, 'float32'), (k) => tf.mul(k, scale));
+}
+
 function applyKeepMask(x: tf.Tensor, kept: Uint8Array, scale: number): tf.Tensor {
   const f = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
     const input = args[0] as tf.Tensor;
@@ -77,8 +83,8 @@ function applyKeepMask(x: tf.Tensor, kept: Uint8Array, scale: number): tf.Tensor
     const mask = tf.tensor(kept, input.shape, 'bool');
     save([mask]);
     return {
-      value: tf.mul(input, tf.mul(tf.cast(mask, 'float32'), scale)),
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => [tf.mul(dy, tf.mul(tf.cast(saved[0]!, 'float32'), scale))],
+      value: consume(multiplierOf(mask, scale), (m) => tf.mul(input, m)),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => [consume(multiplierOf(saved[0]!, scale), (m) => tf.mul(dy, m))],
     };
   });
   return f(x);

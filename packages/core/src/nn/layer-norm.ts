@@ -1,6 +1,7 @@
 import { tf } from '../tf.ts';
 import { ones, zeros } from './init.ts';
 import { Module } from './module.ts';
+import { consume } from './ops.ts';
 
 export interface LayerNormArgs {
   /** Size of the normalised (last) axis. */
@@ -45,9 +46,10 @@ export class LayerNorm extends Module {
 
 /** `(x - mean) / sqrt(var + eps)` over the last axis, with `rstd` `[..., 1]` beside it. */
 function normalise(x: tf.Tensor, eps: number): { xhat: tf.Tensor; rstd: tf.Tensor } {
-  const { mean, variance } = tf.moments(x, -1, true);
-  const rstd = tf.rsqrt(tf.add(variance, eps));
-  return { xhat: tf.mul(tf.sub(x, mean), rstd), rstd };
+  // tf.moments' kernels, with x - mean computed once and each temporary freed once used
+  const centred = consume(tf.mean(x, -1, true), (mean) => tf.sub(x, mean));
+  const rstd = consume(consume(consume(tf.square(centred), (t) => tf.mean(t, -1, true)), (variance) => tf.add(variance, eps)), tf.rsqrt);
+  return { xhat: consume(centred, (c) => tf.mul(c, rstd)), rstd };
 }
 
 /**
@@ -73,7 +75,7 @@ function layerNormAffine(x: tf.Tensor, weight: tf.Tensor, bias: tf.Tensor, eps: 
     const { xhat, rstd } = normalise(input, eps);
     save([xhat, rstd, w]);
     return {
-      value: tf.add(tf.mul(xhat, w), b),
+      value: consume(tf.mul(xhat, w), (t) => tf.add(t, b)),
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
         const [xh, rs, ws] = saved as [tf.Tensor, tf.Tensor, tf.Tensor];
         const lead = Array.from({ length: dy.rank - 1 }, (_, i) => i); // every axis but the features

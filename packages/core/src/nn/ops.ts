@@ -2,6 +2,16 @@
 import { tf } from '../tf.ts';
 
 /**
+ * `next(t)`, then frees `t`. For chains of ops on large tensors inside one scope: each
+ * temporary goes as soon as the next op has used it, not when the scope ends.
+ */
+export function consume(t: tf.Tensor, next: (t: tf.Tensor) => tf.Tensor): tf.Tensor {
+  const r = next(t);
+  t.dispose();
+  return r;
+}
+
+/**
  * max(x) along `axes` (dims kept) as a constant for the gradient, like PyTorch's
  * `x.amax(dim, keepdim=True).detach()`. The max runs inside the custom gradient, so it is
  * not recorded on the tape: backprop neither differentiates it (tfjs would, even for a zero
