@@ -35,12 +35,20 @@ export interface UeaClassifierArgs {
   maskAttention: boolean;
   /** Builds one attention layer (dModel -> dModel, nHeads heads, non-causal). */
   attention: AttentionFactory;
+  /** Recompute each block's activations in the backward pass (config training.recompute). Default false. */
+  recompute?: boolean;
 }
 
 /** The classifier a config's `model` section describes, for data of these sizes, with this attention. */
-export function ueaClassifierOf(rng: Rng, m: UeaModelConfig, sizes: { numDims: number; maxLen: number; numClasses: number }, attention: AttentionFactory): UeaClassifier {
+export function ueaClassifierOf(
+  rng: Rng,
+  m: UeaModelConfig,
+  sizes: { numDims: number; maxLen: number; numClasses: number },
+  attention: AttentionFactory,
+  opts: { recompute?: boolean } = {},
+): UeaClassifier {
   const { dModel, nHeads, nLayers, dFF, dropout, activation, posEncoding, maskAttention } = m;
-  return new UeaClassifier(rng, { ...sizes, dModel, nHeads, nLayers, dFF, dropout, activation, posEncoding, maskAttention, attention });
+  return new UeaClassifier(rng, { ...sizes, dModel, nHeads, nLayers, dFF, dropout, activation, posEncoding, maskAttention, attention, recompute: opts.recompute });
 }
 
 export class UeaClassifier extends Module implements TaskModel<UeaBatch> {
@@ -74,6 +82,7 @@ export class UeaClassifier extends Module implements TaskModel<UeaBatch> {
             mlpHidden: args.dFF,
             activation: args.activation,
             dropout: args.dropout,
+            recompute: args.recompute,
           }),
         ),
       );

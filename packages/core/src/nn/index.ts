@@ -18,3 +18,4 @@ export { MLP, type MLPArgs } from './mlp.ts';
 export { checkGradients, relError, type GradCheckResult } from './gradcheck.ts';
 export { addKeepingNothing, detachedMax, logSumExp, mulByConstant, scaleBy } from './ops.ts';
 export { reinitialize, applyTimmInit } from './reinit.ts';
+export { recomputed } from './recompute.ts';
