@@ -11,6 +11,7 @@
 import { tf } from '../tf.ts';
 import { Rng } from '../rng.ts';
 import type { ForwardContext } from './module.ts';
+import { gradientsFreeingAsYouGo } from './backward.ts';
 
 /**
  * `f(x, ctx)`, differentiable with respect to `x` and `params` (the trainable variables `f`
@@ -18,10 +19,7 @@ import type { ForwardContext } from './module.ts';
  * Outside a gradient (evaluation) it is just `f(x, ctx)`.
  */
 export function recomputed(f: (x: tf.Tensor, ctx: ForwardContext) => tf.Tensor, x: tf.Tensor, params: tf.Variable[], ctx: ForwardContext): tf.Tensor {
-  const engine = tf.engine() as unknown as {
-    state: { gradientDepth: number; activeTape: unknown };
-    gradients(f: () => tf.Tensor, xs: tf.Tensor[], dy: tf.Tensor, allowNoGradients: boolean): { value: tf.Tensor; grads: (tf.Tensor | undefined)[] };
-  };
+  const engine = tf.engine() as unknown as { state: { gradientDepth: number; activeTape: unknown } };
   if (engine.state.gradientDepth === 0) return f(x, ctx);
   const rngState = ctx.rng?.getState();
   const replayCtx = (): ForwardContext => ({ ...ctx, rng: rngState ? new Rng(rngState) : undefined });
@@ -34,12 +32,11 @@ export function recomputed(f: (x: tf.Tensor, ctx: ForwardContext) => tf.Tensor, 
       value: f(input, ctx),
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
         const xs = saved[0]!;
-        // tfjs's own backward pass over the replay (nn sits below train, whose pass frees as it
-        // goes): it holds one block's intermediate gradients, not the whole model's.
-        // It replaces the engine's active tape, which a caller's own backward pass (tf.variableGrads)
-        // reads again when it ends: put it back.
+        // The replay's backward pass frees as it goes (nn/backward.ts). It replaces the engine's
+        // active tape, which a caller's own backward pass (tf.variableGrads) reads again when it
+        // ends: put it back.
         const outerTape = engine.state.activeTape;
-        const { value, grads } = engine.gradients(() => f(xs, replayCtx()), [xs, ...params], dy, true);
+        const { value, grads } = gradientsFreeingAsYouGo(() => f(xs, replayCtx()), [xs, ...params], undefined, dy);
         engine.state.activeTape = outerTape;
         value.dispose();
         return grads.map((g, i) => g ?? tf.zeros(i === 0 ? xs.shape : params[i - 1]!.shape));
