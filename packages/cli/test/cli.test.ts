@@ -224,7 +224,7 @@ describe('flowformer CLI', () => {
     const out = path.join(tmp, 'bench-step');
     const r = run(['bench', 'step', '-c', toyConfig, '--batch-size', '8', '--runs', '2', '--warmup', '0', '--out', out]);
     expect(r.code, r.err).toBe(0);
-    expect(r.out).toMatch(/\| ours \| 8 \| \d+ \| [\d.]+ \| [\d.]+ \|/);
+    expect(r.out).toMatch(/\| ours \| 8 \| \d+ \| \d+ \| [\d.]+ \| [\d.]+ \|/);
     expect(r.out).toMatch(/\| tfjs \| 8 \|/);
     const rec = JSON.parse(fs.readFileSync(path.join(out, 'step-blobs-mlp.json'), 'utf8'));
     expect(rec.command).toMatch(/^flowformer bench step -c /);

@@ -57,6 +57,12 @@ export interface StepBenchRow {
   batchSize: number;
   /** Median wall time of one step: forward + backward (+ clipping and update with `update`). */
   medianMs: number;
+  /**
+   * Median CPU time of the process (user + system, all threads) during one step: on a machine
+   * shared with other work, steadier than the wall time (it does not count time spent waiting
+   * for a core), though not free of the other work's cache and memory-bandwidth effects.
+   */
+  medianCpuMs: number;
   /** Peak of tfjs's tracked tensor bytes during one step, above what was live before it. */
   peakBytes: number;
   /** The process's resident high-water mark after this pass (null where /proc is absent). */
@@ -136,15 +142,20 @@ export async function benchTrainStep(opts: StepBenchOptions): Promise<StepBenchR
     for (const pass of passes) {
       for (let i = 0; i < warmup; i++) step(pass);
       const times: number[] = [];
+      const cpu: number[] = [];
       for (let i = 0; i < runs; i++) {
         const t0 = performance.now();
+        const c0 = process.cpuUsage();
         step(pass);
+        const c = process.cpuUsage(c0);
         times.push(performance.now() - t0);
+        cpu.push((c.user + c.system) / 1000);
       }
+      cpu.sort((a, b) => a - b);
       const profile = await tf.profile(() => step(pass));
       times.sort((a, b) => a - b);
-      const row: StepBenchRow = { backward: pass, batchSize, medianMs: times[Math.floor(times.length / 2)]!, peakBytes: profile.peakBytes, rssHighWaterBytes: residentHighWater() };
-      log(`  ${pass}${update ? ' + update' : ''}: ${row.medianMs.toFixed(0)} ms per step, peak ${(row.peakBytes / 2 ** 30).toFixed(2)} GiB of tensors` + (row.rssHighWaterBytes ? `, resident high-water ${(row.rssHighWaterBytes / 2 ** 30).toFixed(2)} GiB` : ''));
+      const row: StepBenchRow = { backward: pass, batchSize, medianMs: times[Math.floor(times.length / 2)]!, medianCpuMs: cpu[Math.floor(cpu.length / 2)]!, peakBytes: profile.peakBytes, rssHighWaterBytes: residentHighWater() };
+      log(`  ${pass}${update ? ' + update' : ''}: ${row.medianMs.toFixed(0)} ms per step (${row.medianCpuMs.toFixed(0)} ms of CPU), peak ${(row.peakBytes / 2 ** 30).toFixed(2)} GiB of tensors` + (row.rssHighWaterBytes ? `, resident high-water ${(row.rssHighWaterBytes / 2 ** 30).toFixed(2)} GiB` : ''));
       rows.push(row);
     }
     if (opts.profile) {
@@ -161,8 +172,8 @@ export async function benchTrainStep(opts: StepBenchOptions): Promise<StepBenchR
 export function formatStepBenchTable(r: StepBenchResult): string {
   const gib = (b: number | null) => (b === null ? '-' : (b / 2 ** 30).toFixed(2));
   return [
-    '| backward pass | batch | ms per step (median) | peak tensor GiB | resident high-water GiB |',
-    '| --- | ---: | ---: | ---: | ---: |',
-    ...r.rows.map((row) => `| ${row.backward} | ${row.batchSize} | ${row.medianMs.toFixed(0)} | ${gib(row.peakBytes)} | ${gib(row.rssHighWaterBytes)} |`),
+    '| backward pass | batch | ms per step (median) | CPU ms per step (median) | peak tensor GiB | resident high-water GiB |',
+    '| --- | ---: | ---: | ---: | ---: | ---: |',
+    ...r.rows.map((row) => `| ${row.backward} | ${row.batchSize} | ${row.medianMs.toFixed(0)} | ${row.medianCpuMs.toFixed(0)} | ${gib(row.peakBytes)} | ${gib(row.rssHighWaterBytes)} |`),
   ].join('\n');
 }
