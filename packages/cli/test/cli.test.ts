@@ -224,7 +224,7 @@ describe('flowformer CLI', () => {
     const out = path.join(tmp, 'bench-step');
     const r = run(['bench', 'step', '-c', toyConfig, '--batch-size', '8', '--runs', '2', '--warmup', '0', '--out', out]);
     expect(r.code, r.err).toBe(0);
-    expect(r.out).toMatch(/\| ours \| 8 \| \d+ \| [\d.]+ \| [\d.]+ \|/);
+    expect(r.out).toMatch(/\| ours \| 8 \| \d+ \| \d+ \| [\d.]+ \| [\d.]+ \|/);
     expect(r.out).toMatch(/\| tfjs \| 8 \|/);
     const rec = JSON.parse(fs.readFileSync(path.join(out, 'step-blobs-mlp.json'), 'utf8'));
     expect(rec.command).toMatch(/^flowformer bench step -c /);
@@ -237,6 +237,20 @@ describe('flowformer CLI', () => {
     // The trainer's pass never needs more tensor memory than tfjs's.
     expect(rec.rows[0].peakBytes).toBeLessThanOrEqual(rec.rows[1].peakBytes);
     expect(fs.readFileSync(path.join(out, 'step-blobs-mlp.md'), 'utf8')).toContain('| backward pass | batch |');
+  });
+
+  it('bench step --update --profile: the whole training step, and where its kernels and memory go', () => {
+    const r = run(['bench', 'step', '-c', toyConfig, '--batch-size', '8', '--runs', '1', '--warmup', '0', '--backward', 'ours', '--update', '--profile', '--json']);
+    expect(r.code, r.err).toBe(0);
+    const rec = JSON.parse(r.out);
+    expect(rec.update).toBe(true);
+    expect(rec.rows.map((x: { backward: string }) => x.backward)).toEqual(['ours']);
+    const p = rec.profile;
+    expect(p.forwardKernels).toBeGreaterThan(0);
+    expect(p.backwardKernels).toBeGreaterThan(0);
+    expect(p.savedBytes).toBeGreaterThan(0);
+    expect(p.savedByModule.reduce((n: number, m: { bytes: number }) => n + m.bytes, 0)).toBe(p.savedBytes);
+    expect(p.kernels.length).toBeGreaterThan(0);
   });
 
   it('bench step names a batch larger than the training split', () => {

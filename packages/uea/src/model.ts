@@ -12,7 +12,7 @@
  * `maskAttention: true` passes the mask to the attention instead (padded steps are then
  * neither sources nor sinks), which is cleaner but not what the paper ran.
  */
-import { crossEntropy, dropout, Dense, EncoderBlock, gelu, init, LayerNorm, LearnedPositions, Module, SinusoidalPositions, tf, type AttentionFactory, type ForwardContext, type Rng, type Tap, type TaskModel } from '@flowformer/core';
+import { crossEntropy, dropout, Dense, EncoderBlock, gelu, init, LayerNorm, LearnedPositions, Module, mulByConstant, scaleBy, SinusoidalPositions, tf, type AttentionFactory, type ForwardContext, type Rng, type Tap, type TaskModel } from '@flowformer/core';
 import type { UeaBatch } from './data/split.ts';
 import type { UeaModelConfig } from './schema.ts';
 
@@ -35,12 +35,20 @@ export interface UeaClassifierArgs {
   maskAttention: boolean;
   /** Builds one attention layer (dModel -> dModel, nHeads heads, non-causal). */
   attention: AttentionFactory;
+  /** Recompute each block's activations in the backward pass (config training.recompute). Default false. */
+  recompute?: boolean;
 }
 
 /** The classifier a config's `model` section describes, for data of these sizes, with this attention. */
-export function ueaClassifierOf(rng: Rng, m: UeaModelConfig, sizes: { numDims: number; maxLen: number; numClasses: number }, attention: AttentionFactory): UeaClassifier {
+export function ueaClassifierOf(
+  rng: Rng,
+  m: UeaModelConfig,
+  sizes: { numDims: number; maxLen: number; numClasses: number },
+  attention: AttentionFactory,
+  opts: { recompute?: boolean } = {},
+): UeaClassifier {
   const { dModel, nHeads, nLayers, dFF, dropout, activation, posEncoding, maskAttention } = m;
-  return new UeaClassifier(rng, { ...sizes, dModel, nHeads, nLayers, dFF, dropout, activation, posEncoding, maskAttention, attention });
+  return new UeaClassifier(rng, { ...sizes, dModel, nHeads, nLayers, dFF, dropout, activation, posEncoding, maskAttention, attention, recompute: opts.recompute });
 }
 
 export class UeaClassifier extends Module implements TaskModel<UeaBatch> {
@@ -74,6 +82,7 @@ export class UeaClassifier extends Module implements TaskModel<UeaBatch> {
             mlpHidden: args.dFF,
             activation: args.activation,
             dropout: args.dropout,
+            recompute: args.recompute,
           }),
         ),
       );
@@ -93,7 +102,8 @@ export class UeaClassifier extends Module implements TaskModel<UeaBatch> {
     }
     return tf.tidy(() => {
       const B = x.shape[0]!;
-      let h = tf.mul(this.inputProjection.forward(x), Math.sqrt(dModel)); // [B,L,dModel]
+      // scaleBy and mulByConstant: as tf.mul, but the backward pass keeps no [B,L,dModel] copy for them.
+      let h = scaleBy(this.inputProjection.forward(x), Math.sqrt(dModel)); // [B,L,dModel]
       h = this.positions.forward(h);
       tap?.('embedding', h);
       h = dropout(h, p, ctx);
@@ -107,7 +117,7 @@ export class UeaClassifier extends Module implements TaskModel<UeaBatch> {
       // The encoder's output has no non-linearity of its own; the original adds one here.
       h = this.args.activation === 'gelu' ? gelu(h) : tf.relu(h);
       h = dropout(h, p, ctx);
-      h = tf.mul(h, tf.expandDims(mask, -1)); // zero the padded steps
+      h = mulByConstant(h, tf.expandDims(mask, -1)); // zero the padded steps
       return this.head.forward(h.reshape([B, maxLen * dModel])); // [B,C]
     });
   }

@@ -127,7 +127,7 @@ export const ueaTask: Task<UeaConfig, UeaBatch> = {
   build(config: UeaConfig, data: TaskData<UeaBatch>, rng: Rng): TaskModel<UeaBatch> {
     const info = ueaInfo(data);
     const m = config.model;
-    return ueaClassifierOf(rng, config.model, { numDims: info.numDims, maxLen: info.maxLen, numClasses: info.classes.length }, ueaAttention(config));
+    return ueaClassifierOf(rng, config.model, { numDims: info.numDims, maxLen: info.maxLen, numClasses: info.classes.length }, ueaAttention(config), { recompute: config.training.recompute });
   },
 
   async evaluate(model, split, ctx: EvalContext<UeaConfig>) {

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { getTask, loadConfig, DEFAULT_CHUNK_SIZE, backendInfo, initBackend, type Task, type TaskBenchResult } from '@flowformer/core';
-import { BACKWARD_PASSES, benchTrainStep, formatStepBenchTable, type BackwardPass, BENCH_VARIANTS, DEFAULT_BENCH_LENGTHS, DEFAULT_BENCH_VARIANTS, benchAttention, formatAttentionBenchTable, type AttentionBenchRow, type BenchVariant } from '@flowformer/core/bench';
+import { BACKWARD_PASSES, benchTrainStep, formatStepBenchTable, formatStepProfile, type BackwardPass, BENCH_VARIANTS, DEFAULT_BENCH_LENGTHS, DEFAULT_BENCH_VARIANTS, benchAttention, formatAttentionBenchTable, type AttentionBenchRow, type BenchVariant } from '@flowformer/core/bench';
 import { chartsSvg, markdownTable, svgToPng, type Series } from '@flowformer/core/results';
 import type { DiscoveredTask } from '../discover.ts';
 import { cliDataRoot } from '../paths.ts';
@@ -106,6 +106,8 @@ interface BenchStepArgs {
   set?: string[];
   'batch-size'?: number;
   backward: string[];
+  update?: boolean;
+  profile?: boolean;
   runs: number;
   warmup: number;
   json?: boolean;
@@ -124,7 +126,15 @@ const stepBench: CommandModule<object, BenchStepArgs> = {
       .option('set', { type: 'string', array: true, describe: 'override a config value, as for train (e.g. --set attention.type=softmax)' })
       .option('batch-size', { type: 'number', describe: "examples per step (default: the config's training.batchSize)" })
       .option('backward', { type: 'string', array: true, choices: [...BACKWARD_PASSES], default: [...BACKWARD_PASSES], describe: "which backward passes, in this order: ours (the trainer's, frees as it goes) and tfjs (tf.variableGrads)" })
+      .option('update', { type: 'boolean', default: false, describe: "time the whole training step: also clip (training.gradClip) and apply the config's optimiser, as train does (the original code's step includes both)" })
+      .option('profile', {
+        type: 'boolean',
+        default: false,
+        describe: "profile one more step of the trainer's pass: kernels launched forward and backward, time by kernel, and the bytes the forward keeps for the backward pass by module and by kernel",
+      })
       .example('$0 bench step -c configs/uea/SelfRegulationSCP1/flowformer.yaml --batch-size 4', 'will the paper recipe fit? time and peak memory of a step, both backward passes')
+      .example('$0 bench step -c configs/uea/SelfRegulationSCP1/flowformer.yaml --backward ours --update', 'a whole training step (forward, backward, clipping, RAdam), as the original code times it')
+      .example('$0 bench step -c configs/uea/SelfRegulationSCP1/flowformer.yaml --backward ours --runs 1 --profile', 'where the memory goes: saved bytes by module (blocks.0.mlp, ...) and by kernel, kernel counts and times')
       .example('$0 bench step -c configs/uea/SelfRegulationSCP1/transformer.yaml --backward ours', "the softmax Transformer's step with the trainer's backward pass only") as never,
   handler: async (args) => {
     const info = await startBackend(args.backend);
@@ -141,9 +151,11 @@ const stepBench: CommandModule<object, BenchStepArgs> = {
       backward: args.backward as BackwardPass[],
       runs: args.runs,
       warmup: args.warmup,
+      update: args.update,
+      profile: args.profile,
       log: (m) => console.error(m),
     });
-    const table = formatStepBenchTable(r);
+    const table = formatStepBenchTable(r) + (r.profile ? '\n\n' + formatStepProfile(r.profile) : '');
     const machine = machineFacts();
     const cmd = ['flowformer', ...process.argv.slice(2)].join(' ');
     const record = { command: cmd, backend: info, machine, ...r };

@@ -24,6 +24,8 @@ import { LayerNorm } from '../nn/layer-norm.ts';
 import { LayerScale } from '../nn/layer-scale.ts';
 import { MLP } from '../nn/mlp.ts';
 import { Module, type ForwardContext } from '../nn/module.ts';
+import { addKeepingNothing } from '../nn/ops.ts';
+import { recomputed } from '../nn/recompute.ts';
 
 /** Builds the block's attention layer (e.g. from `attention/registry.ts`). */
 export type AttentionFactory = (rng: Rng) => AttentionModule;
@@ -48,6 +50,8 @@ export interface BlockArgs {
   /** Optional initialisers of the MLP's Dense layers (e.g. truncated normal 0.02 for timm models). */
   kernelInit?: (rng: Rng, shape: number[]) => tf.Tensor;
   biasInit?: (rng: Rng, shape: number[]) => tf.Tensor;
+  /** Keep only the block's input for the backward pass and run its forward again there (nn/recompute.ts; config training.recompute). Default false. */
+  recompute?: boolean;
 }
 
 export type BlockNorm = 'pre' | 'post';
@@ -74,11 +78,13 @@ export class EncoderBlock extends Module {
   readonly ls2: LayerScale | null;
   readonly dropout: number;
   readonly dropPath: number;
+  readonly recompute: boolean;
 
   constructor(rng: Rng, args: EncoderBlockArgs) {
     super();
     const { dModel } = args;
     this.norm = args.norm;
+    this.recompute = args.recompute ?? false;
     this.dropout = args.dropout ?? 0;
     this.dropPath = args.dropPath ?? 0;
     if (this.norm === 'post' && (args.layerScale || this.dropPath > 0)) {
@@ -108,17 +114,24 @@ export class EncoderBlock extends Module {
   /** `x` `[B, L, dModel]` -> `[B, L, dModel]`; `opts.keyPaddingMask` `[B, L]` (1 = real) goes to the attention. */
   forward(x: tf.Tensor, ctx: ForwardContext, opts: Pick<AttentionCallOptions, 'keyPaddingMask'> = {}): tf.Tensor {
     const attnOpts: AttentionCallOptions = opts.keyPaddingMask ? { keyPaddingMask: opts.keyPaddingMask } : {};
+    // (the padding mask must then live until the backward pass: the caller's batch does)
+    if (this.recompute && ctx.training) return recomputed((input, c) => this.body(input, c, attnOpts), x, this.trainableVariables(), ctx);
+    return this.body(x, ctx, attnOpts);
+  }
+
+  private body(x: tf.Tensor, ctx: ForwardContext, attnOpts: AttentionCallOptions): tf.Tensor {
     return tf.tidy(() => {
+      // Residual sums keep nothing for the backward pass (addKeepingNothing): tf.add would keep each branch's output.
       if (this.norm === 'post') {
-        const h = this.ln1.forward(tf.add(x, dropout(this.attn.forward(x, ctx, attnOpts), this.dropout, ctx)));
-        return this.ln2.forward(tf.add(h, this.mlp.forward(h, ctx)));
+        const h = this.ln1.forward(addKeepingNothing(x, dropout(this.attn.forward(x, ctx, attnOpts), this.dropout, ctx)));
+        return this.ln2.forward(addKeepingNothing(h, this.mlp.forward(h, ctx)));
       }
       let a = dropout(this.attn.forward(this.ln1.forward(x), ctx, attnOpts), this.dropout, ctx);
       if (this.ls1) a = this.ls1.forward(a);
-      const h = tf.add(x, dropPath(a, this.dropPath, ctx));
+      const h = addKeepingNothing(x, dropPath(a, this.dropPath, ctx));
       let m = this.mlp.forward(this.ln2.forward(h), ctx);
       if (this.ls2) m = this.ls2.forward(m);
-      return tf.add(h, dropPath(m, this.dropPath, ctx));
+      return addKeepingNothing(h, dropPath(m, this.dropPath, ctx));
     });
   }
 }

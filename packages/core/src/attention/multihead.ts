@@ -18,16 +18,28 @@ import { Dense } from '../nn/dense.ts';
 import { dropout } from '../nn/dropout.ts';
 import { Module, type ForwardContext } from '../nn/module.ts';
 
-/** `[B, L, H*D]` -> `[B, H, L, D]`. */
+/**
+ * `[B, L, H*D]` -> `[B, H, L, D]`. Its gradient is the inverse transpose and reshape and needs
+ * no tensor: as a composite, `Reshape` would keep its input (the projection's `[B, L, H*D]`
+ * output, a buffer of its own beside the transposed copy) until the backward pass.
+ */
 export function splitHeads(x: tf.Tensor, nHeads: number): tf.Tensor {
   const [B, L, C] = x.shape as [number, number, number];
-  return x.reshape([B, L, nHeads, C / nHeads]).transpose([0, 2, 1, 3]);
+  const f = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => ({
+    value: (args[0] as tf.Tensor).reshape([B, L, nHeads, C / nHeads]).transpose([0, 2, 1, 3]),
+    gradFunc: (dy: tf.Tensor) => [dy.transpose([0, 2, 1, 3]).reshape([B, L, C])],
+  }));
+  return tf.tidy('SplitHeads', () => f(x));
 }
 
-/** `[B, H, L, D]` -> `[B, L, H*D]`. */
+/** `[B, H, L, D]` -> `[B, L, H*D]`; like `splitHeads`, keeps nothing for the backward pass. */
 export function mergeHeads(x: tf.Tensor): tf.Tensor {
   const [B, H, L, D] = x.shape as [number, number, number, number];
-  return x.transpose([0, 2, 1, 3]).reshape([B, L, H * D]);
+  const f = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => ({
+    value: (args[0] as tf.Tensor).transpose([0, 2, 1, 3]).reshape([B, L, H * D]),
+    gradFunc: (dy: tf.Tensor) => [dy.reshape([B, L, H, D]).transpose([0, 2, 1, 3])],
+  }));
+  return tf.tidy('MergeHeads', () => f(x));
 }
 
 /** The per-call tensors a core receives. Masks are float32 with 1 = real, 0 = padding. */
@@ -109,9 +121,16 @@ export abstract class MultiHeadAttention extends Module implements AttentionLaye
     // Self-attention: one sequence, one mask, passed on as the same tensor (the causal cores require it).
     const qm = opts.queryPaddingMask;
     const queryMask = qm === undefined ? (selfAttention ? keyMask : null) : qm === opts.keyPaddingMask && L === S ? keyMask : maskOf(qm, L, 'queryPaddingMask');
-    const q = splitHeads(this.query.forward(x), this.nHeads);
-    const k = this.key ? splitHeads(this.key.forward(ctxIn), this.nHeads) : q;
-    const v = splitHeads(this.value.forward(ctxIn), this.nHeads);
+    // Each projection's [B, L, dModel] output is needed only until its heads are split (a copy).
+    const heads = (dense: Dense, input: tf.Tensor) => {
+      const projected = dense.forward(input);
+      const split = splitHeads(projected, this.nHeads);
+      projected.dispose();
+      return split;
+    };
+    const q = heads(this.query, x);
+    const k = this.key ? heads(this.key, ctxIn) : q;
+    const v = heads(this.value, ctxIn);
     return { q, k, v, keyMask, queryMask, selfAttention };
   }
 

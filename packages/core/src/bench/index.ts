@@ -11,3 +11,4 @@ export {
   type AttentionBenchRow,
 } from './attention.ts';
 export { benchTrainStep, formatStepBenchTable, residentHighWater, BACKWARD_PASSES, type BackwardPass, type StepBenchOptions, type StepBenchRow, type StepBenchResult } from './step.ts';
+export { profileStep, formatStepProfile, type StepProfile, type KernelProfileRow, type SavedRow, type SavedTensorRow } from './step-profile.ts';

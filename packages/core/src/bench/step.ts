@@ -12,6 +12,13 @@
  * tfjs tracks during one step (`tf.profile`), and the process's resident high-water mark after
  * the pass (Linux `VmHWM`; it never goes down, so the passes run in the order given and a later
  * pass shows only if it needs more).
+ *
+ * `update` adds what the trainer does after the backward pass to every timed step: clipping by
+ * the config's training.gradClip and the config's optimiser update (the weights then change from
+ * step to step, as in training); the original code's step, which the peer times, includes both.
+ * `profile` adds one more step of the trainer's pass under the profiler of step-profile.ts:
+ * kernels launched and their time, forward and backward, and the bytes the forward keeps for the
+ * backward pass by kernel and by module.
  */
 import fs from 'node:fs';
 import { tf } from '../tf.ts';
@@ -20,6 +27,8 @@ import type { Task } from '../task.ts';
 import { Rng } from '../rng.ts';
 import { variableGrads } from '../train/grads.ts';
 import { resolveDataRoot } from '../train/trainer.ts';
+import { clipByGlobalNorm, makeOptimizer } from '../train/optim.ts';
+import { profileStep, type StepProfile } from './step-profile.ts';
 
 export type BackwardPass = 'ours' | 'tfjs';
 export const BACKWARD_PASSES: readonly BackwardPass[] = ['ours', 'tfjs'];
@@ -36,14 +45,24 @@ export interface StepBenchOptions {
   backward?: BackwardPass[];
   runs?: number;
   warmup?: number;
+  /** Include gradient clipping and the optimiser update in each step. Default false. */
+  update?: boolean;
+  /** Profile one more step of the trainer's backward pass (step-profile.ts). Default false. */
+  profile?: boolean;
   log?: (m: string) => void;
 }
 
 export interface StepBenchRow {
   backward: BackwardPass;
   batchSize: number;
-  /** Median forward+backward wall time of one step. */
+  /** Median wall time of one step: forward + backward (+ clipping and update with `update`). */
   medianMs: number;
+  /**
+   * Median CPU time of the process (user + system, all threads) during one step: on a machine
+   * shared with other work, steadier than the wall time (it does not count time spent waiting
+   * for a core), though not free of the other work's cache and memory-bandwidth effects.
+   */
+  medianCpuMs: number;
   /** Peak of tfjs's tracked tensor bytes during one step, above what was live before it. */
   peakBytes: number;
   /** The process's resident high-water mark after this pass (null where /proc is absent). */
@@ -58,7 +77,11 @@ export interface StepBenchResult {
   batchSize: number;
   /** Resident memory once data and model are loaded, before any step. */
   rssBeforeBytes: number;
+  /** Whether each step included clipping and the optimiser update. */
+  update: boolean;
   rows: StepBenchRow[];
+  /** With `profile`: where one step of the trainer's pass spends its kernels, time and memory. */
+  profile?: StepProfile;
 }
 
 /** VmHWM of this process in bytes, or null off Linux. */
@@ -88,42 +111,69 @@ export async function benchTrainStep(opts: StepBenchOptions): Promise<StepBenchR
   const params = model.numParams();
   log(`${opts.config.name}: ${params.toLocaleString('en-US')} parameters, batch ${batchSize}; resident ${(rssBefore / 2 ** 30).toFixed(2)} GiB before the first step`);
 
-  const step = (pass: BackwardPass) => {
-    const grad = pass === 'ours' ? variableGrads : tf.variableGrads;
+  const update = opts.update ?? false;
+  const named = model.namedParams().filter((p) => p.trainable);
+  const paramOf = new Map(named.map((p) => [p.variable.name, p.name]));
+  const optimizer = update ? makeOptimizer(config.optimizer, named) : null;
+  const step = (pass: BackwardPass, afterForward?: Parameters<typeof variableGrads>[2]) => {
     // A fresh dropout stream per step: every step does the same work.
-    const { value, grads } = grad(() => model.loss(batch, { training: true, rng: new Rng(2) }) as tf.Scalar, trainable);
+    const loss = () => model.loss(batch, { training: true, rng: new Rng(2) }) as tf.Scalar;
+    const { value, grads } = pass === 'ours' ? variableGrads(loss, trainable, afterForward) : tf.variableGrads(loss, trainable);
     value.dataSync();
-    tf.dispose([value, ...Object.values(grads)]);
+    value.dispose();
+    if (!optimizer) {
+      tf.dispose(Object.values(grads));
+      return;
+    }
+    const byParam: Record<string, tf.Tensor> = {};
+    for (const [v, g] of Object.entries(grads)) byParam[paramOf.get(v)!] = g;
+    let applied = byParam;
+    if (config.training.gradClip !== null) {
+      applied = clipByGlobalNorm(byParam, config.training.gradClip).grads;
+      tf.dispose(Object.values(byParam));
+    }
+    optimizer.step(applied, config.optimizer.lr);
+    tf.dispose(Object.values(applied));
   };
 
   const rows: StepBenchRow[] = [];
+  let profile: StepProfile | undefined;
   try {
     for (const pass of passes) {
       for (let i = 0; i < warmup; i++) step(pass);
       const times: number[] = [];
+      const cpu: number[] = [];
       for (let i = 0; i < runs; i++) {
         const t0 = performance.now();
+        const c0 = process.cpuUsage();
         step(pass);
+        const c = process.cpuUsage(c0);
         times.push(performance.now() - t0);
+        cpu.push((c.user + c.system) / 1000);
       }
+      cpu.sort((a, b) => a - b);
       const profile = await tf.profile(() => step(pass));
       times.sort((a, b) => a - b);
-      const row: StepBenchRow = { backward: pass, batchSize, medianMs: times[Math.floor(times.length / 2)]!, peakBytes: profile.peakBytes, rssHighWaterBytes: residentHighWater() };
-      log(`  ${pass}: ${row.medianMs.toFixed(0)} ms per step, peak ${(row.peakBytes / 2 ** 30).toFixed(2)} GiB of tensors` + (row.rssHighWaterBytes ? `, resident high-water ${(row.rssHighWaterBytes / 2 ** 30).toFixed(2)} GiB` : ''));
+      const row: StepBenchRow = { backward: pass, batchSize, medianMs: times[Math.floor(times.length / 2)]!, medianCpuMs: cpu[Math.floor(cpu.length / 2)]!, peakBytes: profile.peakBytes, rssHighWaterBytes: residentHighWater() };
+      log(`  ${pass}${update ? ' + update' : ''}: ${row.medianMs.toFixed(0)} ms per step (${row.medianCpuMs.toFixed(0)} ms of CPU), peak ${(row.peakBytes / 2 ** 30).toFixed(2)} GiB of tensors` + (row.rssHighWaterBytes ? `, resident high-water ${(row.rssHighWaterBytes / 2 ** 30).toFixed(2)} GiB` : ''));
       rows.push(row);
+    }
+    if (opts.profile) {
+      profile = await profileStep(model, (afterForward) => step('ours', afterForward));
     }
   } finally {
     tf.dispose(batch.tensors);
+    optimizer?.dispose();
     model.dispose();
   }
-  return { config: opts.config.path, task: opts.task.name, dataset: config.dataset, params, batchSize, rssBeforeBytes: rssBefore, rows };
+  return { config: opts.config.path, task: opts.task.name, dataset: config.dataset, params, batchSize, rssBeforeBytes: rssBefore, update, rows, ...(profile ? { profile } : {}) };
 }
 
 export function formatStepBenchTable(r: StepBenchResult): string {
   const gib = (b: number | null) => (b === null ? '-' : (b / 2 ** 30).toFixed(2));
   return [
-    '| backward pass | batch | ms per step (median) | peak tensor GiB | resident high-water GiB |',
-    '| --- | ---: | ---: | ---: | ---: |',
-    ...r.rows.map((row) => `| ${row.backward} | ${row.batchSize} | ${row.medianMs.toFixed(0)} | ${gib(row.peakBytes)} | ${gib(row.rssHighWaterBytes)} |`),
+    '| backward pass | batch | ms per step (median) | CPU ms per step (median) | peak tensor GiB | resident high-water GiB |',
+    '| --- | ---: | ---: | ---: | ---: | ---: |',
+    ...r.rows.map((row) => `| ${row.backward} | ${row.batchSize} | ${row.medianMs.toFixed(0)} | ${row.medianCpuMs.toFixed(0)} | ${gib(row.peakBytes)} | ${gib(row.rssHighWaterBytes)} |`),
   ].join('\n');
 }

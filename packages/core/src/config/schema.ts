@@ -126,6 +126,13 @@ export const TrainingSchema = z
     shuffle: z.boolean().default(true),
     /** Drop the last incomplete batch of each epoch (PyTorch DataLoader's drop_last). */
     dropLast: z.boolean().default(false),
+    /**
+     * Activation recomputation: each transformer block keeps only its input for the backward
+     * pass and runs its forward again there (same dropout draws, same gradients). Less memory
+     * (one block's activations at a time), about one more forward pass of time. Read by the UEA
+     * model (EncoderBlock's `recompute`); the other tasks' models do not read it yet.
+     */
+    recompute: z.boolean().default(false),
   })
   .superRefine((t, ctx) => {
     if ((t.epochs === undefined) === (t.steps === undefined)) {

@@ -68,13 +68,13 @@ export function aleaJump(st: AleaState, k: number): AleaState {
 const MIN_SPLIT = 4096;
 
 /**
- * `out[i] = scale` where draw i of the alea stream from `st` keeps its element, as tfjs's
+ * `out[i] = scale` (1 for a keep mask in a Uint8Array) where draw i of the alea stream from `st` keeps its element, as tfjs's
  * dropout decides it (`floor(u + keep)` in float32 with u rounded to float32: 1 keeps), and
  * `out[i]` is left as it is (0 in a fresh array) where it drops. Four equal pieces of the stream,
  * each started at its own jumped-to state, advance together; the last one then runs on over the
  * n mod 4 draws left.
  */
-export function fillDropoutMultiplier(out: Float32Array, st: AleaState, keep: number, scale: number): void {
+export function fillDropoutMultiplier(out: Float32Array | Uint8Array, st: AleaState, keep: number, scale: number): void {
   const n = out.length;
   if (n < MIN_SPLIT) {
     fillSerial(out, 0, n, st, keep, scale);
@@ -101,7 +101,7 @@ export function fillDropoutMultiplier(out: Float32Array, st: AleaState, keep: nu
 }
 
 /** fillDropoutMultiplier's decision for draws `from` to `to` of one chain, one after another. */
-function fillSerial(out: Float32Array, from: number, to: number, st: AleaState, keep: number, scale: number): void {
+function fillSerial(out: Float32Array | Uint8Array, from: number, to: number, st: AleaState, keep: number, scale: number): void {
   let s0 = st.s0, s1 = st.s1, s2 = st.s2, c = st.c;
   for (let i = from; i < to; i++) {
     const t = A * s0 + c * TWO_POW_MINUS_32;

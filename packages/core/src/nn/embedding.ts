@@ -1,4 +1,5 @@
 import { tf } from '../tf.ts';
+import { addKeepingNothing } from './ops.ts';
 import type { Rng } from '../rng.ts';
 import { normal, truncatedNormal } from './init.ts';
 import { Module } from './module.ts';
@@ -128,7 +129,7 @@ export class SinusoidalPositions extends Module {
 
   /** `x` `[B, L, dim]` -> `x + pe[start : start + L]`. */
   forward(x: tf.Tensor, start = 0): tf.Tensor {
-    return tf.tidy(() => tf.add(x, this.positions(x.shape[1]!, start)));
+    return tf.tidy(() => addKeepingNothing(x, this.positions(x.shape[1]!, start)));
   }
 
   override dispose(): void {
@@ -164,6 +165,6 @@ export class LearnedPositions extends Module {
     if (start + L > this.maxLen) {
       throw new Error(`LearnedPositions: sequence needs ${start + L} positions but maxLen is ${this.maxLen}; raise maxLen in the model config`);
     }
-    return tf.tidy(() => tf.add(x, tf.slice(this.weight, [start, 0], [L, this.dim])));
+    return tf.tidy(() => addKeepingNothing(x, tf.slice(this.weight, [start, 0], [L, this.dim])));
   }
 }

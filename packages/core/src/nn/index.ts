@@ -16,5 +16,6 @@ export { Conv2d, type Conv2dArgs } from './conv2d.ts';
 export { activation, gelu, geluTanh, ACTIVATIONS, type ActivationName } from './activations.ts';
 export { MLP, type MLPArgs } from './mlp.ts';
 export { checkGradients, relError, type GradCheckResult } from './gradcheck.ts';
-export { detachedMax, logSumExp } from './ops.ts';
+export { addKeepingNothing, detachedMax, logSumExp, mulByConstant, scaleBy } from './ops.ts';
 export { reinitialize, applyTimmInit } from './reinit.ts';
+export { recomputed } from './recompute.ts';

@@ -1,6 +1,7 @@
 import { tf } from '../tf.ts';
 import { ones, zeros } from './init.ts';
 import { Module } from './module.ts';
+import { consume } from './ops.ts';
 
 export interface LayerNormArgs {
   /** Size of the normalised (last) axis. */
@@ -39,11 +40,62 @@ export class LayerNorm extends Module {
   forward(x: tf.Tensor): tf.Tensor {
     const d = x.shape[x.rank - 1];
     if (d !== this.dim) throw new Error(`LayerNorm: input's last axis is ${d}, expected ${this.dim} (shape [${x.shape}])`);
-    return tf.tidy(() => {
-      const { mean, variance } = tf.moments(x, -1, true);
-      let y = tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, this.eps)));
-      if (this.weight && this.bias) y = tf.add(tf.mul(y, this.weight), this.bias);
-      return y;
-    });
+    return tf.tidy('LayerNorm', () => (this.weight && this.bias ? layerNormAffine(x, this.weight, this.bias, this.eps) : layerNormPlain(x, this.eps)));
   }
+}
+
+/** `(x - mean) / sqrt(var + eps)` over the last axis, with `rstd` `[..., 1]` beside it. */
+function normalise(x: tf.Tensor, eps: number): { xhat: tf.Tensor; rstd: tf.Tensor } {
+  // tf.moments' kernels, with x - mean computed once and each temporary freed once used
+  const centred = consume(tf.mean(x, -1, true), (mean) => tf.sub(x, mean));
+  const rstd = consume(consume(consume(tf.square(centred), (t) => tf.mean(t, -1, true)), (variance) => tf.add(variance, eps)), tf.rsqrt);
+  return { xhat: consume(centred, (c) => tf.mul(c, rstd)), rstd };
+}
+
+/**
+ * d loss / d x of the normalisation, from `g` = d loss / d xhat:
+ * rstd (g - mean(g) - xhat mean(g xhat)), means over the last axis.
+ */
+function normaliseGrad(g: tf.Tensor, xhat: tf.Tensor, rstd: tf.Tensor): tf.Tensor {
+  const meanG = tf.mean(g, -1, true);
+  const meanGx = tf.mean(tf.mul(g, xhat), -1, true);
+  return tf.mul(tf.sub(tf.sub(g, meanG), tf.mul(xhat, meanGx)), rstd);
+}
+
+/**
+ * LayerNorm with its own gradient, as PyTorch's: the composite form keeps about seven tensors
+ * the size of `x` for the backward pass (x, x - mean twice, its square, the normalised x, ...);
+ * this keeps the normalised `xhat` and `rstd` `[..., 1]` only. The forward runs the same kernels
+ * as the composite form, so its output is bit-identical; gradients agree to float32 rounding.
+ */
+function layerNormAffine(x: tf.Tensor, weight: tf.Tensor, bias: tf.Tensor, eps: number): tf.Tensor {
+  const f = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+    const [input, w, b] = args as [tf.Tensor, tf.Tensor, tf.Tensor];
+    const save = args[3] as tf.GradSaveFunc;
+    const { xhat, rstd } = normalise(input, eps);
+    save([xhat, rstd, w]);
+    return {
+      value: consume(tf.mul(xhat, w), (t) => tf.add(t, b)),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [xh, rs, ws] = saved as [tf.Tensor, tf.Tensor, tf.Tensor];
+        const lead = Array.from({ length: dy.rank - 1 }, (_, i) => i); // every axis but the features
+        return [normaliseGrad(tf.mul(dy, ws), xh, rs), tf.sum(tf.mul(dy, xh), lead), tf.sum(dy, lead)];
+      },
+    };
+  });
+  return f(x, weight, bias);
+}
+
+function layerNormPlain(x: tf.Tensor, eps: number): tf.Tensor {
+  const f = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+    const input = args[0] as tf.Tensor;
+    const save = args[1] as tf.GradSaveFunc;
+    const { xhat, rstd } = normalise(input, eps);
+    save([xhat, rstd]);
+    return {
+      value: xhat,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => [normaliseGrad(dy, saved[0]!, saved[1]!)],
+    };
+  });
+  return f(x);
 }

@@ -44,7 +44,10 @@ export class MLP extends Module {
   /** `x` `[..., in]` -> `[..., out]`. */
   forward(x: tf.Tensor, ctx: ForwardContext): tf.Tensor {
     return tf.tidy(() => {
-      const h = dropout(this.act(this.fc1.forward(x)), this.activationDropout, ctx);
+      const a = this.act(this.fc1.forward(x)); // [..., hidden]
+      const h = dropout(a, this.activationDropout, ctx);
+      // Dropout keeps only its mask: free the activation now, not when the block's scope ends.
+      if (h !== a) a.dispose();
       return dropout(this.fc2.forward(h), this.dropout, ctx);
     });
   }

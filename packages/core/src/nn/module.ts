@@ -65,6 +65,13 @@ export abstract class Module {
     return out;
   }
 
+  /** This module and every module below it, with dotted names ('' for this one, then `blocks.0`, `blocks.0.attn`, ...). */
+  namedModules(prefix = ''): [string, Module][] {
+    const out: [string, Module][] = [[prefix.replace(/\.$/, ''), this]];
+    for (const [n, c] of this.ownChildren) out.push(...c.namedModules(`${prefix}${n}.`));
+    return out;
+  }
+
   /** Trainable variables, in a stable order. */
   trainableVariables(): tf.Variable[] {
     return this.namedParams()
