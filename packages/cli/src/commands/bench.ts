@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { getTask, loadConfig, DEFAULT_CHUNK_SIZE, backendInfo, initBackend, type Task, type TaskBenchResult } from '@flowformer/core';
-import { BACKWARD_PASSES, benchTrainStep, formatStepBenchTable, formatStepProfile, type BackwardPass, BENCH_VARIANTS, DEFAULT_BENCH_LENGTHS, DEFAULT_BENCH_VARIANTS, benchAttention, formatAttentionBenchTable, type AttentionBenchRow, type BenchVariant } from '@flowformer/core/bench';
+import { BACKWARD_PASSES, benchTrainStep, readStepPeer, stepComparisons, formatStepBenchTable, formatStepProfile, type BackwardPass, BENCH_VARIANTS, DEFAULT_BENCH_LENGTHS, DEFAULT_BENCH_VARIANTS, benchAttention, formatAttentionBenchTable, type AttentionBenchRow, type BenchVariant } from '@flowformer/core/bench';
 import { chartsSvg, markdownTable, svgToPng, type Series } from '@flowformer/core/results';
 import type { DiscoveredTask } from '../discover.ts';
 import { cliDataRoot } from '../paths.ts';
@@ -108,6 +108,7 @@ interface BenchStepArgs {
   backward: string[];
   update?: boolean;
   profile?: boolean;
+  peer?: string;
   runs: number;
   warmup: number;
   json?: boolean;
@@ -132,6 +133,11 @@ const stepBench: CommandModule<object, BenchStepArgs> = {
         default: false,
         describe: "profile one more step of the trainer's pass: kernels launched forward and backward, time by kernel, and the bytes the forward keeps for the backward pass by module and by kernel",
       })
+      .option('peer', {
+        type: 'string',
+        describe:
+          "a JSON file with a peer's measurement of the same step (the original code, run outside this repository: command, mode fwdbwd|update, batch, median_s, median_cpu_s, max_resident_bytes): kept in the record, and compared line by line on docs/results/performance.md",
+      })
       .example('$0 bench step -c configs/uea/SelfRegulationSCP1/flowformer.yaml --batch-size 4', 'will the paper recipe fit? time and peak memory of a step, both backward passes')
       .example('$0 bench step -c configs/uea/SelfRegulationSCP1/flowformer.yaml --backward ours --update', 'a whole training step (forward, backward, clipping, RAdam), as the original code times it')
       .example('$0 bench step -c configs/uea/SelfRegulationSCP1/flowformer.yaml --backward ours --runs 1 --profile', 'where the memory goes: saved bytes by module (blocks.0.mlp, ...) and by kernel, kernel counts and times')
@@ -141,6 +147,8 @@ const stepBench: CommandModule<object, BenchStepArgs> = {
     const resolved = loadConfig(args.config, { sets: args.set });
     const task = getTask(resolved.config.task);
     const roots = runRoots(args);
+    // Checked before the minutes of the benchmark: the peer must have timed the same step.
+    const peer = args.peer ? readStepPeer(args.peer, { batchSize: args['batch-size'] ?? resolved.config.training.batchSize, update: args.update ?? false }) : null;
     const r = await benchTrainStep({
       config: resolved,
       task,
@@ -158,14 +166,18 @@ const stepBench: CommandModule<object, BenchStepArgs> = {
     const table = formatStepBenchTable(r) + (r.profile ? '\n\n' + formatStepProfile(r.profile) : '');
     const machine = machineFacts();
     const cmd = ['flowformer', ...process.argv.slice(2)].join(' ');
-    const record = { command: cmd, backend: info, machine, ...r };
+    const record = { command: cmd, backend: info, machine, ...r, ...(peer ? { peer, comparisons: stepComparisons(r, peer, `${resolved.name} step`) } : {}) };
     if (args.json) console.log(JSON.stringify(record, null, 2));
     else console.log('\n' + table);
     if (args.out) {
       fs.mkdirSync(args.out, { recursive: true });
       const base = path.join(args.out, `step-${resolved.name}`);
       const head = `# One training step: ${resolved.name} (${r.task}/${r.dataset}, ${r.params.toLocaleString('en-US')} parameters)\n\nCommand: \`${cmd}\`\n\n${machineLine(machine)}; backend ${info.backend}. Resident before the first step: ${(r.rssBeforeBytes / 2 ** 30).toFixed(2)} GiB.\n\n`;
-      fs.writeFileSync(`${base}.md`, head + table + '\n');
+      const vs = peer
+        ? `\n\nThe peer, run just before or after in the same session: \`${peer.command}\` (${peer.name ?? 'original'}${peer.torch ? `, torch ${peer.torch}` : ''}${peer.threads ? `, ${peer.threads} threads` : ''}): ${peer.median_s.toFixed(2)} s per step${peer.median_cpu_s !== undefined ? ` (${peer.median_cpu_s.toFixed(2)} s of CPU)` : ''}, ${(peer.max_resident_bytes / 2 ** 30).toFixed(2)} GiB maximum resident.\n\n` +
+          markdownTable(['', 'ours', 'peer', 'ours / peer', 'goal'], record.comparisons!.map((c) => [c.work, `${c.ours.toFixed(2)} ${c.unit}`, `${c.peerValue.toFixed(2)} ${c.unit}`, `${(c.ours / c.peerValue).toFixed(2)}x`, c.goal === undefined ? '-' : `<= ${c.goal}x`]))
+        : '';
+      fs.writeFileSync(`${base}.md`, head + table + vs + '\n');
       fs.writeFileSync(`${base}.json`, JSON.stringify(record, null, 2) + '\n');
       console.error(`wrote ${base}.{md,json}`);
     }

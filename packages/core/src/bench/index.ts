@@ -10,5 +10,5 @@ export {
   type AttentionBenchOptions,
   type AttentionBenchRow,
 } from './attention.ts';
-export { benchTrainStep, formatStepBenchTable, residentHighWater, BACKWARD_PASSES, type BackwardPass, type StepBenchOptions, type StepBenchRow, type StepBenchResult } from './step.ts';
+export { benchTrainStep, formatStepBenchTable, readStepPeer, stepComparisons, type StepPeer, residentHighWater, BACKWARD_PASSES, type BackwardPass, type StepBenchOptions, type StepBenchRow, type StepBenchResult } from './step.ts';
 export { profileStep, formatStepProfile, type StepProfile, type KernelProfileRow, type SavedRow, type SavedTensorRow } from './step-profile.ts';

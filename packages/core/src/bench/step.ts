@@ -29,6 +29,7 @@ import { variableGrads } from '../train/grads.ts';
 import { resolveDataRoot } from '../train/trainer.ts';
 import { clipByGlobalNorm, makeOptimizer } from '../train/optim.ts';
 import { profileStep, type StepProfile } from './step-profile.ts';
+import type { BenchComparison } from '../results/bench-summary.ts';
 
 export type BackwardPass = 'ours' | 'tfjs';
 export const BACKWARD_PASSES: readonly BackwardPass[] = ['ours', 'tfjs'];
@@ -176,4 +177,58 @@ export function formatStepBenchTable(r: StepBenchResult): string {
     '| --- | ---: | ---: | ---: | ---: | ---: |',
     ...r.rows.map((row) => `| ${row.backward} | ${row.batchSize} | ${row.medianMs.toFixed(0)} | ${row.medianCpuMs.toFixed(0)} | ${gib(row.peakBytes)} | ${gib(row.rssHighWaterBytes)} |`),
   ].join('\n');
+}
+
+/**
+ * A peer's measurement of the same step (the original code, run outside this repository), as
+ * its driver prints it: its command, its mode (`fwdbwd`, or `update` with clipping and the
+ * optimiser), its batch, and its median wall and CPU seconds and maximum resident bytes.
+ */
+export interface StepPeer {
+  command: string;
+  name?: string;
+  torch?: string;
+  threads?: number;
+  mode: 'fwdbwd' | 'update';
+  batch: number;
+  median_s: number;
+  median_cpu_s?: number;
+  max_resident_bytes: number;
+}
+
+/** Reads and checks a peer JSON against our step: same batch, same work (with or without the update). */
+export function readStepPeer(file: string, r: { batchSize: number; update: boolean }): StepPeer {
+  let p: StepPeer;
+  try {
+    p = JSON.parse(fs.readFileSync(file, 'utf8')) as StepPeer;
+  } catch (e) {
+    throw new Error(`bench step --peer ${file}: ${(e as Error).message}`);
+  }
+  for (const k of ['median_s', 'max_resident_bytes', 'batch'] as const) {
+    if (typeof p[k] !== 'number' || !Number.isFinite(p[k])) throw new Error(`bench step --peer ${file}: field '${k}' must be a number`);
+  }
+  if (typeof p.command !== 'string') throw new Error(`bench step --peer ${file}: field 'command' must say how the peer was run`);
+  if (p.batch !== r.batchSize) throw new Error(`bench step --peer ${file}: the peer ran batch ${p.batch}, ours ${r.batchSize}: not the same step`);
+  if ((p.mode === 'update') !== r.update) {
+    throw new Error(`bench step --peer ${file}: the peer's step ${p.mode === 'update' ? 'includes' : 'excludes'} the optimiser update and ours ${r.update ? 'includes' : 'excludes'} it (--update): not the same step`);
+  }
+  return p;
+}
+
+/**
+ * The lines the performance page compares (results/bench-summary.ts): our trainer's step against
+ * the peer's in wall time (goal: 0.8x), CPU time (no goal) and peak resident memory (goal: at
+ * most the peer's), issue #42's targets.
+ */
+export function stepComparisons(r: StepBenchResult, peer: StepPeer, label: string): BenchComparison[] {
+  const row = r.rows.find((x) => x.backward === 'ours');
+  if (!row) return [];
+  const name = peer.name ?? 'original';
+  const what = `${label}, batch ${r.batchSize}, ${r.update ? 'forward + backward + update' : 'forward + backward'}`;
+  const out: BenchComparison[] = [
+    { work: `${what}: wall time`, unit: 's', ours: row.medianMs / 1000, peer: name, peerValue: peer.median_s, better: 'lower', goal: 0.8 },
+  ];
+  if (typeof peer.median_cpu_s === 'number') out.push({ work: `${what}: CPU time`, unit: 's', ours: row.medianCpuMs / 1000, peer: name, peerValue: peer.median_cpu_s, better: 'lower' });
+  if (row.rssHighWaterBytes !== null) out.push({ work: `${what}: peak resident memory`, unit: 'GiB', ours: row.rssHighWaterBytes / 2 ** 30, peer: name, peerValue: peer.max_resident_bytes / 2 ** 30, better: 'lower', goal: 1 });
+  return out;
 }

@@ -14,3 +14,4 @@ export * from './plan.ts';
 export * from './readme.ts';
 export * from '../train/tensorboard.ts';
 export * from './sweep.ts';
+export * from './bench-summary.ts';
