@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { getTask, loadConfig, DEFAULT_CHUNK_SIZE, backendInfo, initBackend, type Task, type TaskBenchResult } from '@flowformer/core';
 import { BACKWARD_PASSES, benchTrainStep, readStepPeer, stepComparisons, formatStepBenchTable, formatStepProfile, type BackwardPass, BENCH_VARIANTS, DEFAULT_BENCH_LENGTHS, DEFAULT_BENCH_VARIANTS, benchAttention, formatAttentionBenchTable, type AttentionBenchRow, type BenchVariant } from '@flowformer/core/bench';
-import { chartsSvg, markdownTable, svgToPng, type Series } from '@flowformer/core/results';
+import { chartsSvg, markdownTable, svgToPng, writeBenchSummary, type Series } from '@flowformer/core/results';
 import type { DiscoveredTask } from '../discover.ts';
 import { cliDataRoot } from '../paths.ts';
 import { runRoots } from './train.ts';
@@ -184,6 +184,44 @@ const stepBench: CommandModule<object, BenchStepArgs> = {
   },
 };
 
+interface BenchSummaryArgs {
+  page: string;
+  records: string;
+  check?: boolean;
+}
+
+/**
+ * `flowformer bench summary`: the performance page's comparison table (ours against the original
+ * code and other peers), regenerated from the `comparisons` of every record under results/bench/.
+ */
+const summaryBench: CommandModule<object, BenchSummaryArgs> = {
+  command: 'summary',
+  describe: 'Rewrite the comparison table of docs/results/performance.md from the benchmark records (results/bench/**/*.json)',
+  builder: (y) =>
+    y
+      .option('page', { type: 'string', default: 'docs/results/performance.md', describe: 'the markdown page whose <!-- bench-summary:begin --> ... end block to rewrite' })
+      .option('records', { type: 'string', default: 'results/bench', describe: 'the folder of benchmark records to collect from' })
+      .option('check', { type: 'boolean', describe: 'change nothing; exit 1 when the page is out of date' })
+      .example('$0 bench summary', 'after a benchmark with --peer wrote its record: regenerate the performance table') as never,
+  handler: (args) => {
+    const root = process.cwd();
+    if (args.check) {
+      const tmp = path.join(os.tmpdir(), `bench-summary-${process.pid}.md`);
+      fs.copyFileSync(args.page, tmp);
+      try {
+        const stale = writeBenchSummary(tmp, args.records, root, path.dirname(args.page));
+        console.error(stale ? `${args.page} is out of date: run flowformer bench summary` : `${args.page} is up to date`);
+        if (stale) process.exitCode = 1;
+      } finally {
+        fs.rmSync(tmp, { force: true });
+      }
+      return;
+    }
+    const changed = writeBenchSummary(args.page, args.records, root);
+    console.error(changed ? `rewrote the comparison table of ${args.page}` : `${args.page} was already up to date`);
+  },
+};
+
 /** core's markdownTable, with numbers in en-US form (12,345) and right-aligned the columns whose every cell is a number. */
 function numbersTable(columns: string[], rows: (string | number)[][]): string {
   const numeric = columns.map((_, j) => rows.length > 0 && rows.every((r) => typeof r[j] === 'number' || /^[\d.,]+$/.test(String(r[j]))));
@@ -294,14 +332,14 @@ export function benchCommand(discovered: DiscoveredTask[]): CommandModule {
   const kinds = new Map<string, Task[]>();
   for (const { task } of discovered) {
     for (const what of Object.keys(task.bench ?? {})) {
-      if (what === 'attention' || what === 'step') {
+      if (what === 'attention' || what === 'step' || what === 'summary') {
         console.error(`warning: task '${task.name}' declares bench '${what}', which is the core's benchmark; ignored`);
         continue;
       }
       kinds.set(what, [...(kinds.get(what) ?? []), task]);
     }
   }
-  const names = ['attention', 'step', ...kinds.keys()];
+  const names = ['attention', 'step', 'summary', ...kinds.keys()];
   return {
     command: 'bench <what>',
     describe: `Benchmarks: attention cost against sequence length; one training step of a config${[...kinds].map(([k, ts]) => `; ${k} (${ts.map((t) => t.name).join(', ')})`).join('')}`,
@@ -309,6 +347,7 @@ export function benchCommand(discovered: DiscoveredTask[]): CommandModule {
       let b = y
         .command(attentionBench)
         .command(stepBench)
+        .command(summaryBench)
         .example('$0 bench attention --out results/bench', 'time and memory of softmax vs Flow-Attention against L')
         .example('$0 bench step -c configs/uea/SelfRegulationSCP1/flowformer.yaml --batch-size 4', 'time and peak memory of one training step of a config');
       for (const [what, ts] of kinds) {
