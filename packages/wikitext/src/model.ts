@@ -204,7 +204,8 @@ function maskedNll(logits: tf.Tensor, target: tf.Tensor, mask: tf.Tensor, ntoken
   const f = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
     const x = args[0] as tf.Tensor;
     const save = args[1] as tf.GradSaveFunc;
-    save([x]);
+    // target and mask too: the trainer's forward scope frees its tensors (these reshapes) once it returns.
+    save([x, target, mask]);
     const value = tf.tidy(() => {
       const lse = tf.logSumExp(x, -1); // [N]
       // Each target's logit from the flat table.
@@ -217,8 +218,9 @@ function maskedNll(logits: tf.Tensor, target: tf.Tensor, mask: tf.Tensor, ntoken
       value,
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) =>
         tf.tidy(() => {
-          const w = tf.mul(mask, tf.div(dy, Math.max(1, ntokens))).reshape([N, 1]); // [N,1]
-          return [tf.mul(tf.sub(tf.softmax(saved[0]!), tf.oneHot(target, V)), w)];
+          const [xs, ts, ms] = saved as [tf.Tensor, tf.Tensor, tf.Tensor];
+          const w = tf.mul(ms, tf.div(dy, Math.max(1, ntokens))).reshape([N, 1]); // [N,1]
+          return [tf.mul(tf.sub(tf.softmax(xs), tf.oneHot(ts, V)), w)];
         }),
     };
   });
