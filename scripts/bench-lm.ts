@@ -54,6 +54,8 @@ const median = (xs: number[]) => {
 interface Row {
   model: Model;
   attention: string;
+  /** As the run's summary.json records it. */
+  backend: string;
   command: string;
   runDir: string;
   updates: number;
@@ -77,9 +79,11 @@ function runOnce(model: Model, steps: number): Row {
   if (perUpdate.length === 0) throw new Error(`${runDir}/metrics.jsonl: no update after the first ${WARMUP}; use more --steps`);
   // The mean over updates of seconds, as tokens / time (every update has the same tokens).
   const meanSeconds = perUpdate.reduce((a, t) => a + 1 / t, 0) / perUpdate.length;
+  const summary = JSON.parse(fs.readFileSync(path.join(runDir, 'summary.json'), 'utf8')) as { backend?: string };
   return {
     model,
     attention: model === 'transformer' ? 'softmax' : 'flow (causal)',
+    backend: summary.backend ?? 'unknown',
     command,
     runDir: path.relative(repoRoot, runDir),
     updates: perUpdate.length,
@@ -111,7 +115,7 @@ function record(): void {
     command: `npx tsx --conditions=source scripts/bench-lm.ts ${argv.join(' ')}`,
     recordedAt: new Date().toISOString(),
     machine: { cpu: cpus[0]?.model ?? 'unknown', cores: cpus.length, platform: `${os.platform()} ${os.release()}`, node: process.version, loadAverage: os.loadavg() },
-    backend: 'tensorflow (the CLI default here; see each run summary.json)',
+    backend: [...new Set(runs.map((r) => r.backend))].join(', '),
     measure: `tokens/s of each update (compute time only; no evaluation), updates ${WARMUP + 1}..${steps}; median and mean (total tokens / total seconds)`,
     rows,
     allRounds: runs,
@@ -124,7 +128,10 @@ function record(): void {
     `# ${rec.benchmark}`,
     '',
     `Made by \`${rec.command}\` on ${rec.recordedAt} (${rec.machine.cpu}, ${rec.machine.cores} cores, Node ${rec.machine.node}; load average ${rec.machine.loadAverage.map((l) => l.toFixed(1)).join(' ')}).`,
-    `Measure: ${rec.measure}.`,
+    `Backend: ${rec.backend}. Measure: ${rec.measure}.`,
+    ...(rec.machine.loadAverage[0]! > rec.machine.cores
+      ? ['', `**The machine was busy** (load average ${rec.machine.loadAverage[0]!.toFixed(1)} on ${rec.machine.cores} cores): these timings compare nothing; run again on a quiet machine.`]
+      : []),
     '',
     '| model | attention | tokens/s (median) | tokens/s (mean) | vs peer (median) | vs peer (mean) | loss at the last update |',
     '| --- | --- | ---: | ---: | ---: | ---: | ---: |',
