@@ -3,7 +3,7 @@
  * batch 12, dropout 0) with softmax and causal Flow-Attention, and where a step's time goes.
  *
  *   npx tsx --conditions=source scripts/bench-lm.ts record [--steps 300] [--rounds 1] [--peer peer.json] [--out DIR]
- *   npx tsx --conditions=source scripts/bench-lm.ts profile [--model transformer|flowformer] [--steps 3]
+ *   npx tsx --conditions=source scripts/bench-lm.ts profile [--model transformer|flowformer] [--steps 3] [--trace kernels.txt]
  *
  * `record` runs, for each config (configs/wikitext/shakespeare-char/{transformer,flowformer}.yaml),
  *   npx flowformer train -c <config> --set training.steps=<steps> --set training.logEvery=1 --no-progress
@@ -20,7 +20,8 @@
  * `profile` builds the same data, model and optimiser in this process, runs `--steps` warm-up
  * updates, then one update under tf.profile per phase (forward+backward, clipping, optimiser) and
  * prints the kernels launched, the time inside kernels by kernel name, and the wall time the phase
- * took beyond its kernels (JavaScript between kernels). Kernel counts do not depend on the
+ * took beyond its kernels (JavaScript between kernels); `--trace` appends every kernel with its
+ * shapes and time to a file. Kernel counts do not depend on the
  * machine's load; times do.
  */
 import { spawnSync } from 'node:child_process';
@@ -163,7 +164,7 @@ async function profilePhase(label: string, f: () => Promise<unknown> | unknown):
   });
   const wallMs = performance.now() - t0;
   const trace = opt('trace', null);
-  if (trace) fs.appendFileSync(trace, `## ${label}\n` + info.kernels.map((k) => `${k.name} ${JSON.stringify(k.inputShapes)} -> ${JSON.stringify(k.outputShapes)}`).join('\n') + '\n');
+  if (trace) fs.appendFileSync(trace, `## ${label}\n` + info.kernels.map((k) => `${k.name} ${JSON.stringify(k.inputShapes)} -> ${JSON.stringify(k.outputShapes)} ${(Number(k.kernelTimeMs) || 0).toFixed(3)} ms`).join('\n') + '\n');
   const byName = new Map<string, KernelLine>();
   let kernelMs = 0;
   for (const k of info.kernels) {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { tf } from '../src/tf.ts';
 import { Module } from '../src/nn/module.ts';
 import { OptimizerSchema, type OptimizerConfig } from '../src/config/schema.ts';
-import { clipByGlobalNorm, clipScale, makeOptimizer } from '../src/train/optim.ts';
+import { clipByGlobalNorm, clipScale, globalNorm, makeOptimizer } from '../src/train/optim.ts';
 import { Rng } from '../src/rng.ts';
 
 class Two extends Module {
@@ -253,6 +253,10 @@ describe('optimisers (PyTorch formulas)', () => {
     expect(kept.grads.a!.dataSync()[0]).toBe(3);
     expect(clipScale(g, 1).scale).toBe(1 / (5 + 1e-6));
     expect(clipScale(g, 10)).toEqual({ norm, scale: 1 });
+    // same-shaped gradients are stacked for the norm: the same norm up to float32 rounding
+    const many = Object.fromEntries(Array.from({ length: 9 }, (_, i) => [`g${i}`, tf.tensor(Float32Array.from({ length: i % 3 === 0 ? 12 : 20 }, (_, j) => Math.sin(i * 7 + j)), i % 3 === 0 ? [3, 4] : [20])]));
+    expect(clipScale(many, 1).norm).toBeCloseTo(globalNorm(many), 5);
+    tf.dispose(Object.values(many));
     tf.dispose([g, grads, kept.grads]);
   });
 });

@@ -188,7 +188,7 @@ export function makeOptimizer(config: OptimizerConfig, params: ParamInfo[]): Opt
 /**
  * Scales gradients so that their global L2 norm is at most `maxNorm`
  * (torch.nn.utils.clip_grad_norm_: coefficient maxNorm / (norm + 1e-6), applied only when < 1).
- * Returns new tensors (the caller disposes the old ones) and the norm before clipping.
+ * Returns new tensors (the caller disposes the old ones) and the norm before clipping (as `clipScale` measures it).
  */
 export function clipByGlobalNorm(grads: Record<string, tf.Tensor>, maxNorm: number): { grads: Record<string, tf.Tensor>; norm: number } {
   const { norm, scale } = clipScale(grads, maxNorm);
@@ -203,9 +203,29 @@ export function clipByGlobalNorm(grads: Record<string, tf.Tensor>, maxNorm: numb
  * gradients, without a scaled copy of every gradient.
  */
 export function clipScale(grads: Record<string, tf.Tensor>, maxNorm: number): { norm: number; scale: number } {
-  const norm = globalNorm(grads);
+  const norm = stackedNorm(grads);
   const coef = maxNorm / (norm + 1e-6);
   return { norm, scale: coef < 1 ? coef : 1 };
+}
+
+/**
+ * `globalNorm` with the gradients of one shape stacked first: three kernels per shape instead of
+ * two per gradient (a GPT's ~70 gradients have 7 shapes). The squares are summed in another
+ * order, so the norm can differ from `globalNorm`'s in its last bits.
+ */
+function stackedNorm(grads: Record<string, tf.Tensor>): number {
+  const byShape = new Map<string, tf.Tensor[]>();
+  for (const g of Object.values(grads)) {
+    const key = g.shape.join('x');
+    byShape.set(key, [...(byShape.get(key) ?? []), g]);
+  }
+  const normT = tf.tidy(() => {
+    const sums = [...byShape.values()].map((gs) => tf.sum(tf.square(gs.length === 1 ? gs[0]! : tf.stack(gs))));
+    return tf.sqrt(sums.length === 1 ? sums[0]! : tf.addN(sums));
+  });
+  const norm = normT.dataSync()[0]!;
+  normT.dispose();
+  return norm;
 }
 
 /** The global L2 norm of all gradients together, sqrt(sum of squares), as clipping measures it. */
