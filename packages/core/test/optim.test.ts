@@ -18,13 +18,18 @@ class Two extends Module {
 
 /** Same-shaped parameters, decayed and not, plus singletons: the optimiser stacks the first kinds. */
 class Many extends Module {
-  constructor(rng: Rng) {
+  constructor(rng: Rng, large = false) {
     super();
     const r = (shape: number[]) => tf.tensor(Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => rng.normal()), shape);
     for (let i = 0; i < 3; i++) this.param(`w${i}`, r([4, 3]));
     for (let i = 0; i < 2; i++) this.param(`n${i}`, r([4, 3]), { decay: false });
     for (let i = 0; i < 2; i++) this.param(`b${i}`, r([3]), { decay: false });
     this.param('e', r([5]));
+    if (large) {
+      // beyond the optimiser's stack size (2^20 elements): stacks of 3 + 1, and singletons
+      for (let i = 0; i < 4; i++) this.param(`big${i}`, r([300, 1000]));
+      for (let i = 0; i < 2; i++) this.param(`huge${i}`, r([530, 1000]));
+    }
   }
 }
 
@@ -205,28 +210,30 @@ describe('optimisers (PyTorch formulas)', () => {
     for (const x of [oa, ob, a, b]) x.dispose();
   });
 
-  for (const c of [
-    { type: 'adamw', lr: 1, weightDecay: 0.1, betas: [0.9, 0.99], eps: 1e-8 },
-    { type: 'adamw', lr: 1, weightDecay: 0.1, decayAll: true },
-    { type: 'adam', lr: 1, weightDecay: 0.01 },
-    { type: 'radam', lr: 1, weightDecay: 0.01 },
-  ]) {
-    it(`${JSON.stringify(c)}: stacking same-shaped parameters gives the per-parameter update bit for bit, clipping factor included`, () => {
+  for (const [c, large] of [
+    [{ type: 'adamw', lr: 1, weightDecay: 0.1, betas: [0.9, 0.99], eps: 1e-8 }, false],
+    [{ type: 'adamw', lr: 1, weightDecay: 0.1, decayAll: true }, false],
+    [{ type: 'adam', lr: 1, weightDecay: 0.01 }, false],
+    [{ type: 'radam', lr: 1, weightDecay: 0.01 }, false],
+    [{ type: 'adamw', lr: 1, weightDecay: 0.1 }, true],
+  ] as const) {
+    it(`${JSON.stringify(c)}${large ? ' with large parameters' : ''}: stacking same-shaped parameters gives the per-parameter update bit for bit, clipping factor included`, () => {
       const config = cfg(c);
-      const model = new Many(new Rng(7));
+      const model = new Many(new Rng(7), large);
       const opt = makeOptimizer(config, model.namedParams());
       const ref = Object.fromEntries(
         model.namedParams().map((p) => [p.name, { p: tf.clone(p.variable), m: tf.zerosLike(p.variable), v: tf.zerosLike(p.variable), decay: p.decay }]),
       );
       const rng = new Rng(11);
       const before = tf.memory().numTensors;
-      for (let t = 1; t <= 10; t++) {
+      for (let t = 1; t <= (large ? 2 : 10); t++) {
         const grads = Object.fromEntries(model.namedParams().map((p) => [p.name, tf.tensor(Float32Array.from({ length: p.variable.size }, () => rng.normal() * 3), p.variable.shape)]));
         const lr = 0.01 * t;
-        const { scale } = clipScale(grads, 2); // below the norm: a real clipping factor
+        const maxNorm = large ? 20 : 2;
+        const { scale } = clipScale(grads, maxNorm); // below the norm: a real clipping factor
         expect(scale).toBeLessThan(1);
         opt.step(grads, lr, scale);
-        const clipped = clipByGlobalNorm(grads, 2).grads;
+        const clipped = clipByGlobalNorm(grads, maxNorm).grads;
         perParameterStep(config, t, ref, clipped, lr);
         tf.dispose([...Object.values(grads), ...Object.values(clipped)]);
       }

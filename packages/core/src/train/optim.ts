@@ -25,6 +25,9 @@ interface Slot {
   v: tf.Variable;
 }
 
+/** The most elements stacked into one tensor by the optimiser's update and the clipping norm (4 MiB of float32). */
+const STACK_ELEMENTS = 2 ** 20;
+
 /** A non-trainable variable of zeros shaped like `like` (the initial value is copied, so it is disposed here). */
 function zeroVariable(like: tf.Tensor): tf.Variable {
   const z = tf.zerosLike(like);
@@ -65,8 +68,8 @@ export class AdamFamily {
    *
    * Small models spend their update in kernel launches, not arithmetic: per parameter the
    * update is about 13 element-wise kernels. Parameters of one shape and one decay flag are
-   * therefore stacked on a new leading axis and updated by one kernel per operation, then
-   * unstacked into their variables. Element-wise arithmetic does not depend on how the elements
+   * therefore stacked on a new leading axis (up to STACK_ELEMENTS per stack) and updated by one
+   * kernel per operation, then unstacked into their variables. Element-wise arithmetic does not depend on how the elements
    * are grouped, so the result is bit for bit the per-parameter update's.
    */
   step(grads: Record<string, tf.Tensor>, lr: number, gradScale = 1): void {
@@ -111,19 +114,26 @@ export class AdamFamily {
       return [tf.sub(pNew, update), m, v];
     };
 
-    // Groups of parameters with a gradient, by shape and decay, in the order of the parameters.
-    const groups = new Map<string, { slots: Slot[]; grads: tf.Tensor[]; doDecay: boolean }>();
+    // Groups of parameters with a gradient, by shape and decay, in the order of the parameters,
+    // each of at most STACK_ELEMENTS elements (a group's stacked copies are transient memory;
+    // large parameters gain nothing from stacking anyway).
+    const groups: { slots: Slot[]; grads: tf.Tensor[]; doDecay: boolean }[] = [];
+    const open = new Map<string, (typeof groups)[number]>();
     for (const s of this.slots) {
       const g = grads[s.info.name];
       if (!g) continue;
       const doDecay = s.decay && wd > 0;
       const key = `${s.info.variable.shape.join('x')}|${doDecay}`;
-      const group = groups.get(key) ?? { slots: [], grads: [], doDecay };
+      let group = open.get(key);
+      if (!group || (group.slots.length + 1) * g.size > STACK_ELEMENTS) {
+        group = { slots: [], grads: [], doDecay };
+        groups.push(group);
+        open.set(key, group);
+      }
       group.slots.push(s);
       group.grads.push(g);
-      groups.set(key, group);
     }
-    for (const { slots, grads: gs, doDecay } of groups.values()) {
+    for (const { slots, grads: gs, doDecay } of groups) {
       tf.tidy(() => {
         if (slots.length === 1) {
           const s = slots[0]!;
@@ -209,18 +219,25 @@ export function clipScale(grads: Record<string, tf.Tensor>, maxNorm: number): { 
 }
 
 /**
- * `globalNorm` with the gradients of one shape stacked first: three kernels per shape instead of
- * two per gradient (a GPT's ~70 gradients have 7 shapes). The squares are summed in another
+ * `globalNorm` with the gradients of one shape stacked first (up to STACK_ELEMENTS): three kernels
+ * per stack instead of two per gradient (a GPT's ~70 gradients have 7 shapes). The squares are summed in another
  * order, so the norm can differ from `globalNorm`'s in its last bits.
  */
 function stackedNorm(grads: Record<string, tf.Tensor>): number {
-  const byShape = new Map<string, tf.Tensor[]>();
+  const stacks: tf.Tensor[][] = [];
+  const open = new Map<string, tf.Tensor[]>();
   for (const g of Object.values(grads)) {
     const key = g.shape.join('x');
-    byShape.set(key, [...(byShape.get(key) ?? []), g]);
+    let stack = open.get(key);
+    if (!stack || (stack.length + 1) * g.size > STACK_ELEMENTS) {
+      stack = [];
+      stacks.push(stack);
+      open.set(key, stack);
+    }
+    stack.push(g);
   }
   const normT = tf.tidy(() => {
-    const sums = [...byShape.values()].map((gs) => tf.sum(tf.square(gs.length === 1 ? gs[0]! : tf.stack(gs))));
+    const sums = stacks.map((gs) => tf.sum(tf.square(gs.length === 1 ? gs[0]! : tf.stack(gs))));
     return tf.sqrt(sums.length === 1 ? sums[0]! : tf.addN(sums));
   });
   const norm = normT.dataSync()[0]!;
