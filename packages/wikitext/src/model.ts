@@ -134,18 +134,15 @@ export class TransformerLM extends Module implements TaskModel<LmBatch> {
   /** Mean cross-entropy over the real (unmasked) targets of the batch, in nats. */
   loss(batch: LmBatch, ctx: ForwardContext): tf.Scalar {
     return tf.tidy(() => {
-      const logits = this.logits(batch.input, ctx); // [B,T,V]
-      const [B, T, V] = logits.shape;
+      const h = this.hidden(batch.input, ctx); // [B,T,d]
+      const [B, T, d] = h.shape as [number, number, number];
+      const V = this.args.vocabSize;
       if (B * T * V >= 2 ** 31) {
         throw new Error(`TransformerLM.loss: ${B} x ${T} x ${V} logits exceed int32 indexing; lower training.batchSize and raise training.gradAccum (same tokens per update)`);
       }
-      const flat = logits.reshape([B * T, V]);
-      const lse = tf.logSumExp(flat, -1); // [B*T]
-      // Gather each target's logit from the flat table; its gradient is a sparse scatter.
-      const idx = tf.add(tf.mul(tf.range(0, B * T, 1, 'int32'), tf.scalar(V, 'int32')), batch.target.reshape([-1]));
-      const picked = tf.gather(flat.reshape([-1]), idx); // [B*T]
-      const nll = tf.mul(tf.sub(lse, picked), batch.mask.reshape([-1]));
-      return tf.div(tf.sum(nll), Math.max(1, batch.ntokens)) as tf.Scalar;
+      // The tied output projection (Embedding.project) on the flat rows: logits [B*T, V].
+      const logits = tf.matMul(h.reshape([B * T, d]), this.embed.weight, false, true);
+      return maskedNll(logits, batch.target.reshape([-1]), batch.mask.reshape([-1]), batch.ntokens);
     });
   }
 
@@ -193,4 +190,39 @@ export class TransformerLM extends Module implements TaskModel<LmBatch> {
     this.disposeState(state);
     return { logits, state: { layers: next, position: state.position + 1 } };
   }
+}
+
+/**
+ * sum_i mask_i (logsumexp(logits_i) - logits_i[target_i]) / max(1, ntokens) for `logits` `[N, V]`,
+ * int32 `target` `[N]` and float `mask` `[N]`, with its gradient written out:
+ * d logits_i = (softmax(logits_i) - onehot(target_i)) mask_i / ntokens. tfjs's autodiff of the
+ * same forward ops (log-sum-exp, the flat gather and its scatter) launches about 60 kernels for
+ * the backward pass where this launches 7; the forward ops, and so the loss, are unchanged.
+ */
+function maskedNll(logits: tf.Tensor, target: tf.Tensor, mask: tf.Tensor, ntokens: number): tf.Scalar {
+  const [N, V] = logits.shape as [number, number];
+  const f = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+    const x = args[0] as tf.Tensor;
+    const save = args[1] as tf.GradSaveFunc;
+    // target and mask too: the trainer's forward scope frees its tensors (these reshapes) once it returns.
+    save([x, target, mask]);
+    const value = tf.tidy(() => {
+      const lse = tf.logSumExp(x, -1); // [N]
+      // Each target's logit from the flat table.
+      const idx = tf.add(tf.mul(tf.range(0, N, 1, 'int32'), tf.scalar(V, 'int32')), target);
+      const picked = tf.gather(x.reshape([-1]), idx); // [N]
+      const nll = tf.mul(tf.sub(lse, picked), mask);
+      return tf.div(tf.sum(nll), Math.max(1, ntokens)) as tf.Scalar;
+    });
+    return {
+      value,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) =>
+        tf.tidy(() => {
+          const [xs, ts, ms] = saved as [tf.Tensor, tf.Tensor, tf.Tensor];
+          const w = tf.mul(ms, tf.div(dy, Math.max(1, ntokens))).reshape([N, 1]); // [N,1]
+          return [tf.mul(tf.sub(tf.softmax(xs), tf.oneHot(ts, V)), w)];
+        }),
+    };
+  });
+  return f(logits) as tf.Scalar;
 }

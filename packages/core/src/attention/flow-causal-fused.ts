@@ -60,7 +60,7 @@ export function flowAttentionCausalFused(q: tf.Tensor, k: tf.Tensor, v: tf.Tenso
     const save = args[3] as tf.GradSaveFunc;
     // Side 0 = queries (sinks), side 1 = keys (sources): X [2,BH,L,D].
     const fwd = tf.tidy(() => {
-      const n = tf.range(1, L + 1, 1, 'float32').reshape([1, L, 1]); // normal: [1,L,1]
+      const n = tf.tensor(Float32Array.from({ length: L }, (_, t) => t + 1), [1, L, 1]); // normal: [1,L,1], from the host (no kernel)
       const tril = causalMask(L); // [1,L,L]
       const X = tf.stack([q3, k3]);
       const Xp = featureMap === 'sigmoid' ? tf.sigmoid(X) : tf.add(tf.relu(X), 1e-6); // [Qp; Kp]
@@ -72,7 +72,8 @@ export function flowAttentionCausalFused(q: tf.Tensor, k: tf.Tensor, v: tf.Tenso
       const [cs, ds] = tf.unstack(tf.div(rowDot(Xe, swap(R)), n)); // conservedSink, conservedSource (before clamp)
       const [Qp, Kp] = tf.unstack(Xp); // [BH,L,D]
       const I = tf.unstack(Y)[0]!; // [BH,L,1]
-      const s: Record<string, tf.Tensor> = { n, tril, Xp, Xe, S, ab, Y, R, Qp: Qp!, Kp: Kp!, I, v: v3 };
+      // Kept for the backward pass (each one is a copy tfjs makes: only what it reads).
+      const s: Record<string, tf.Tensor> = { n, tril, Xp, Xe, S, ab, Y, R, Qp: Qp!, Kp: Kp!, v: v3 };
       if (featureMap === 'relu') s.X = X; // relu's derivative needs its input
       let gate: tf.Tensor | null = null; // sinkAllocation sigmoid(cs) [BH,L,1]
       if (allocation) s.gate = gate = tf.sigmoid(cs!);
@@ -116,8 +117,9 @@ export function flowAttentionCausalFused(q: tf.Tensor, k: tf.Tensor, v: tf.Tenso
           // gradients of the conserved flows [cs; ds] (zero for the one the options leave unused)
           const dcs = s.gate ? tf.mul(tf.mul(dr, s.In!), tf.mul(s.gate, tf.sub(1, s.gate))) : tf.zerosLike(dI);
           let dv = dVp;
-          let dds = tf.zerosLike(dI);
-          if (competition) {
+          let dds: tf.Tensor;
+          if (!competition) dds = tf.zerosLike(dI);
+          else {
             // Vp = v W;  W = E F, F = n / P(E)  =>  dE = dW F - P'(dW W / Z);  E = exp(cS)
             const W = s.W!;
             dv = tf.mul(dVp, W);

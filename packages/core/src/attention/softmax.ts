@@ -44,14 +44,15 @@ export function softmaxAttention(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, optio
   }
   const scale = options.scale ?? 1 / Math.sqrt(D);
   return tf.tidy(() => {
-    // Additive mask [1|B, 1, L, S] (0 = allowed, MASKED = not), or null.
+    // Additive mask (0 = allowed, MASKED = not), or null: [1, L, S] for the causal mask alone
+    // (it broadcasts over the [B*H, L, S] logits as they are), else [1|B, 1, L, S].
     let bias: tf.Tensor | null = null;
     if (options.causal) {
       // MASKED strictly above the diagonal: position i sees j <= i. Built on the host: one
       // tensor instead of bandPart's many [L,S] temporaries.
       const future = new Float32Array(L * S);
       for (let i = 0; i < L; i++) future.fill(MASKED, i * S + i + 1, (i + 1) * S);
-      bias = tf.tensor(future, [1, 1, L, S]);
+      bias = tf.tensor(future, mask ? [1, 1, L, S] : [1, L, S]);
     }
     if (mask) {
       const padded = tf.mul(tf.sub(1, tf.cast(mask, 'float32')), MASKED).reshape([B, 1, 1, S]);
@@ -74,7 +75,8 @@ function attentionWeights(q3: tf.Tensor, k3: tf.Tensor, bias: tf.Tensor | null, 
   return tf.tidy(() => {
     // Scale the queries ([L, D]) rather than the logits ([L, S]): one fewer quadratic tensor.
     let logits = tf.matMul(tf.mul(q3, scale), k3, false, true); // [BH,L,S]
-    if (bias) logits = tf.add(logits.reshape([B!, H!, L!, S!]), bias).reshape([B! * H!, L!, S!]);
+    if (bias?.rank === 3) logits = tf.add(logits, bias);
+    else if (bias) logits = tf.add(logits.reshape([B!, H!, L!, S!]), bias).reshape([B! * H!, L!, S!]);
     return tf.softmax(logits);
   });
 }

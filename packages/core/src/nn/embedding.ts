@@ -165,6 +165,8 @@ export class LearnedPositions extends Module {
     if (start + L > this.maxLen) {
       throw new Error(`LearnedPositions: sequence needs ${start + L} positions but maxLen is ${this.maxLen}; raise maxLen in the model config`);
     }
+    // The whole table when the sequence fills it (a training window): no slice, and no pad in its gradient.
+    if (start === 0 && L === this.maxLen) return addKeepingNothing(x, this.weight);
     return tf.tidy(() => addKeepingNothing(x, tf.slice(this.weight, [start, 0], [L, this.dim])));
   }
 }

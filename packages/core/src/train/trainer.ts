@@ -25,7 +25,7 @@ import { CheckpointPolicy } from './checkpoint-policy.ts';
 import { DataOrder } from './data-order.ts';
 import { accumulateGradients } from './accumulate.ts';
 import { evalContext, evaluateWith, evaluationLine, evaluationSplit, improves } from './evaluation.ts';
-import { clipByGlobalNorm, globalNorm, makeOptimizer } from './optim.ts';
+import { clipScale, globalNorm, makeOptimizer } from './optim.ts';
 import { Progress, formatDuration, type ProgressOptions } from './progress.ts';
 import { augmentationRng, runRandomness } from './randomness.ts';
 import { checkpointMeta, freshState, restoreRun } from './resume.ts';
@@ -207,17 +207,15 @@ export async function train(opts: TrainOptions): Promise<RunSummary> {
         );
       }
       let gradNorm: number | null = null;
-      let applied = grads;
+      let gradScale = 1;
       if (tc.gradClip !== null) {
-        const clipped = clipByGlobalNorm(grads, tc.gradClip);
-        tf.dispose(Object.values(grads));
-        applied = clipped.grads;
-        gradNorm = clipped.norm;
+        // Clipping's factor goes into the optimiser's update (no scaled copy of every gradient).
+        ({ norm: gradNorm, scale: gradScale } = clipScale(grads, tc.gradClip));
       } else if ((step + 1) % tc.logEvery === 0 || step + 1 === totalSteps) {
         gradNorm = globalNorm(grads); // for the metrics line (and TensorBoard); read only, the update is unchanged
       }
-      optimizer.step(applied, lr);
-      tf.dispose(Object.values(applied));
+      optimizer.step(grads, lr, gradScale);
+      tf.dispose(Object.values(grads));
       state.step = step + 1;
       order.advance();
 
