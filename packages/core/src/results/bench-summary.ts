@@ -39,7 +39,10 @@ export interface BenchComparison {
 /** A record file's part this summary reads. */
 export interface BenchRecordLike {
   command?: string;
-  machine?: { date?: string; loadAverage?: number; cores?: number };
+  /** When it ran: `machine.date`, else `recordedAt`. */
+  recordedAt?: string;
+  /** The 1-minute load average, or os.loadavg()'s three. */
+  machine?: { date?: string; loadAverage?: number | number[]; cores?: number };
   comparisons?: BenchComparison[];
 }
 
@@ -81,8 +84,8 @@ export function collectBenchComparisons(benchDir: string, repoRoot: string): Col
         ...c,
         record: path.relative(repoRoot, file).split(path.sep).join('/'),
         command: rec.command ?? '',
-        date: rec.machine?.date ?? '',
-        loadAverage: rec.machine?.loadAverage ?? null,
+        date: rec.machine?.date ?? rec.recordedAt ?? '',
+        loadAverage: Array.isArray(rec.machine?.loadAverage) ? (rec.machine.loadAverage[0] ?? null) : (rec.machine?.loadAverage ?? null),
       });
     });
   }
