@@ -17,6 +17,7 @@ import type { RunSummary } from './train/run-record.ts';
 import type { PaperData } from './results/paper.ts';
 import type { OriginalHooks } from './original.ts';
 import type { TableSpec } from './results/table-spec.ts';
+import type { BenchComparison } from './results/bench-summary.ts';
 
 export {
   forEachBatch,
@@ -130,6 +131,8 @@ export interface TaskBenchResult {
   notes?: string[];
   /** The raw numbers, written to the JSON record as they are. */
   raw?: unknown;
+  /** Lines for the performance page when the benchmark measured a peer beside us (results/bench-summary.ts). */
+  comparisons?: BenchComparison[];
 }
 
 export interface TaskBench {

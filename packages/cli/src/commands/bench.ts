@@ -308,7 +308,7 @@ function taskBenchCommand(what: string, tasks: Task[]): CommandModule<object, Ta
       const result = await benchOf(task).run({ dataRoot: cliDataRoot(args['data-root']), options, log: (m) => console.error(m) });
       const machine = machineFacts();
       const cmd = ['flowformer', ...process.argv.slice(2)].join(' ');
-      const record = { command: cmd, task: task.name, benchmark: what, title: result.title, machine, backend: backendInfo().backend, setup: result.setup, columns: result.columns, rows: result.rows, notes: result.notes ?? [], raw: result.raw ?? null };
+      const record = { command: cmd, task: task.name, benchmark: what, title: result.title, machine, backend: backendInfo().backend, setup: result.setup, columns: result.columns, rows: result.rows, notes: result.notes ?? [], raw: result.raw ?? null, ...(result.comparisons ? { comparisons: result.comparisons } : {}) };
       if (args.json) console.log(JSON.stringify(record, null, 2));
       else {
         console.log(`${result.title}\n`);
