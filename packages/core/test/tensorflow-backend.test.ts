@@ -68,6 +68,25 @@ describe.skipIf(!haveTensorflow)('tensorflow backend (tfjs-node)', () => {
     expect(backendInfo().versions.backendPackage).toMatch(/^@tensorflow\/tfjs-node@4\.22\.0$/);
   });
 
+  it('a cast to the same dtype copies nothing (it shares the data); other casts convert', async () => {
+    await initBackend('tensorflow');
+    const x = tf.tensor1d([1.5, -2.25, 3]);
+    const buffers = tf.memory().numDataBuffers;
+    const y = tf.cast(x, 'float32');
+    expect(tf.memory().numDataBuffers).toBe(buffers); // the same buffer as x
+    expect(y.dataId).toBe(x.dataId);
+    const n = tf.cast(x, 'int32');
+    expect(tf.memory().numDataBuffers).toBe(buffers + 1);
+    expect(Array.from(n.dataSync())).toEqual([1, -2, 3]);
+    x.dispose(); // the cast keeps the shared buffer alive
+    expect(Array.from(y.dataSync())).toEqual([1.5, -2.25, 3]);
+    tf.dispose([y, n]);
+    expect(tf.memory().numDataBuffers).toBe(buffers - 1);
+    // the gradient of a same-dtype cast is dy
+    const g = tf.grad((a: tf.Tensor) => tf.sum(tf.mul(tf.cast(a, 'float32'), 2)))(tf.tensor1d([1, 2]));
+    expect(Array.from(g.dataSync())).toEqual([2, 2]);
+  });
+
   for (const causal of [false, true]) {
     it(`one Flow-Attention SGD step${causal ? ' (causal)' : ''} equals wasm's: loss, gradients, updated weights`, async () => {
       const ref = await trainingStep('wasm', causal);

@@ -29,6 +29,7 @@ import path from 'node:path';
 import * as wasmPkg from '@tensorflow/tfjs-backend-wasm';
 import { tf } from '../tf.ts';
 import { registerWasmKernels } from './wasm-kernels.ts';
+import { registerTensorflowKernels } from './tensorflow-kernels.ts';
 import './gradients.ts';
 import './cpu-kernels.ts';
 
@@ -305,6 +306,7 @@ async function activate(name: BackendName, threads: number, threadsGiven: boolea
         `Make sure a single @tensorflow/tfjs 4.22.0 is installed (\`npm ls @tensorflow/tfjs-core\`).`,
     );
   }
+  registerTensorflowKernels();
   await setBackendOrThrow('tensorflow');
   const ver = mod.version?.['tfjs-node'];
   const intraOp = Number(process.env.TF_NUM_INTRAOP_THREADS);
