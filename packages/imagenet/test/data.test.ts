@@ -299,3 +299,46 @@ describe('errors and the ILSVRC validation helper', () => {
     }
   });
 });
+
+describe.skipIf(!cifar.present)(`worker threads on the real CIFAR-10 copy ${cifar.reason}`, () => {
+  it('a pool of 2 worker threads gives byte-identical training and evaluation batches to the main thread, at 224 px with the full recipe', async () => {
+    const folder = scanImageFolder(path.join(cifar.path, 'train'));
+    const pipeline = pipelineOf(ImagenetDataSchema.parse({ imageSize: 224 }));
+    const inThread = new ImageFolderSplit(folder, pipeline, 0);
+    const pooled = new ImageFolderSplit(folder, pipeline, 2);
+    expect(inThread.workers).toBe(0);
+    expect(pooled.workers).toBe(2);
+    const idx = Int32Array.from({ length: 12 }, (_, i) => (i * 409) % 5000);
+    try {
+      for (const training of [true, false]) {
+        for (const seed of [3, 4]) {
+          const a = await inThread.batch(idx, { training, rng: new Rng(seed) });
+          const b = await pooled.batch(idx, { training, rng: new Rng(seed) });
+          expect(b.x.shape).toEqual([12, 224, 224, 3]);
+          expect(Buffer.from((b.x.dataSync() as Float32Array).buffer).equals(Buffer.from((a.x.dataSync() as Float32Array).buffer))).toBe(true);
+          expect(Array.from(b.labels.dataSync())).toEqual(Array.from(a.labels.dataSync()));
+          if (training) expect(Array.from(b.targets!.dataSync())).toEqual(Array.from(a.targets!.dataSync()));
+          tf.dispose([...a.tensors, ...b.tensors]);
+        }
+      }
+    } finally {
+      await pooled.close();
+    }
+  });
+
+  it('an unreadable file fails the batch with an error naming it; close() ends the threads and a later batch starts new ones', async () => {
+    const dir = path.join(tmp.dir, 'bad-pool');
+    mkdirSync(path.join(dir, 'a'), { recursive: true });
+    writeFileSync(path.join(dir, 'a', 'good.png'), await sharp({ create: { width: 8, height: 8, channels: 3, background: { r: 9, g: 99, b: 199 } } }).png().toBuffer());
+    writeFileSync(path.join(dir, 'a', 'zbroken.jpg'), 'not a jpeg at all');
+    const split = new ImageFolderSplit(scanImageFolder(dir), pipelineOf(ImagenetDataSchema.parse({ imageSize: 16 })), 1);
+    const ok = await split.batch(Int32Array.from([0]), { training: true, rng: new Rng(1) });
+    tf.dispose(ok.tensors);
+    await expect(split.batch(Int32Array.from([0, 1]), { training: true, rng: new Rng(1) })).rejects.toThrow(/zbroken\.jpg is not a readable image/);
+    await split.close();
+    const again = await split.batch(Int32Array.from([0]), { training: false, rng: new Rng(1) });
+    expect(again.x.shape).toEqual([1, 16, 16, 3]);
+    tf.dispose(again.tensors);
+    await split.close();
+  });
+});

@@ -1,0 +1,53 @@
+/**
+ * The two views of one image file, as the split and its worker threads compute them: the
+ * training view (crop, flip, RandAugment or ColorJitter, drawing only from the image's own
+ * seed) and the evaluation view (resize and centre crop), each normalised to `[S, S, 3]` floats.
+ * This module imports no tensor library, so a worker thread that loads it stays small.
+ */
+import { Rng } from '@flowformer/core/rng';
+import { colorJitter, hflip, normalizeInto, randAugment, type MixupArgs, type RandAugmentArgs, type RgbImage } from './augment.ts';
+import { decodeEval, decodePadRandomCrop, decodeRandomResizedCrop } from './decode.ts';
+
+/** The training and evaluation transforms (DeiT's `create_transform` + `Mixup`). */
+export interface ImagePipelineArgs {
+  imageSize: number;
+  /** 'random-resized': RandomResizedCrop (ImageNet); 'pad-random': RandomCrop with 4 px zero padding (the original's rule for inputs <= 32 px). */
+  trainCrop: 'random-resized' | 'pad-random';
+  scale: [number, number];
+  ratio: [number, number];
+  hflipProb: number;
+  /** RandAugment, or null for none. */
+  randAugment: RandAugmentArgs | null;
+  /** ColorJitter strength; timm applies it only when RandAugment is off (`applyJitterWithRandAugment` false). */
+  colorJitter: number;
+  applyJitterWithRandAugment: boolean;
+  /** Evaluation: resize the shorter side to floor(imageSize / evalCropPct), centre crop. */
+  evalCropPct: number;
+  mixup: MixupArgs | null;
+}
+
+/** Decodes and augments one training image (everything but Mixup/CutMix), drawing only from `rng`. */
+export async function trainView(file: string, p: ImagePipelineArgs, rng: Rng): Promise<RgbImage> {
+  let im =
+    p.trainCrop === 'random-resized' ? await decodeRandomResizedCrop(file, p.imageSize, rng, p.scale, p.ratio) : await decodePadRandomCrop(file, p.imageSize, 4, rng);
+  if (p.hflipProb > 0 && rng.next() < p.hflipProb) im = hflip(im);
+  if (p.randAugment) im = randAugment(im, rng, p.randAugment);
+  if (p.colorJitter > 0 && (!p.randAugment || p.applyJitterWithRandAugment)) im = colorJitter(im, p.colorJitter, rng);
+  return im;
+}
+
+/** One image of a batch: its file, and the seed of its training view (null: the evaluation view). */
+export interface ViewRequest {
+  file: string;
+  seed: number | null;
+  pipeline: ImagePipelineArgs;
+}
+
+/** The view of `req` normalised with the ImageNet mean/std: `[S, S, 3]` floats, S = imageSize. */
+export async function normalizedView(req: ViewRequest): Promise<Float32Array<ArrayBuffer>> {
+  const S = req.pipeline.imageSize;
+  const im = req.seed !== null ? await trainView(req.file, req.pipeline, new Rng(req.seed)) : await decodeEval(req.file, S, req.pipeline.evalCropPct);
+  const x = new Float32Array(S * S * 3);
+  normalizeInto(im, x, 0);
+  return x;
+}
