@@ -5,7 +5,8 @@
  *   train  — training view (crop + flip + RandAugment + normalise + Mixup, as configured);
  *   eval   — evaluation view (resize + centre crop + normalise);
  * train and eval go through the same `ImageFolderSplit.batch` the trainer calls (tensors
- * included), once per number of worker threads asked for. The worker counts are timed in
+ * included, one batch built ahead of the one consumed as the trainer does), once per number of
+ * worker threads asked for. The worker counts are timed in
  * interleaved rounds (1, 2, 1, 2, ...) and each figure is the median over the rounds, so that a
  * load that comes and goes on a shared machine falls on all of them alike; the scaling ratio is
  * the median of the per-round ratios.
@@ -118,11 +119,17 @@ export async function benchData(opts: BenchDataOptions): Promise<BenchDataResult
     for (let r = 0; r < rounds; r++) {
       for (let k = 0; k < splits.length; k++) {
         for (const view of ['train', 'eval'] as const) {
-          // The same images and augmentation draws for every count in a round.
-          const viewRng = new Rng(1000 + r);
+          // The same images and augmentation draws for every count in a round; one batch built
+          // ahead of the one consumed, as the trainer prefetches.
+          const build = (b: number) => splits[k]!.batch(batchIndices(b), { training: view === 'train', rng: new Rng(1000 * (r + 1) + b) });
           const elu0 = performance.eventLoopUtilization();
           const s = await wall(async () => {
-            for (let b = 1; b <= nb; b++) tf.dispose((await splits[k]!.batch(batchIndices(b), { training: view === 'train', rng: viewRng })).tensors);
+            let next = build(1);
+            for (let b = 1; b <= nb; b++) {
+              const batch = await next;
+              if (b < nb) next = build(b + 1);
+              tf.dispose(batch.tensors);
+            }
           });
           const elu = performance.eventLoopUtilization(elu0);
           times[k]![view].push((nb * B) / s);
