@@ -1,4 +1,5 @@
 import { mkdirSync, readdirSync, writeFileSync, existsSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -8,6 +9,8 @@ import {
   autoContrast,
   centerCropBox,
   colorJitter,
+  cropResizeBicubic,
+  decodeFull,
   decodeEval,
   decodePadRandomCrop,
   decodeRandomResizedCrop,
@@ -166,6 +169,16 @@ describe.skipIf(!cifar.present)(`image folders on the real CIFAR-10 copy ${cifar
 });
 
 describe('augmentations (PIL/timm definitions)', () => {
+  it('normalizeInto (a table of the 768 values) writes the float32 of (x / 255 - mean) / std exactly', () => {
+    const rng = new Rng(11);
+    const im: RgbImage = { width: 40, height: 30, data: Uint8ClampedArray.from({ length: 40 * 30 * 3 }, () => rng.int(256)) };
+    const got = new Float32Array(5 + im.data.length);
+    normalizeInto(im, got, 5);
+    const want = new Float32Array(5 + im.data.length);
+    for (let i = 0; i < im.data.length; i++) want[5 + i] = (im.data[i]! / 255 - IMAGENET_MEAN[i % 3]!) / IMAGENET_STD[i % 3]!;
+    expect(Buffer.from(got.buffer).equals(Buffer.from(want.buffer))).toBe(true);
+  });
+
   it('hflip mirrors; invert, solarize, posterize act per pixel', () => {
     const g = gradient(7, 5);
     const f = hflip(g);
@@ -340,5 +353,47 @@ describe.skipIf(!cifar.present)(`worker threads on the real CIFAR-10 copy ${cifa
     expect(again.x.shape).toEqual([1, 16, 16, 3]);
     tf.dispose(again.tensors);
     await split.close();
+  });
+});
+
+// PIL itself, when a Python with Pillow is on this machine (outside CI it usually is): the
+// reference of the resampling the original's pipeline (timm/torchvision on PIL images) does.
+const python = ['python3', '/usr/bin/python3'].find((py) => spawnSync(py, ['-c', 'import PIL.Image'], { stdio: 'ignore' }).status === 0);
+const PIL_RESIZE = `
+import base64, json, sys
+from PIL import Image
+out = []
+for c in json.load(sys.stdin):
+    im = Image.frombytes('RGB', (c['w'], c['h']), base64.b64decode(c['data']))
+    b = c['box']
+    out.append(base64.b64encode(im.crop((b['left'], b['top'], b['left'] + b['width'], b['top'] + b['height'])).resize((c['ow'], c['oh']), Image.BICUBIC).tobytes()).decode())
+print(json.dumps(out))
+`;
+
+describe.skipIf(!python || !cifar.present)(`bicubic crop and resize against PIL ${!python ? '(skipped: no python3 with Pillow)' : cifar.reason}`, () => {
+  it("cropResizeBicubic gives PIL's bytes: up-sampling a real CIFAR-10 image to 224, down-sampling (antialiased) and mixed", async () => {
+    const real = await decodeFull(path.join(cifar.path, 'train/horse/0042.jpg'));
+    const rng = new Rng(4);
+    const noise: RgbImage = { width: 300, height: 200, data: Uint8ClampedArray.from({ length: 300 * 200 * 3 }, () => rng.int(256)) };
+    const cases: [RgbImage, { left: number; top: number; width: number; height: number }, number, number][] = [
+      [real, { left: 0, top: 0, width: 32, height: 32 }, 224, 224],
+      [real, { left: 3, top: 2, width: 20, height: 25 }, 224, 224],
+      [real, { left: 5, top: 7, width: 13, height: 9 }, 224, 224],
+      [real, { left: 0, top: 0, width: 32, height: 32 }, 32, 256],
+      [noise, { left: 0, top: 0, width: 300, height: 200 }, 64, 48],
+      [noise, { left: 17, top: 11, width: 201, height: 150 }, 224, 224],
+      [noise, { left: 0, top: 0, width: 300, height: 200 }, 341, 227],
+    ];
+    const r = spawnSync(python!, ['-c', PIL_RESIZE], {
+      input: JSON.stringify(cases.map(([im, box, ow, oh]) => ({ w: im.width, h: im.height, data: Buffer.from(im.data).toString('base64'), box, ow, oh }))),
+      maxBuffer: 64 * 2 ** 20,
+    });
+    expect(r.status, String(r.stderr)).toBe(0);
+    const want = JSON.parse(String(r.stdout)) as string[];
+    cases.forEach(([im, box, ow, oh], i) => {
+      const got = cropResizeBicubic(im, box, ow, oh);
+      expect([got.width, got.height]).toEqual([ow, oh]);
+      expect(Buffer.from(got.data).equals(Buffer.from(want[i]!, 'base64')), `case ${i}`).toBe(true);
+    });
   });
 });

@@ -72,6 +72,140 @@ export function centerCropBox(width: number, height: number, size: number): Crop
   return { top: Math.round((height - size) / 2), left: Math.round((width - size) / 2), width: size, height: size };
 }
 
+// ----------------------------------------------------------------------------- resampling
+
+/** PIL's bicubic kernel (a = -0.5, support 2). */
+function bicubic(x: number): number {
+  const a = -0.5;
+  if (x < 0) x = -x;
+  if (x < 1) return ((a + 2) * x - (a + 3)) * x * x + 1;
+  if (x < 2) return (((x - 5) * x + 8) * x - 4) * a;
+  return 0;
+}
+
+/** PIL's fixed-point precision of 8-bit resampling (Resample.c: 32 - 8 - 2 bits). */
+const PRECISION_BITS = 22;
+
+/**
+ * PIL `precompute_coeffs` + `normalize_coeffs_8bpc` for `inSize` source pixels to `outSize`:
+ * per output pixel the first source pixel, the tap count, and `ksize` integer weights.
+ */
+function resampleCoeffs(inSize: number, outSize: number): { ksize: number; bounds: Int32Array; k: Int32Array } {
+  const scale = inSize / outSize;
+  const filterscale = Math.max(1, scale);
+  const support = 2 * filterscale;
+  const ksize = Math.ceil(support) * 2 + 1;
+  const bounds = new Int32Array(outSize * 2);
+  const k = new Int32Array(outSize * ksize);
+  const w = new Float64Array(ksize);
+  for (let xx = 0; xx < outSize; xx++) {
+    const center = (xx + 0.5) * scale;
+    const ss = 1 / filterscale;
+    const xmin = Math.max(0, Math.trunc(center - support + 0.5));
+    const xmax = Math.min(inSize, Math.trunc(center + support + 0.5)) - xmin;
+    let ww = 0;
+    for (let x = 0; x < xmax; x++) {
+      w[x] = bicubic((x + xmin - center + 0.5) * ss);
+      ww += w[x]!;
+    }
+    for (let x = 0; x < xmax; x++) {
+      const v = ww !== 0 ? w[x]! / ww : w[x]!;
+      k[xx * ksize + x] = Math.trunc(v < 0 ? -0.5 + v * (1 << PRECISION_BITS) : 0.5 + v * (1 << PRECISION_BITS));
+    }
+    bounds[2 * xx] = xmin;
+    bounds[2 * xx + 1] = xmax;
+  }
+  return { ksize, bounds, k };
+}
+
+/** PIL's `clip8`: the fixed-point sum to 0..255. */
+const clip8 = (v: number) => {
+  const x = v >> PRECISION_BITS;
+  return x < 0 ? 0 : x > 255 ? 255 : x;
+};
+
+/**
+ * `im.crop(box).resize((outW, outH), Image.BICUBIC)` exactly as PIL computes it for 8-bit RGB
+ * (Resample.c: separable convolution, the kernel widened by the scale when shrinking, 22-bit
+ * fixed-point weights, a horizontal pass to 8 bits then a vertical one): what torchvision's
+ * `RandomResizedCrop(..., BICUBIC)` and timm's training crop do to PIL images.
+ */
+export function cropResizeBicubic(im: RgbImage, box: CropBox, outW: number, outH: number): RgbImage {
+  const { left, top, width: w, height: h } = box;
+  if (left < 0 || top < 0 || w < 1 || h < 1 || left + w > im.width || top + h > im.height) {
+    throw new Error(`crop box ${JSON.stringify(box)} is outside the ${im.width}x${im.height} image`);
+  }
+  const W = im.width;
+  const src = im.data;
+  const needH = outW !== w;
+  const needV = outH !== h;
+  const vert = needV ? resampleCoeffs(h, outH) : null;
+  // Source rows the vertical pass reads (all of them without one).
+  const y0 = vert ? vert.bounds[0]! : 0;
+  const y1 = vert ? vert.bounds[2 * outH - 2]! + vert.bounds[2 * outH - 1]! : h;
+  // Horizontal pass (or the plain crop) of rows y0..y1 of the box: [y1 - y0, outW, 3].
+  const mid = new Uint8ClampedArray((y1 - y0) * outW * 3);
+  if (needH) {
+    const { ksize, bounds, k } = resampleCoeffs(w, outW);
+    const half = 1 << (PRECISION_BITS - 1);
+    for (let y = y0; y < y1; y++) {
+      const row = ((top + y) * W + left) * 3;
+      const o = (y - y0) * outW * 3;
+      for (let xx = 0; xx < outW; xx++) {
+        const xmin = bounds[2 * xx]!;
+        const n = bounds[2 * xx + 1]!;
+        const kk = xx * ksize;
+        let s0 = half;
+        let s1 = half;
+        let s2 = half;
+        for (let x = 0; x < n; x++) {
+          const p = row + (xmin + x) * 3;
+          const c = k[kk + x]!;
+          s0 += src[p]! * c;
+          s1 += src[p + 1]! * c;
+          s2 += src[p + 2]! * c;
+        }
+        mid[o + 3 * xx] = clip8(s0);
+        mid[o + 3 * xx + 1] = clip8(s1);
+        mid[o + 3 * xx + 2] = clip8(s2);
+      }
+    }
+  } else {
+    for (let y = y0; y < y1; y++) mid.set(src.subarray(((top + y) * W + left) * 3, ((top + y) * W + left + w) * 3), (y - y0) * outW * 3);
+  }
+  if (!vert) return { width: outW, height: outH, data: mid };
+  // Vertical pass: [outH, outW, 3].
+  const out = newImage(outW, outH);
+  const dst = out.data;
+  const { ksize, bounds, k } = vert;
+  const rowLen = outW * 3;
+  const half = 1 << (PRECISION_BITS - 1);
+  // Row by row over the taps' source rows, read in sequence. PIL sums in int32; these sums of
+  // integers are exact in doubles and stay below 2^31, so the bytes are PIL's.
+  for (let yy = 0; yy < outH; yy++) {
+    const ymin = bounds[2 * yy]! - y0;
+    const n = bounds[2 * yy + 1]!;
+    const kk = yy * ksize;
+    const o = yy * rowLen;
+    if (n === 4) {
+      // Up-sampling: four taps everywhere but near the edges.
+      const [c0, c1, c2, c3] = [k[kk]!, k[kk + 1]!, k[kk + 2]!, k[kk + 3]!];
+      const r0 = ymin * rowLen;
+      const r1 = r0 + rowLen;
+      const r2 = r1 + rowLen;
+      const r3 = r2 + rowLen;
+      for (let i = 0; i < rowLen; i++) dst[o + i] = (half + mid[r0 + i]! * c0 + mid[r1 + i]! * c1 + mid[r2 + i]! * c2 + mid[r3 + i]! * c3) >> PRECISION_BITS; // the clamped store is clip8
+      continue;
+    }
+    for (let i = 0; i < rowLen; i++) {
+      let s = half;
+      for (let y = 0; y < n; y++) s += mid[(ymin + y) * rowLen + i]! * k[kk + y]!;
+      dst[o + i] = clip8(s);
+    }
+  }
+  return out;
+}
+
 // ----------------------------------------------------------------------------- flips, jitter
 
 /** Mirror left-right (torchvision `RandomHorizontalFlip` once the coin says so). */
@@ -222,8 +356,14 @@ export const translateY = (im: RgbImage, px: number) => affine(im, [1, 0, 0, 0, 
 
 function perChannelLut(im: RgbImage, lut: (c: number) => Uint8ClampedArray): RgbImage {
   const out = newImage(im.width, im.height);
-  const luts = [lut(0), lut(1), lut(2)];
-  for (let i = 0; i < im.data.length; i++) out.data[i] = luts[i % 3]![im.data[i]!]!;
+  const [l0, l1, l2] = [lut(0), lut(1), lut(2)];
+  const src = im.data;
+  const dst = out.data;
+  for (let i = 0; i < src.length; i += 3) {
+    dst[i] = l0[src[i]!]!;
+    dst[i + 1] = l1[src[i + 1]!]!;
+    dst[i + 2] = l2[src[i + 2]!]!;
+  }
   return out;
 }
 function histogram(im: RgbImage, c: number): Int32Array {
@@ -328,11 +468,25 @@ export function randAugment(im: RgbImage, rng: Rng, args: RandAugmentArgs = DEIT
 
 // ----------------------------------------------------------------------------- tensors
 
-/** `(x / 255 - mean) / std` per channel, written into `out` at `offset` (`[H, W, 3]`, NHWC). */
+/** `(v / 255 - mean[c]) / std[c]` for every 8-bit value v of each channel c, as doubles: `[3 * 256]`. */
+function normalizeTable(mean: readonly number[], std: readonly number[]): Float64Array {
+  const t = new Float64Array(3 * 256);
+  for (let c = 0; c < 3; c++) for (let v = 0; v < 256; v++) t[c * 256 + v] = (v / 255 - mean[c]!) / std[c]!;
+  return t;
+}
+const IMAGENET_TABLE = normalizeTable(IMAGENET_MEAN, IMAGENET_STD);
+
+/**
+ * `(x / 255 - mean) / std` per channel, written into `out` at `offset` (`[H, W, 3]`, NHWC). A
+ * table of the 3 x 256 values: the same doubles as computing each, rounded once to float32.
+ */
 export function normalizeInto(im: RgbImage, out: Float32Array, offset: number, mean: readonly number[] = IMAGENET_MEAN, std: readonly number[] = IMAGENET_STD): void {
-  const n = im.width * im.height;
-  for (let i = 0; i < n; i++) {
-    for (let c = 0; c < 3; c++) out[offset + 3 * i + c] = (im.data[3 * i + c]! / 255 - mean[c]!) / std[c]!;
+  const t = mean === IMAGENET_MEAN && std === IMAGENET_STD ? IMAGENET_TABLE : normalizeTable(mean, std);
+  const d = im.data;
+  for (let i = 0; i < d.length; i += 3) {
+    out[offset + i] = t[d[i]!]!;
+    out[offset + i + 1] = t[256 + d[i + 1]!]!;
+    out[offset + i + 2] = t[512 + d[i + 2]!]!;
   }
 }
 
