@@ -2,8 +2,8 @@
  * The DeiT/timm training augmentations as pure functions on 8-bit RGB images in memory, each
  * drawing its randomness from the run's seeded `Rng` (so a resumed run sees the same crops):
  *
- *   RandomResizedCrop params (torchvision's algorithm; the crop and bicubic resize are done by
- *   sharp in `decode.ts`), RandAugment 'rand-m9-mstd0.5-inc1' (timm's increasing-severity op
+ *   RandomResizedCrop (torchvision's sampling of the box, then PIL's bicubic crop and resize,
+ *   `cropResizeBicubic`), RandAugment 'rand-m9-mstd0.5-inc1' (timm's increasing-severity op
  *   set, 2 ops per image, each applied with probability 0.5), ColorJitter, normalisation with
  *   the ImageNet mean/std, and batch-level Mixup/CutMix with label smoothing (timm's `Mixup`).
  *
