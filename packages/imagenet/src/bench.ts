@@ -50,6 +50,12 @@ export interface Throughput {
 export interface ViewResult extends Throughput {
   /** Main-thread busy time per batch (ms): event-loop utilisation x wall time while building it. */
   mainThreadMsPerBatch: number;
+  /**
+   * CPU time of the whole process (every thread: main, workers, libuv's) per image, in ms:
+   * 1000 / this is images/s per core, which the load of other processes on the machine touches
+   * far less than images/s.
+   */
+  cpuMsPerImage: number;
   rounds: number[];
 }
 
@@ -115,7 +121,7 @@ export async function benchData(opts: BenchDataOptions): Promise<BenchDataResult
     for (const split of splits) {
       for (const training of [true, false]) tf.dispose((await split.batch(batchIndices(0), { training, rng: new Rng(1) })).tensors);
     }
-    const times = splits.map(() => ({ train: [] as number[], eval: [] as number[], trainBusy: [] as number[], evalBusy: [] as number[] }));
+    const times = splits.map(() => ({ train: [] as number[], eval: [] as number[], trainBusy: [] as number[], evalBusy: [] as number[], trainCpu: [] as number[], evalCpu: [] as number[] }));
     for (let r = 0; r < rounds; r++) {
       for (let k = 0; k < splits.length; k++) {
         for (const view of ['train', 'eval'] as const) {
@@ -123,6 +129,7 @@ export async function benchData(opts: BenchDataOptions): Promise<BenchDataResult
           // ahead of the one consumed, as the trainer prefetches.
           const build = (b: number) => splits[k]!.batch(batchIndices(b), { training: view === 'train', rng: new Rng(1000 * (r + 1) + b) });
           const elu0 = performance.eventLoopUtilization();
+          const cpu0 = process.cpuUsage();
           const s = await wall(async () => {
             let next = build(1);
             for (let b = 1; b <= nb; b++) {
@@ -132,18 +139,23 @@ export async function benchData(opts: BenchDataOptions): Promise<BenchDataResult
             }
           });
           const elu = performance.eventLoopUtilization(elu0);
+          const cpu = process.cpuUsage(cpu0);
           times[k]![view].push((nb * B) / s);
           times[k]![view === 'train' ? 'trainBusy' : 'evalBusy'].push(elu.active / nb);
+          times[k]![view === 'train' ? 'trainCpu' : 'evalCpu'].push((cpu.user + cpu.system) / 1000 / (nb * B));
         }
       }
       log(`round ${r + 1}/${rounds}: train ${counts.map((w, k) => `${w} workers ${times[k]!.train[r]!.toFixed(0)}`).join(', ')} img/s`);
     }
     const defaultWorkers = resolveWorkers(null);
-    const viewOf = (ips: number[], busy: number[]): ViewResult => {
+    const viewOf = (ips: number[], busy: number[], cpu: number[]): ViewResult => {
       const m = median(ips);
-      return { imagesPerSecond: m, msPerImage: 1000 / m, mainThreadMsPerBatch: median(busy), rounds: ips };
+      return { imagesPerSecond: m, msPerImage: 1000 / m, mainThreadMsPerBatch: median(busy), cpuMsPerImage: median(cpu), rounds: ips };
     };
-    const byWorkers = counts.map((w, k) => ({ workers: w, isDefault: w === defaultWorkers, train: viewOf(times[k]!.train, times[k]!.trainBusy), eval: viewOf(times[k]!.eval, times[k]!.evalBusy) }));
+    const byWorkers = counts.map((w, k) => {
+      const t = times[k]!;
+      return { workers: w, isDefault: w === defaultWorkers, train: viewOf(t.train, t.trainBusy, t.trainCpu), eval: viewOf(t.eval, t.evalBusy, t.evalCpu) };
+    });
     const trainScaling: Record<string, number> = {};
     for (let k = 1; k < counts.length; k++) trainScaling[String(counts[k])] = median(times[k]!.train.map((v, r) => v / times[0]!.train[r]!));
     const result: BenchDataResult = { dir: opts.dir, files: size, imageSize: data.imageSize, batchSize: B, images: nb * B, rounds, cores: defaultWorkers, decode, byWorkers, trainScaling };

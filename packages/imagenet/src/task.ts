@@ -133,7 +133,8 @@ interface PeerRecord {
   versions?: Record<string, string>;
   threads?: number;
   imageSize?: number;
-  results: { workers: number; imagesPerSecond: number }[];
+  /** cpuMsPerImage: CPU time of all its processes per image, when the peer measured it. */
+  results: { workers: number; imagesPerSecond: number; cpuMsPerImage?: number }[];
 }
 
 function readPeer(file: string): PeerRecord {
@@ -209,7 +210,7 @@ const benchDataHook: TaskBench = {
     const evalSteps = d.evalCropPct === 1 ? 'resize to the side if needed, normalise' : `resize shorter side to ${Math.floor(d.imageSize / d.evalCropPct)}, centre crop, normalise`;
     const perCore = (ips: number, w: number) => Math.round(ips / Math.max(1, w));
     const first = r.byWorkers[0]!;
-    const rows: (string | number)[][] = [['decode', 'ours, 4 files at once in the main thread', 'read + decode the whole file to RGB', Math.round(r.decode.imagesPerSecond), '', '', '']];
+    const rows: (string | number)[][] = [['decode', 'ours, 4 files at once in the main thread', 'read + decode the whole file to RGB', Math.round(r.decode.imagesPerSecond), '', '', '', '', '']];
     for (const view of ['train', 'eval'] as const) {
       for (const w of r.byWorkers) {
         const t = w[view];
@@ -220,12 +221,15 @@ const benchDataHook: TaskBench = {
           Math.round(t.imagesPerSecond),
           perCore(t.imagesPerSecond, w.workers),
           (t.imagesPerSecond / first[view].imagesPerSecond).toFixed(2),
+          t.cpuMsPerImage.toFixed(2),
+          Math.round(1000 / t.cpuMsPerImage),
           t.mainThreadMsPerBatch.toFixed(1),
         ]);
       }
     }
     for (const p of peer?.results ?? []) {
-      rows.push(['train', `peer, DataLoader num_workers ${p.workers}`, 'see the peer record below', Math.round(p.imagesPerSecond), perCore(p.imagesPerSecond, p.workers), '', '']);
+      const cpu = p.cpuMsPerImage;
+      rows.push(['train', `peer, DataLoader num_workers ${p.workers}`, 'the peer\'s training view (its record: peer command, versions)', Math.round(p.imagesPerSecond), perCore(p.imagesPerSecond, p.workers), '', cpu ? cpu.toFixed(2) : '', cpu ? Math.round(1000 / cpu) : '', '']);
     }
     const scaling = Object.entries(r.trainScaling).map(([w, x]) => `${first.workers} -> ${w} workers ${x.toFixed(2)}x`);
     return {
@@ -245,12 +249,13 @@ const benchDataHook: TaskBench = {
         sharp: `${sharp.versions.sharp ?? '?'} (libvips ${sharp.versions.vips})`,
         ...(peer ? { 'peer command': peer.command, 'peer versions': Object.entries(peer.versions ?? {}).map(([k, v]) => `${k} ${v}`).join(', '), 'peer threads': peer.threads ?? '?' } : {}),
       },
-      columns: ['view', 'pipeline', 'what is timed (per image)', 'images/s', 'images/s per worker', `x vs ${first.workers} workers`, 'main thread busy ms/batch'],
+      columns: ['view', 'pipeline', 'what is timed (per image)', 'images/s', 'images/s per worker', `x vs ${first.workers} workers`, 'CPU ms/image (all threads)', 'images/s per core (1000 / CPU ms)', 'main thread busy ms/batch'],
       rows,
       notes: [
         'Files are read once before timing, so every view decodes from the page cache; one warm-up batch per worker count and view is not timed.',
         'The worker counts are timed in interleaved rounds with the same images and augmentation draws; images/s is the median over the rounds.',
         'main thread busy ms/batch: event-loop utilisation while a batch is built, i.e. what would hold up a training step; with worker threads it is only the batch assembly (copies, Mixup/CutMix, tensors).',
+        'CPU ms/image: CPU time of every thread of the process (main, workers, libuv) over the timed batches, per image; images/s per core = 1000 / that. Other processes on the machine slow images/s but hardly this.',
         ...(peer ? ["The peer's figures come from its own record (--peer), measured by its command; put it beside ours only when both ran in the same session."] : []),
       ],
       raw: { ...r, peer },

@@ -265,6 +265,30 @@ describe('augmentations (PIL/timm definitions)', () => {
     }
     expect(kinds).toEqual(new Set(['mixup', 'cutmix']));
   });
+
+  it('Mixup/CutMix in place give the floats of mixing each example with the un-mixed flipped batch, odd and even batches', () => {
+    for (const B of [5, 6]) {
+      const H = 6, W = 7, px = H * W * 3;
+      const labels = Int32Array.from({ length: B }, (_, i) => i % 3);
+      const kinds = new Set<string>();
+      for (let t = 0; t < 12; t++) {
+        const data = new Rng(100 + t);
+        const x = Float32Array.from({ length: B * px }, () => data.normal());
+        const src = new Float32Array(x);
+        const { mix } = mixupCutmix(x, labels, B, H, W, 3, { mixupAlpha: 0.8, cutmixAlpha: 1, prob: 1, switchProb: 0.5, labelSmoothing: 0.1 }, new Rng(t));
+        kinds.add(mix.kind);
+        const want = new Float32Array(src);
+        for (let i = 0; i < B; i++) {
+          const a = i * px;
+          const b = (B - 1 - i) * px;
+          if (mix.kind === 'mixup') for (let k = 0; k < px; k++) want[a + k] = mix.lam * src[a + k]! + (1 - mix.lam) * src[b + k]!;
+          else for (let y = mix.box!.y0; y < mix.box!.y1; y++) for (let k = (y * W + mix.box!.x0) * 3; k < (y * W + mix.box!.x1) * 3; k++) want[a + k] = src[b + k]!;
+        }
+        expect(Buffer.from(x.buffer).equals(Buffer.from(want.buffer)), `B ${B} draw ${t} (${mix.kind})`).toBe(true);
+      }
+      expect(kinds).toEqual(new Set(['mixup', 'cutmix']));
+    }
+  });
 });
 
 describe('errors and the ILSVRC validation helper', () => {

@@ -553,11 +553,16 @@ export function mixupCutmix(x: Float32Array, labels: Int32Array, B: number, H: n
   }
   const px = H * W * 3;
   if (kind === 'mixup') {
-    const src = new Float32Array(x); // the un-mixed batch, read through the flip
-    for (let i = 0; i < B; i++) {
+    // Example i and its partner B-1-i mixed together, in place: no copy of the batch.
+    for (let i = 0; 2 * i < B; i++) {
       const a = i * px;
       const b = (B - 1 - i) * px;
-      for (let k = 0; k < px; k++) x[a + k] = lam * src[a + k]! + (1 - lam) * src[b + k]!;
+      for (let k = 0; k < px; k++) {
+        const u = x[a + k]!;
+        const v = x[b + k]!;
+        x[a + k] = lam * u + (1 - lam) * v;
+        x[b + k] = lam * v + (1 - lam) * u;
+      }
     }
   } else if (kind === 'cutmix') {
     // timm rand_bbox: a box of side sqrt(1 - lam) times the image's, centred uniformly, clipped.
@@ -569,13 +574,17 @@ export function mixupCutmix(x: Float32Array, labels: Int32Array, B: number, H: n
     const clip = (v: number, hi: number) => Math.max(0, Math.min(hi, v));
     box = { y0: clip(cy - Math.trunc(ch / 2), H), y1: clip(cy + Math.trunc(ch / 2), H), x0: clip(cx - Math.trunc(cw / 2), W), x1: clip(cx + Math.trunc(cw / 2), W) };
     lam = 1 - ((box.y1 - box.y0) * (box.x1 - box.x0)) / (H * W);
-    const src = new Float32Array(x);
-    for (let i = 0; i < B; i++) {
+    // Example i and its partner B-1-i swap the box, in place (the middle example of an odd batch keeps its own).
+    const len = (box.x1 - box.x0) * 3;
+    const tmp = new Float32Array(len);
+    for (let i = 0; 2 * i < B - 1; i++) {
       const a = i * px;
       const b = (B - 1 - i) * px;
       for (let yy = box.y0; yy < box.y1; yy++) {
         const row = (yy * W + box.x0) * 3;
-        x.set(src.subarray(b + row, b + row + (box.x1 - box.x0) * 3), a + row);
+        tmp.set(x.subarray(a + row, a + row + len));
+        x.copyWithin(a + row, b + row, b + row + len);
+        x.set(tmp, b + row);
       }
     }
   }
