@@ -554,14 +554,15 @@ export function mixupCutmix(x: Float32Array, labels: Int32Array, B: number, H: n
   const px = H * W * 3;
   if (kind === 'mixup') {
     // Example i and its partner B-1-i mixed together, in place: no copy of the batch.
+    const rest = 1 - lam;
     for (let i = 0; 2 * i < B; i++) {
       const a = i * px;
       const b = (B - 1 - i) * px;
       for (let k = 0; k < px; k++) {
         const u = x[a + k]!;
         const v = x[b + k]!;
-        x[a + k] = lam * u + (1 - lam) * v;
-        x[b + k] = lam * v + (1 - lam) * u;
+        x[a + k] = lam * u + rest * v;
+        x[b + k] = lam * v + rest * u;
       }
     }
   } else if (kind === 'cutmix') {

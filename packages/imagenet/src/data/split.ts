@@ -7,13 +7,14 @@
  * built for the next update does not hold up the main thread, which only assembles batches
  * (copies the images in, Mixup/CutMix, the tensors). `workers: 0` does it all in the main
  * thread, several files at once (sharp decodes on libuv's threads). Both paths give the same
- * bytes: each image draws only from its own seed, drawn up front in batch order.
+ * bytes: each image draws only from its own seed, drawn up front in batch order. The threads
+ * write the images straight into the batch (a SharedArrayBuffer): no pixel crosses threads by copy.
  */
 import { Rng, tf, type Batch, type BatchContext, type Split } from '@flowformer/core';
 import { availableCores, mapLimit, siblingEntry, WorkerPool } from '@flowformer/core/io';
 import { mixupCutmix } from './augment.ts';
 import type { ImageFolder } from './folder.ts';
-import { normalizedView, type ImagePipelineArgs, type ViewRequest } from './views.ts';
+import { writeView, type ImagePipelineArgs, type ViewRequest } from './views.ts';
 
 export { trainView, type ImagePipelineArgs } from './views.ts';
 
@@ -36,7 +37,7 @@ export class ImageFolderSplit implements Split<ImageBatch> {
   readonly size: number;
   /** Worker threads (0: the main thread). */
   readonly workers: number;
-  private pool: WorkerPool<ViewRequest, Float32Array<ArrayBuffer>> | null = null;
+  private pool: WorkerPool<ViewRequest, null> | null = null;
 
   /** `workers`: worker threads (0: none; null: one per core). `subset`: indices into the folder's files that make up this split (default all). */
   constructor(
@@ -67,10 +68,12 @@ export class ImageFolderSplit implements Split<ImageBatch> {
     const items = Array.from(indices, (i) => this.fileOf(i));
     // One seed per image drawn up front, in batch order: the crops depend neither on which
     // decode finishes first nor on which thread does it.
-    const requests: ViewRequest[] = items.map((it) => ({ file: it.file, seed: ctx.training ? ctx.rng.nextUint32() : null, pipeline: p }));
-    const views = this.workers > 0 ? await Promise.all(requests.map((r) => this.workerPool().run(r, r.file))) : await mapLimit(requests, IN_THREAD_CONCURRENCY, normalizedView);
-    const x = new Float32Array(B * S * S * 3);
-    views.forEach((v, j) => x.set(v, j * S * S * 3));
+    // The images are written straight into the batch: shared memory the worker threads see.
+    const out = this.workers > 0 ? new SharedArrayBuffer(B * S * S * 3 * 4) : new ArrayBuffer(B * S * S * 3 * 4);
+    const requests: ViewRequest[] = items.map((it, index) => ({ file: it.file, seed: ctx.training ? ctx.rng.nextUint32() : null, pipeline: p, out, index }));
+    if (this.workers > 0) await Promise.all(requests.map((r) => this.workerPool().run(r, r.file)));
+    else await mapLimit(requests, IN_THREAD_CONCURRENCY, writeView);
+    const x = new Float32Array(out);
     const labels = Int32Array.from(items, (it) => it.label);
     let targets: Float32Array | null = null;
     if (ctx.training && p.mixup) targets = mixupCutmix(x, labels, B, S, S, this.numClasses, p.mixup, ctx.rng).targets;
@@ -87,8 +90,8 @@ export class ImageFolderSplit implements Split<ImageBatch> {
     await pool?.close();
   }
 
-  private workerPool(): WorkerPool<ViewRequest, Float32Array<ArrayBuffer>> {
-    this.pool ??= new WorkerPool<ViewRequest, Float32Array<ArrayBuffer>>({ entry: siblingEntry(import.meta.url, 'worker'), size: this.workers, name: 'imagenet data' });
+  private workerPool(): WorkerPool<ViewRequest, null> {
+    this.pool ??= new WorkerPool<ViewRequest, null>({ entry: siblingEntry(import.meta.url, 'worker'), size: this.workers, name: 'imagenet data' });
     return this.pool;
   }
 }

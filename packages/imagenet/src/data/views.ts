@@ -36,18 +36,22 @@ export async function trainView(file: string, p: ImagePipelineArgs, rng: Rng): P
   return im;
 }
 
-/** One image of a batch: its file, and the seed of its training view (null: the evaluation view). */
+/**
+ * One image of a batch: its file, the seed of its training view (null: the evaluation view), and
+ * where its `[S, S, 3]` floats go: image `index` of the batch buffer `out` (`[B, S, S, 3]`; a
+ * SharedArrayBuffer when a worker thread writes it, so the pixels are never copied between threads).
+ */
 export interface ViewRequest {
   file: string;
   seed: number | null;
   pipeline: ImagePipelineArgs;
+  out: ArrayBufferLike;
+  index: number;
 }
 
-/** The view of `req` normalised with the ImageNet mean/std: `[S, S, 3]` floats, S = imageSize. */
-export async function normalizedView(req: ViewRequest): Promise<Float32Array<ArrayBuffer>> {
+/** Writes the view of `req`, normalised with the ImageNet mean/std, into its place in the batch buffer. */
+export async function writeView(req: ViewRequest): Promise<void> {
   const S = req.pipeline.imageSize;
   const im = req.seed !== null ? await trainView(req.file, req.pipeline, new Rng(req.seed)) : await decodeEval(req.file, S, req.pipeline.evalCropPct);
-  const x = new Float32Array(S * S * 3);
-  normalizeInto(im, x, 0);
-  return x;
+  normalizeInto(im, new Float32Array(req.out), req.index * S * S * 3);
 }

@@ -1,11 +1,11 @@
 /**
- * The worker thread of the image pipeline (`ImageFolderSplit` with `data.workers` > 0): computes
- * one image's normalised view per task and moves its pixels back to the main thread.
+ * The worker thread of the image pipeline (`ImageFolderSplit` with `data.workers` > 0): writes one
+ * image's normalised view per task into the batch's shared buffer; the answer carries no pixels.
  */
 import { serveWorkerTasks } from '@flowformer/core/io';
-import { normalizedView, type ViewRequest } from './views.ts';
+import { writeView, type ViewRequest } from './views.ts';
 
 serveWorkerTasks(async (req: ViewRequest) => {
-  const x = await normalizedView(req);
-  return { result: x, transfer: [x.buffer] };
+  await writeView(req);
+  return { result: null };
 });
