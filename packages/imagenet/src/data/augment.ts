@@ -271,13 +271,13 @@ export function adjustContrast(im: RgbImage, f: number): RgbImage {
 export function adjustSharpness(im: RgbImage, f: number): RgbImage {
   const { width: W, height: H } = im;
   const smooth = copyImage(im);
+  const d = im.data;
+  const row = W * 3;
   for (let y = 1; y < H - 1; y++) {
-    for (let x = 1; x < W - 1; x++) {
-      for (let c = 0; c < 3; c++) {
-        let s = 4 * im.data[(y * W + x) * 3 + c]!;
-        for (let dy = -1; dy <= 1; dy++) for (let dx = -1; dx <= 1; dx++) s += im.data[((y + dy) * W + x + dx) * 3 + c]!;
-        smooth.data[(y * W + x) * 3 + c] = s / 13;
-      }
+    // Every channel of pixels 1..W-2 of row y: 5 x centre + its 8 neighbours (integers: any order).
+    for (let i = y * row + 3; i < (y + 1) * row - 3; i++) {
+      const s = 5 * d[i]! + d[i - row - 3]! + d[i - row]! + d[i - row + 3]! + d[i - 3]! + d[i + 3]! + d[i + row - 3]! + d[i + row]! + d[i + row + 3]!;
+      smooth.data[i] = s / 13;
     }
   }
   return blend(im, smooth.data, f);
@@ -307,10 +307,13 @@ function affine(im: RgbImage, [a, b, c, d, e, f]: number[]): RgbImage {
   const out = newImage(W, H);
   const dst = out.data;
   for (let y = 0; y < H; y++) {
+    // The row's terms, the same doubles as computed in place.
+    const by = b! * (y + 0.5);
+    const ey = e! * (y + 0.5);
     for (let x = 0; x < W; x++) {
       // PIL samples at pixel centres.
-      const sx = a! * (x + 0.5) + b! * (y + 0.5) + c! - 0.5;
-      const sy = d! * (x + 0.5) + e! * (y + 0.5) + f! - 0.5;
+      const sx = a! * (x + 0.5) + by + c! - 0.5;
+      const sy = d! * (x + 0.5) + ey + f! - 0.5;
       const o = (y * W + x) * 3;
       if (sx < -0.5 || sy < -0.5 || sx > W - 0.5 || sy > H - 0.5) {
         dst[o] = FILL[0];
