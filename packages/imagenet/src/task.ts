@@ -135,6 +135,9 @@ interface PeerRecord {
   imageSize?: number;
   /** cpuMsPerImage: CPU time of all its processes per image, when the peer measured it. */
   results: { workers: number; imagesPerSecond: number; cpuMsPerImage?: number }[];
+  /** What the peer times, and how its transforms differ from ours (printed in the notes). */
+  transforms?: string;
+  differences?: string;
 }
 
 function readPeer(file: string): PeerRecord {
@@ -257,6 +260,8 @@ const benchDataHook: TaskBench = {
         'main thread busy ms/batch: event-loop utilisation while a batch is built, i.e. what would hold up a training step; with worker threads it is only the batch assembly (copies, Mixup/CutMix, tensors).',
         'CPU ms/image: CPU time of every thread of the process (main, workers, libuv) over the timed batches, per image; images/s per core = 1000 / that. Other processes on the machine slow images/s but hardly this.',
         ...(peer ? ["The peer's figures come from its own record (--peer), measured by its command; put it beside ours only when both ran in the same session."] : []),
+        ...(peer?.transforms ? [`Peer transforms: ${peer.transforms}.`] : []),
+        ...(peer?.differences ? [`How they differ from ours: ${peer.differences}.`] : []),
       ],
       raw: { ...r, peer },
     };
