@@ -170,7 +170,7 @@ export class WorkerPool<Q, R> {
     if (this.closed || !this.slots.includes(slot)) return;
     const labels = [...slot.running.values()].map((t) => t.label);
     this.broken = new Error(`${this.args.name} worker (${this.args.entry.pathname}) ${how}${labels.length ? ` while processing ${labels.join(', ')}` : ''}`);
-    this.slots = this.slots.filter((s) => s !== slot);
+    // Its tasks, the other workers' and the queued ones fail with it; the other workers end.
     this.fail(this.broken);
     void this.close();
   }
