@@ -77,6 +77,8 @@ export interface BenchDataResult {
   /** Timed images per view and round (batches x batchSize). */
   images: number;
   rounds: number;
+  /** The first worker-thread count timed (the only one unless several were asked for). */
+  workers: number;
   cores: number;
   decode: Throughput;
   byWorkers: WorkersResult[];
@@ -158,7 +160,7 @@ export async function benchData(opts: BenchDataOptions): Promise<BenchDataResult
     });
     const trainScaling: Record<string, number> = {};
     for (let k = 1; k < counts.length; k++) trainScaling[String(counts[k])] = median(times[k]!.train.map((v, r) => v / times[0]!.train[r]!));
-    const result: BenchDataResult = { dir: opts.dir, files: size, imageSize: data.imageSize, batchSize: B, images: nb * B, rounds, cores: defaultWorkers, decode, byWorkers, trainScaling };
+    const result: BenchDataResult = { dir: opts.dir, files: size, imageSize: data.imageSize, batchSize: B, images: nb * B, rounds, workers: counts[0]!, cores: defaultWorkers, decode, byWorkers, trainScaling };
     log(
       `imagenet data: ${opts.dir} at ${data.imageSize}px: decode ${decode.imagesPerSecond.toFixed(0)} img/s; ` +
         byWorkers.map((w) => `${w.workers} workers: train ${w.train.imagesPerSecond.toFixed(0)}, eval ${w.eval.imagesPerSecond.toFixed(0)} img/s`).join('; '),
