@@ -307,7 +307,7 @@ export const imagenetTask: Task<ImagenetConfig, ImageBatch> = {
     const evalFolder = scanImageFolder(evalDir, { classes: trainFolder.classes });
     const pipeline = pipelineOf(d);
     const train = new ImageFolderSplit(trainFolder, pipeline, d.workers, perClass(trainFolder, d.trainPerClass));
-    const test = new ImageFolderSplit(evalFolder, pipeline, d.workers, perClass(evalFolder, d.evalPerClass));
+    const test = new ImageFolderSplit(evalFolder, pipeline, d.workers, perClass(evalFolder, d.evalPerClass), train); // the same threads
     const info: ImagenetInfo = { dataset: config.dataset, classes: trainFolder.classes, trainSize: train.size, testSize: test.size, imageSize: d.imageSize, trainDir, evalDir };
     ctx.log(`imagenet/${config.dataset}: ${train.size} train images (${trainDir}), ${test.size} evaluation images (${evalDir}), ${trainFolder.classes.length} classes, ${d.imageSize}x${d.imageSize}`);
     return { train, test, info: { ...info, classes: info.classes.length > 50 ? `${info.classes.length} classes` : info.classes } as unknown as Record<string, unknown> };

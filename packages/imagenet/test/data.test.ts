@@ -375,7 +375,13 @@ describe.skipIf(!cifar.present)(`worker threads on the real CIFAR-10 copy ${cifa
     await split.close();
     const again = await split.batch(Int32Array.from([0]), { training: false, rng: new Rng(1) });
     expect(again.x.shape).toEqual([1, 16, 16, 3]);
-    tf.dispose(again.tensors);
+    // An evaluation split on the same threads: one pool, closed by either.
+    const evalSplit = new ImageFolderSplit(scanImageFolder(dir), split.pipeline, 1, Int32Array.from([0]), split);
+    const e = await evalSplit.batch(Int32Array.from([0]), { training: false, rng: new Rng(1) });
+    expect(Array.from(e.x.dataSync())).toEqual(Array.from(again.x.dataSync()));
+    tf.dispose([...e.tensors, ...again.tensors]);
+    expect(() => new ImageFolderSplit(scanImageFolder(dir), split.pipeline, 2, null, split)).toThrow(/2 worker threads cannot share those of a split with 1/);
+    await evalSplit.close();
     await split.close();
   });
 });

@@ -37,18 +37,26 @@ export class ImageFolderSplit implements Split<ImageBatch> {
   readonly size: number;
   /** Worker threads (0: the main thread). */
   readonly workers: number;
-  private pool: WorkerPool<ViewRequest, null> | null = null;
+  /** The pool, started at the first batch; one box for the splits that share their threads. */
+  private readonly threads: { pool: WorkerPool<ViewRequest, null> | null };
 
-  /** `workers`: worker threads (0: none; null: one per core). `subset`: indices into the folder's files that make up this split (default all). */
+  /**
+   * `workers`: worker threads (0: none; null: one per core). `subset`: indices into the folder's
+   * files that make up this split (default all). `shareThreadsWith`: another split whose worker
+   * threads this one uses (a task's training and evaluation splits), rather than starting its own.
+   */
   constructor(
     readonly folder: ImageFolder,
     readonly pipeline: ImagePipelineArgs,
     workers: number | null = null,
     readonly subset: Int32Array | null = null,
+    shareThreadsWith: ImageFolderSplit | null = null,
   ) {
     this.size = subset ? subset.length : folder.files.length;
     this.workers = resolveWorkers(workers);
     if (!(Number.isInteger(this.workers) && this.workers >= 0)) throw new Error(`imagenet: data.workers ${workers}: expected a whole number >= 0 (0: the main thread)`);
+    if (shareThreadsWith && shareThreadsWith.workers !== this.workers) throw new Error(`imagenet: a split with ${this.workers} worker threads cannot share those of a split with ${shareThreadsWith.workers}`);
+    this.threads = shareThreadsWith ? shareThreadsWith.threads : { pool: null };
   }
 
   get numClasses(): number {
@@ -83,15 +91,15 @@ export class ImageFolderSplit implements Split<ImageBatch> {
     return { size: B, x: xt, labels: yt, targets: tt, tensors: tt ? [xt, yt, tt] : [xt, yt] };
   }
 
-  /** Ends the worker threads (they also end with the process; idle ones never keep it alive). */
+  /** Ends the worker threads, shared ones included (they also end with the process; idle ones never keep it alive). */
   async close(): Promise<void> {
-    const pool = this.pool;
-    this.pool = null;
+    const pool = this.threads.pool;
+    this.threads.pool = null;
     await pool?.close();
   }
 
   private workerPool(): WorkerPool<ViewRequest, null> {
-    this.pool ??= new WorkerPool<ViewRequest, null>({ entry: siblingEntry(import.meta.url, 'worker'), size: this.workers, name: 'imagenet data' });
-    return this.pool;
+    this.threads.pool ??= new WorkerPool<ViewRequest, null>({ entry: siblingEntry(import.meta.url, 'worker'), size: this.workers, name: 'imagenet data' });
+    return this.threads.pool;
   }
 }
