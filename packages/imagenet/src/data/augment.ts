@@ -125,12 +125,12 @@ const clip8 = (v: number) => {
 };
 
 /**
- * `im.crop(box).resize((outW, outH), Image.BICUBIC)` exactly as PIL computes it for 8-bit RGB
+ * `im.crop(box).resize((outW, outH), Image.BICUBIC)` (then mirrored left-right if `flip`) exactly as PIL computes it for 8-bit RGB
  * (Resample.c: separable convolution, the kernel widened by the scale when shrinking, 22-bit
  * fixed-point weights, a horizontal pass to 8 bits then a vertical one): what torchvision's
  * `RandomResizedCrop(..., BICUBIC)` and timm's training crop do to PIL images.
  */
-export function cropResizeBicubic(im: RgbImage, box: CropBox, outW: number, outH: number): RgbImage {
+export function cropResizeBicubic(im: RgbImage, box: CropBox, outW: number, outH: number, flip = false): RgbImage {
   const { left, top, width: w, height: h } = box;
   if (left < 0 || top < 0 || w < 1 || h < 1 || left + w > im.width || top + h > im.height) {
     throw new Error(`crop box ${JSON.stringify(box)} is outside the ${im.width}x${im.height} image`);
@@ -173,6 +173,9 @@ export function cropResizeBicubic(im: RgbImage, box: CropBox, outW: number, outH
   } else {
     for (let y = y0; y < y1; y++) mid.set(src.subarray(((top + y) * W + left) * 3, ((top + y) * W + left + w) * 3), (y - y0) * outW * 3);
   }
+  // The vertical pass treats every column alike, so mirroring its input rows (y1 - y0 of them,
+  // few when up-sampling) gives the bytes of mirroring its output.
+  if (flip) mirrorRows(mid, outW, y1 - y0);
   if (!vert) return { width: outW, height: outH, data: mid };
   // Vertical pass: [outH, outW, 3].
   const out = newImage(outW, outH);
@@ -208,19 +211,29 @@ export function cropResizeBicubic(im: RgbImage, box: CropBox, outW: number, outH
 
 // ----------------------------------------------------------------------------- flips, jitter
 
-/** Mirror left-right (torchvision `RandomHorizontalFlip` once the coin says so). */
-export function hflip(im: RgbImage): RgbImage {
-  const out = newImage(im.width, im.height);
-  const { width: W, height: H } = im;
-  for (let y = 0; y < H; y++) {
-    for (let x = 0; x < W; x++) {
-      const s = (y * W + x) * 3;
-      const d = (y * W + (W - 1 - x)) * 3;
-      out.data[d] = im.data[s]!;
-      out.data[d + 1] = im.data[s + 1]!;
-      out.data[d + 2] = im.data[s + 2]!;
+/** Mirrors each of the `rows` rows of `W` RGB pixels of `d` left-right, in place. */
+function mirrorRows(d: Uint8ClampedArray, W: number, rows: number): void {
+  for (let y = 0; y < rows; y++) {
+    let a = y * W * 3;
+    let b = a + (W - 1) * 3;
+    for (; a < b; a += 3, b -= 3) {
+      const r = d[a]!;
+      const g = d[a + 1]!;
+      const bl = d[a + 2]!;
+      d[a] = d[b]!;
+      d[a + 1] = d[b + 1]!;
+      d[a + 2] = d[b + 2]!;
+      d[b] = r;
+      d[b + 1] = g;
+      d[b + 2] = bl;
     }
   }
+}
+
+/** Mirror left-right (torchvision `RandomHorizontalFlip` once the coin says so). */
+export function hflip(im: RgbImage): RgbImage {
+  const out = copyImage(im);
+  mirrorRows(out.data, im.width, im.height);
   return out;
 }
 
@@ -471,9 +484,12 @@ export function randAugment(im: RgbImage, rng: Rng, args: RandAugmentArgs = DEIT
 
 // ----------------------------------------------------------------------------- tensors
 
-/** `(v / 255 - mean[c]) / std[c]` for every 8-bit value v of each channel c, as doubles: `[3 * 256]`. */
-function normalizeTable(mean: readonly number[], std: readonly number[]): Float64Array {
-  const t = new Float64Array(3 * 256);
+/**
+ * `(v / 255 - mean[c]) / std[c]` for every 8-bit value v of each channel c: `[3 * 256]`,
+ * computed in doubles and rounded once to float32, which is what storing the double would give.
+ */
+function normalizeTable(mean: readonly number[], std: readonly number[]): Float32Array {
+  const t = new Float32Array(3 * 256);
   for (let c = 0; c < 3; c++) for (let v = 0; v < 256; v++) t[c * 256 + v] = (v / 255 - mean[c]!) / std[c]!;
   return t;
 }
@@ -486,7 +502,8 @@ const IMAGENET_TABLE = normalizeTable(IMAGENET_MEAN, IMAGENET_STD);
 export function normalizeInto(im: RgbImage, out: Float32Array, offset: number, mean: readonly number[] = IMAGENET_MEAN, std: readonly number[] = IMAGENET_STD): void {
   const t = mean === IMAGENET_MEAN && std === IMAGENET_STD ? IMAGENET_TABLE : normalizeTable(mean, std);
   const d = im.data;
-  for (let i = 0; i < d.length; i += 3) {
+  const n = d.length;
+  for (let i = 0; i < n; i += 3) {
     out[offset + i] = t[d[i]!]!;
     out[offset + i + 1] = t[256 + d[i + 1]!]!;
     out[offset + i + 2] = t[512 + d[i + 2]!]!;
@@ -539,62 +556,67 @@ export interface MixResult {
 }
 
 /**
- * timm `Mixup` in 'batch' mode, in place on normalised images `x` `[B, H, W, 3]`: every example i
- * is mixed with example B-1-i (the batch flipped) with one lambda for the batch; returns the soft
- * targets `[B, C]`: lam * smooth(onehot(y_i)) + (1 - lam) * smooth(onehot(y_{B-1-i})), smoothing
- * off = e / C, on = 1 - e + e / C. CutMix pastes a box of area ~(1 - lam) and corrects lam to the
- * box actually pasted (correct_lam).
+ * timm `Mixup` in 'batch' mode, the draw: whether the batch is mixed, how (Mixup or CutMix), its
+ * lambda and, for CutMix, the box (timm's rand_bbox, side sqrt(1 - lam) times the image's,
+ * centred uniformly, clipped) with lambda corrected to the box actually pasted (correct_lam).
  */
-export function mixupCutmix(x: Float32Array, labels: Int32Array, B: number, H: number, W: number, numClasses: number, args: MixupArgs, rng: Rng): { targets: Float32Array; mix: MixResult } {
-  let lam = 1;
-  let kind: MixResult['kind'] = 'none';
-  let box: MixResult['box'];
-  if (rng.next() < args.prob && (args.mixupAlpha > 0 || args.cutmixAlpha > 0)) {
-    const useCutmix = args.mixupAlpha > 0 && args.cutmixAlpha > 0 ? rng.next() < args.switchProb : args.cutmixAlpha > 0;
-    lam = useCutmix ? sampleBeta(rng, args.cutmixAlpha, args.cutmixAlpha) : sampleBeta(rng, args.mixupAlpha, args.mixupAlpha);
-    kind = useCutmix ? 'cutmix' : 'mixup';
-  }
+export function drawMix(H: number, W: number, args: MixupArgs, rng: Rng): MixResult {
+  if (!(rng.next() < args.prob && (args.mixupAlpha > 0 || args.cutmixAlpha > 0))) return { lam: 1, kind: 'none' };
+  const useCutmix = args.mixupAlpha > 0 && args.cutmixAlpha > 0 ? rng.next() < args.switchProb : args.cutmixAlpha > 0;
+  const lam = useCutmix ? sampleBeta(rng, args.cutmixAlpha, args.cutmixAlpha) : sampleBeta(rng, args.mixupAlpha, args.mixupAlpha);
+  if (!useCutmix) return { lam, kind: 'mixup' };
+  const r = Math.sqrt(1 - lam);
+  const ch = Math.trunc(H * r);
+  const cw = Math.trunc(W * r);
+  const cy = rng.int(H);
+  const cx = rng.int(W);
+  const clip = (v: number, hi: number) => Math.max(0, Math.min(hi, v));
+  const box = { y0: clip(cy - Math.trunc(ch / 2), H), y1: clip(cy + Math.trunc(ch / 2), H), x0: clip(cx - Math.trunc(cw / 2), W), x1: clip(cx + Math.trunc(cw / 2), W) };
+  return { lam: 1 - ((box.y1 - box.y0) * (box.x1 - box.x0)) / (H * W), kind: 'cutmix', box };
+}
+
+/**
+ * Mixes images `a` and `b` (indices into `x`, `[N, H, W, 3]` normalised) with each other in place,
+ * as `mix` says: Mixup gives a: lam a + (1 - lam) b and b: lam b + (1 - lam) a; CutMix swaps the
+ * box. `a === b` (the middle example of an odd batch) is mixed with itself as the batch rule
+ * does (the same floats as before for Mixup, unchanged for CutMix). Touches only the two images,
+ * so the pairs of a batch can be mixed by different threads.
+ */
+export function mixPair(x: Float32Array, a: number, b: number, H: number, W: number, mix: MixResult): void {
   const px = H * W * 3;
-  if (kind === 'mixup') {
-    // Example i and its partner B-1-i mixed together, in place: no copy of the batch.
+  const oa = a * px;
+  const ob = b * px;
+  if (mix.kind === 'mixup') {
+    const lam = mix.lam;
     const rest = 1 - lam;
-    for (let i = 0; 2 * i < B; i++) {
-      const a = i * px;
-      const b = (B - 1 - i) * px;
-      for (let k = 0; k < px; k++) {
-        const u = x[a + k]!;
-        const v = x[b + k]!;
-        x[a + k] = lam * u + rest * v;
-        x[b + k] = lam * v + rest * u;
-      }
+    for (let k = 0; k < px; k++) {
+      const u = x[oa + k]!;
+      const v = x[ob + k]!;
+      x[oa + k] = lam * u + rest * v;
+      x[ob + k] = lam * v + rest * u;
     }
-  } else if (kind === 'cutmix') {
-    // timm rand_bbox: a box of side sqrt(1 - lam) times the image's, centred uniformly, clipped.
-    const r = Math.sqrt(1 - lam);
-    const ch = Math.trunc(H * r);
-    const cw = Math.trunc(W * r);
-    const cy = rng.int(H);
-    const cx = rng.int(W);
-    const clip = (v: number, hi: number) => Math.max(0, Math.min(hi, v));
-    box = { y0: clip(cy - Math.trunc(ch / 2), H), y1: clip(cy + Math.trunc(ch / 2), H), x0: clip(cx - Math.trunc(cw / 2), W), x1: clip(cx + Math.trunc(cw / 2), W) };
-    lam = 1 - ((box.y1 - box.y0) * (box.x1 - box.x0)) / (H * W);
-    // Example i and its partner B-1-i swap the box, in place (the middle example of an odd batch keeps its own).
+  } else if (mix.kind === 'cutmix' && a !== b) {
+    const box = mix.box!;
     const len = (box.x1 - box.x0) * 3;
-    const tmp = new Float32Array(len);
-    for (let i = 0; 2 * i < B - 1; i++) {
-      const a = i * px;
-      const b = (B - 1 - i) * px;
-      for (let yy = box.y0; yy < box.y1; yy++) {
-        const row = (yy * W + box.x0) * 3;
-        tmp.set(x.subarray(a + row, a + row + len));
-        x.copyWithin(a + row, b + row, b + row + len);
-        x.set(tmp, b + row);
+    for (let yy = box.y0; yy < box.y1; yy++) {
+      const row = (yy * W + box.x0) * 3;
+      for (let k = row; k < row + len; k++) {
+        const u = x[oa + k]!;
+        x[oa + k] = x[ob + k]!;
+        x[ob + k] = u;
       }
     }
   }
-  const e = args.labelSmoothing;
-  const off = e / numClasses;
-  const on = 1 - e + off;
+}
+
+/**
+ * The soft targets `[B, C]` of a batch mixed by `mix`: lam * smooth(onehot(y_i)) + (1 - lam) *
+ * smooth(onehot(y_{B-1-i})), smoothing off = e / C, on = 1 - e + e / C.
+ */
+export function mixTargets(labels: Int32Array, numClasses: number, labelSmoothing: number, lam: number): Float32Array {
+  const B = labels.length;
+  const off = labelSmoothing / numClasses;
+  const on = 1 - labelSmoothing + off;
   const targets = new Float32Array(B * numClasses);
   for (let i = 0; i < B; i++) {
     for (let c = 0; c < numClasses; c++) {
@@ -603,5 +625,16 @@ export function mixupCutmix(x: Float32Array, labels: Int32Array, B: number, H: n
       targets[i * numClasses + c] = lam * t1 + (1 - lam) * t2;
     }
   }
-  return { targets, mix: { lam, kind, box } };
+  return targets;
+}
+
+/**
+ * timm `Mixup` in 'batch' mode, in place on normalised images `x` `[B, H, W, 3]`: every example i
+ * is mixed with example B-1-i (the batch flipped) with one lambda for the batch (`drawMix`,
+ * `mixPair` for each pair), and the soft targets `[B, C]` (`mixTargets`).
+ */
+export function mixupCutmix(x: Float32Array, labels: Int32Array, B: number, H: number, W: number, numClasses: number, args: MixupArgs, rng: Rng): { targets: Float32Array; mix: MixResult } {
+  const mix = drawMix(H, W, args, rng);
+  for (let i = 0; 2 * i < B; i++) mixPair(x, i, B - 1 - i, H, W, mix);
+  return { targets: mixTargets(labels.subarray(0, B), numClasses, args.labelSmoothing, mix.lam), mix };
 }

@@ -43,10 +43,16 @@ export async function decodeFull(file: string): Promise<RgbImage> {
   return im;
 }
 
-/** Training crop: torchvision `RandomResizedCrop(size, scale, ratio, bicubic)` on the decoded image, PIL's resampling. */
-export async function decodeRandomResizedCrop(file: string, size: number, rng: Rng, scale: [number, number], ratio: [number, number]): Promise<RgbImage> {
+/**
+ * Training crop: torchvision `RandomResizedCrop(size, scale, ratio, bicubic)` on the decoded
+ * image, PIL's resampling, then `RandomHorizontalFlip(hflipProb)` (its coin drawn after the box),
+ * the flip done inside the resize where it costs a few rows rather than a pass over the output.
+ */
+export async function decodeRandomResizedCrop(file: string, size: number, rng: Rng, scale: [number, number], ratio: [number, number], hflipProb = 0): Promise<RgbImage> {
   const im = await decodeFull(file);
-  return cropResizeBicubic(im, randomResizedCropBox(im.width, im.height, rng, scale, ratio), size, size);
+  const box = randomResizedCropBox(im.width, im.height, rng, scale, ratio);
+  const flip = hflipProb > 0 && rng.next() < hflipProb;
+  return cropResizeBicubic(im, box, size, size, flip);
 }
 
 /**

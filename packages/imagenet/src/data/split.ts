@@ -4,17 +4,18 @@
  *
  * The per-image work (decode, crop, flip, RandAugment, normalise) runs in a pool of `workers`
  * worker threads (default: one per core), so that it scales with the cores and a batch being
- * built for the next update does not hold up the main thread, which only assembles batches
- * (copies the images in, Mixup/CutMix, the tensors). `workers: 0` does it all in the main
+ * built for the next update does not hold up the main thread, which only draws the seeds and
+ * the Mixup/CutMix lambda and makes the tensors: the threads mix each pair (i, B-1-i) of
+ * images themselves. `workers: 0` does it all in the main
  * thread, several files at once (sharp decodes on libuv's threads). Both paths give the same
  * bytes: each image draws only from its own seed, drawn up front in batch order. The threads
  * write the images straight into the batch (a SharedArrayBuffer): no pixel crosses threads by copy.
  */
 import { Rng, tf, type Batch, type BatchContext, type Split } from '@flowformer/core';
 import { availableCores, mapLimit, siblingEntry, WorkerPool } from '@flowformer/core/io';
-import { mixupCutmix } from './augment.ts';
+import { drawMix, mixTargets, mixupCutmix } from './augment.ts';
 import type { ImageFolder } from './folder.ts';
-import { writeView, type ImagePipelineArgs, type ViewRequest } from './views.ts';
+import { writeView, type ImagePipelineArgs, type ViewRequest, type ViewTask } from './views.ts';
 
 export { trainView, type ImagePipelineArgs } from './views.ts';
 
@@ -38,7 +39,7 @@ export class ImageFolderSplit implements Split<ImageBatch> {
   /** Worker threads (0: the main thread). */
   readonly workers: number;
   /** The pool, started at the first batch; one box for the splits that share their threads. */
-  private readonly threads: { pool: WorkerPool<ViewRequest, null> | null };
+  private readonly threads: { pool: WorkerPool<ViewTask, null> | null };
 
   /**
    * `workers`: worker threads (0: none; null: one per core). `subset`: indices into the folder's
@@ -79,12 +80,22 @@ export class ImageFolderSplit implements Split<ImageBatch> {
     // The images are written straight into the batch: shared memory the worker threads see.
     const out = this.workers > 0 ? new SharedArrayBuffer(B * S * S * 3 * 4) : new ArrayBuffer(B * S * S * 3 * 4);
     const requests: ViewRequest[] = items.map((it, index) => ({ file: it.file, seed: ctx.training ? ctx.rng.nextUint32() : null, pipeline: p, out, index }));
-    if (this.workers > 0) await Promise.all(requests.map((r) => this.workerPool().run(r, r.file)));
-    else await mapLimit(requests, IN_THREAD_CONCURRENCY, writeView);
     const x = new Float32Array(out);
     const labels = Int32Array.from(items, (it) => it.label);
     let targets: Float32Array | null = null;
-    if (ctx.training && p.mixup) targets = mixupCutmix(x, labels, B, S, S, this.numClasses, p.mixup, ctx.rng).targets;
+    if (this.workers > 0) {
+      // Mixup/CutMix drawn here, after the seeds as in the main-thread path, and applied by the
+      // threads: each task is a pair (i, B-1-i) that its thread writes and mixes.
+      const mix = ctx.training && p.mixup ? drawMix(S, S, p.mixup, ctx.rng) : null;
+      const tasks: ViewTask[] = mix
+        ? Array.from({ length: (B + 1) >> 1 }, (_, i) => ({ views: i === B - 1 - i ? [requests[i]!] : [requests[i]!, requests[B - 1 - i]!], mix }))
+        : requests.map((r) => ({ views: [r], mix: null }));
+      await Promise.all(tasks.map((t) => this.workerPool().run(t, t.views.map((v) => v.file).join(', '))));
+      if (mix) targets = mixTargets(labels, this.numClasses, p.mixup!.labelSmoothing, mix.lam);
+    } else {
+      await mapLimit(requests, IN_THREAD_CONCURRENCY, writeView);
+      if (ctx.training && p.mixup) targets = mixupCutmix(x, labels, B, S, S, this.numClasses, p.mixup, ctx.rng).targets;
+    }
     const xt = tf.tensor4d(x, [B, S, S, 3]);
     const yt = tf.tensor1d(labels, 'int32');
     const tt = targets ? tf.tensor2d(targets, [B, this.numClasses]) : null;
@@ -98,8 +109,8 @@ export class ImageFolderSplit implements Split<ImageBatch> {
     await pool?.close();
   }
 
-  private workerPool(): WorkerPool<ViewRequest, null> {
-    this.threads.pool ??= new WorkerPool<ViewRequest, null>({ entry: siblingEntry(import.meta.url, 'worker'), size: this.workers, name: 'imagenet data' });
+  private workerPool(): WorkerPool<ViewTask, null> {
+    this.threads.pool ??= new WorkerPool<ViewTask, null>({ entry: siblingEntry(import.meta.url, 'worker'), size: this.workers, name: 'imagenet data' });
     return this.threads.pool;
   }
 }

@@ -5,7 +5,7 @@
  * This module imports no tensor library, so a worker thread that loads it stays small.
  */
 import { Rng } from '@flowformer/core/rng';
-import { colorJitter, hflip, normalizeInto, randAugment, type MixupArgs, type RandAugmentArgs, type RgbImage } from './augment.ts';
+import { colorJitter, hflip, mixPair, normalizeInto, randAugment, type MixResult, type MixupArgs, type RandAugmentArgs, type RgbImage } from './augment.ts';
 import { decodeEval, decodePadRandomCrop, decodeRandomResizedCrop } from './decode.ts';
 
 /** The training and evaluation transforms (DeiT's `create_transform` + `Mixup`). */
@@ -28,9 +28,13 @@ export interface ImagePipelineArgs {
 
 /** Decodes and augments one training image (everything but Mixup/CutMix), drawing only from `rng`. */
 export async function trainView(file: string, p: ImagePipelineArgs, rng: Rng): Promise<RgbImage> {
-  let im =
-    p.trainCrop === 'random-resized' ? await decodeRandomResizedCrop(file, p.imageSize, rng, p.scale, p.ratio) : await decodePadRandomCrop(file, p.imageSize, 4, rng);
-  if (p.hflipProb > 0 && rng.next() < p.hflipProb) im = hflip(im);
+  let im: RgbImage;
+  if (p.trainCrop === 'random-resized') {
+    im = await decodeRandomResizedCrop(file, p.imageSize, rng, p.scale, p.ratio, p.hflipProb); // flipped there
+  } else {
+    im = await decodePadRandomCrop(file, p.imageSize, 4, rng);
+    if (p.hflipProb > 0 && rng.next() < p.hflipProb) im = hflip(im);
+  }
   if (p.randAugment) im = randAugment(im, rng, p.randAugment);
   if (p.colorJitter > 0 && (!p.randAugment || p.applyJitterWithRandAugment)) im = colorJitter(im, p.colorJitter, rng);
   return im;
@@ -54,4 +58,24 @@ export async function writeView(req: ViewRequest): Promise<void> {
   const S = req.pipeline.imageSize;
   const im = req.seed !== null ? await trainView(req.file, req.pipeline, new Rng(req.seed)) : await decodeEval(req.file, S, req.pipeline.evalCropPct);
   normalizeInto(im, new Float32Array(req.out), req.index * S * S * 3);
+}
+
+/**
+ * A worker thread's task: one image, or a pair (i, B-1-i) of a batch that Mixup/CutMix mixes
+ * together; the thread writes both views and mixes them in place, so that the main thread does no
+ * per-pixel work. `mix` was drawn by the main thread after every image's seed, as the batch rule has it.
+ */
+export interface ViewTask {
+  views: ViewRequest[];
+  mix: MixResult | null;
+}
+
+/** Writes the task's views into the batch buffer and, for a pair, mixes them (`mixPair`). */
+export async function writeTask(task: ViewTask): Promise<void> {
+  for (const v of task.views) await writeView(v);
+  if (task.mix) {
+    const [a, b] = task.views;
+    const S = a!.pipeline.imageSize;
+    mixPair(new Float32Array(a!.out), a!.index, (b ?? a)!.index, S, S, task.mix);
+  }
 }
