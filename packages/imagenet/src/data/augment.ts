@@ -161,9 +161,9 @@ export function cropResizeBicubic(im: RgbImage, box: CropBox, outW: number, outH
         for (let x = 0; x < n; x++) {
           const p = row + (xmin + x) * 3;
           const c = k[kk + x]!;
-          s0 += src[p]! * c;
-          s1 += src[p + 1]! * c;
-          s2 += src[p + 2]! * c;
+          s0 += Math.imul(src[p]!, c);
+          s1 += Math.imul(src[p + 1]!, c);
+          s2 += Math.imul(src[p + 2]!, c);
         }
         mid[o + 3 * xx] = clip8(s0);
         mid[o + 3 * xx + 1] = clip8(s1);
@@ -197,12 +197,16 @@ export function cropResizeBicubic(im: RgbImage, box: CropBox, outW: number, outH
       const r1 = r0 + rowLen;
       const r2 = r1 + rowLen;
       const r3 = r2 + rowLen;
-      for (let i = 0; i < rowLen; i++) dst[o + i] = (half + mid[r0 + i]! * c0 + mid[r1 + i]! * c1 + mid[r2 + i]! * c2 + mid[r3 + i]! * c3) >> PRECISION_BITS; // the clamped store is clip8
+      // Products by Math.imul: each is below 2^31 in magnitude, so exact, and cheaper than a
+      // double product; the sum is the same exact integer as before.
+      for (let i = 0; i < rowLen; i++) {
+        dst[o + i] = (half + Math.imul(mid[r0 + i]!, c0) + Math.imul(mid[r1 + i]!, c1) + Math.imul(mid[r2 + i]!, c2) + Math.imul(mid[r3 + i]!, c3)) >> PRECISION_BITS; // the clamped store is clip8
+      }
       continue;
     }
     for (let i = 0; i < rowLen; i++) {
       let s = half;
-      for (let y = 0; y < n; y++) s += mid[(ymin + y) * rowLen + i]! * k[kk + y]!;
+      for (let y = 0; y < n; y++) s += Math.imul(mid[(ymin + y) * rowLen + i]!, k[kk + y]!);
       dst[o + i] = clip8(s);
     }
   }
@@ -241,7 +245,10 @@ export function hflip(im: RgbImage): RgbImage {
 function grayOf(im: RgbImage): Float32Array {
   const n = im.width * im.height;
   const g = new Float32Array(n);
-  for (let i = 0; i < n; i++) g[i] = Math.round((im.data[3 * i]! * 299 + im.data[3 * i + 1]! * 587 + im.data[3 * i + 2]! * 114) / 1000);
+  const d = im.data;
+  // round(x / 1000) of a whole x >= 0 is floor((x + 500) / 1000): no x / 1000 falls within a
+  // double's rounding of a half other than the exact ones, which Math.round rounds up as this does.
+  for (let i = 0; i < n; i++) g[i] = ((d[3 * i]! * 299 + d[3 * i + 1]! * 587 + d[3 * i + 2]! * 114 + 500) / 1000) | 0;
   return g;
 }
 
@@ -252,12 +259,18 @@ function blend(im: RgbImage, degenerate: number | Float32Array | Uint8ClampedArr
   const dst = out.data;
   const n = src.length;
   if (typeof degenerate === 'number') {
-    for (let i = 0; i < n; i++) dst[i] = degenerate + factor * (src[i]! - degenerate); // Uint8ClampedArray rounds and clips
+    // One output per input value: a table of the 256 (the same doubles, rounded and clipped by
+    // the Uint8ClampedArray store), then a lookup per byte.
+    const lut = new Uint8ClampedArray(256);
+    for (let v = 0; v < 256; v++) lut[v] = degenerate + factor * (v - degenerate);
+    for (let i = 0; i < n; i++) dst[i] = lut[src[i]!]!;
   } else if (perPixel) {
     // one degenerate value per pixel (grey image), shared by its three channels
-    for (let i = 0; i < n; i++) {
-      const d = degenerate[(i / 3) | 0]!;
+    for (let i = 0, j = 0; i < n; i += 3, j++) {
+      const d = degenerate[j]!;
       dst[i] = d + factor * (src[i]! - d);
+      dst[i + 1] = d + factor * (src[i + 1]! - d);
+      dst[i + 2] = d + factor * (src[i + 2]! - d);
     }
   } else {
     for (let i = 0; i < n; i++) dst[i] = degenerate[i]! + factor * (src[i]! - degenerate[i]!);
@@ -283,17 +296,22 @@ export function adjustContrast(im: RgbImage, f: number): RgbImage {
 /** ImageEnhance.Sharpness: blend with PIL's SMOOTH filter (3x3, centre 5, others 1, / 13); border pixels stay. */
 export function adjustSharpness(im: RgbImage, f: number): RgbImage {
   const { width: W, height: H } = im;
-  const smooth = copyImage(im);
+  // Border pixels: smoothing keeps them, and blending a value with itself gives it back.
+  const out = copyImage(im);
   const d = im.data;
+  const dst = out.data;
   const row = W * 3;
   for (let y = 1; y < H - 1; y++) {
-    // Every channel of pixels 1..W-2 of row y: 5 x centre + its 8 neighbours (integers: any order).
+    // Every channel of pixels 1..W-2 of row y: 5 x centre + its 8 neighbours (integers: any
+    // order), rounded as the smoothed image's byte store rounds s / 13 (never a tie: 13 is odd),
+    // then blended with the pixel in the same doubles as \`blend\`.
     for (let i = y * row + 3; i < (y + 1) * row - 3; i++) {
       const s = 5 * d[i]! + d[i - row - 3]! + d[i - row]! + d[i - row + 3]! + d[i - 3]! + d[i + 3]! + d[i + row - 3]! + d[i + row]! + d[i + row + 3]!;
-      smooth.data[i] = s / 13;
+      const g = ((2 * s + 13) / 26) | 0;
+      dst[i] = g + f * (d[i]! - g);
     }
   }
-  return blend(im, smooth.data, f);
+  return out;
 }
 
 /**
