@@ -363,6 +363,33 @@ describe.skipIf(!cifar.present)(`worker threads on the real CIFAR-10 copy ${cifa
     }
   });
 
+  it('Mixup/CutMix done by the threads (one pair per task) gives the main thread\'s floats and targets, odd batch included, and the flip inside the resize the flipped bytes', async () => {
+    const folder = scanImageFolder(path.join(cifar.path, 'train'));
+    const base = pipelineOf(ImagenetDataSchema.parse({ imageSize: 48 }));
+    const idx = Int32Array.from({ length: 7 }, (_, i) => (i * 677) % 5000);
+    for (const pipeline of [base, { ...base, hflipProb: 1 }, { ...base, hflipProb: 0 }]) {
+      const inThread = new ImageFolderSplit(folder, pipeline, 0);
+      const pooled = new ImageFolderSplit(folder, pipeline, 2);
+      try {
+        for (const seed of [1, 2, 3, 4, 5, 6]) {
+          const a = await inThread.batch(idx, { training: true, rng: new Rng(seed) });
+          const b = await pooled.batch(idx, { training: true, rng: new Rng(seed) });
+          expect(Buffer.from((b.x.dataSync() as Float32Array).buffer).equals(Buffer.from((a.x.dataSync() as Float32Array).buffer)), `seed ${seed}`).toBe(true);
+          expect(Array.from(b.targets!.dataSync())).toEqual(Array.from(a.targets!.dataSync()));
+          tf.dispose([...a.tensors, ...b.tensors]);
+        }
+      } finally {
+        await pooled.close();
+      }
+    }
+    // Flipped in the resize = flipped after it: the same crop with the coin forced either way.
+    const file = folder.files[3]!;
+    const rngFor = () => new Rng(11);
+    const plain = await decodeRandomResizedCrop(file, 224, rngFor(), [0.08, 1], [3 / 4, 4 / 3], 0);
+    const flipped = await decodeRandomResizedCrop(file, 224, rngFor(), [0.08, 1], [3 / 4, 4 / 3], 1);
+    expect(Buffer.from(flipped.data).equals(Buffer.from(hflip(plain).data))).toBe(true);
+  });
+
   it('an unreadable file fails the batch with an error naming it; close() ends the threads and a later batch starts new ones', async () => {
     const dir = path.join(tmp.dir, 'bad-pool');
     mkdirSync(path.join(dir, 'a'), { recursive: true });
