@@ -352,12 +352,15 @@ function affine(im: RgbImage, [a, b, c, d, e, f]: number[]): RgbImage {
         dst[o + 2] = FILL[2];
         continue;
       }
-      const x0 = sx <= 0 ? 0 : sx >= W - 1 ? W - 1 : Math.floor(sx);
-      const y0 = sy <= 0 ? 0 : sy >= H - 1 ? H - 1 : Math.floor(sy);
+      // floor of a positive coordinate is its truncation; the clamps as comparisons (the same values).
+      const x0 = sx <= 0 ? 0 : sx >= W - 1 ? W - 1 : sx | 0;
+      const y0 = sy <= 0 ? 0 : sy >= H - 1 ? H - 1 : sy | 0;
       const x1 = x0 + 1 < W ? x0 + 1 : W - 1;
       const y1 = y0 + 1 < H ? y0 + 1 : H - 1;
-      const fx = Math.max(0, Math.min(1, sx - x0));
-      const fy = Math.max(0, Math.min(1, sy - y0));
+      const rx = sx - x0;
+      const ry = sy - y0;
+      const fx = rx < 0 ? 0 : rx > 1 ? 1 : rx;
+      const fy = ry < 0 ? 0 : ry > 1 ? 1 : ry;
       const w00 = (1 - fy) * (1 - fx);
       const w01 = (1 - fy) * fx;
       const w10 = fy * (1 - fx);
