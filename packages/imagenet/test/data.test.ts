@@ -1,4 +1,4 @@
-import { mkdirSync, readdirSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import sharp from 'sharp';
@@ -37,6 +37,7 @@ import {
   type RgbImage,
 } from '../src/index.ts';
 import { pipelineOf } from '../src/build.ts';
+import { decodeWithSharp, isPlainJpeg } from '../src/data/decode.ts';
 import { ImagenetDataSchema } from '../src/schema.ts';
 import { shared, tempDir } from './helpers.ts';
 
@@ -333,6 +334,44 @@ describe('errors and the ILSVRC validation helper', () => {
       expect(readdirSync(path.join(val, 'n01443537')).sort()).toEqual(['ILSVRC2012_val_00000001.JPEG', 'ILSVRC2012_val_00000003.JPEG']);
       expect(existsSync(path.join(val, 'n01440764', 'ILSVRC2012_val_00000002.JPEG'))).toBe(true);
       expect(sortIlsvrcVal(val, gt, syn)).toBe(0); // idempotent
+    }
+  });
+});
+
+describe('decoding: plain JPEGs by the WebAssembly libjpeg-turbo, the rest by sharp, the same bytes', () => {
+  it.skipIf(!cifar.present)(`real CIFAR-10 JPEGs take the WebAssembly path and give sharp's bytes ${cifar.reason}`, async () => {
+    const files = scanImageFolder(path.join(cifar.path, 'train')).files.filter((_, i) => i % 25 === 0);
+    for (const file of files) {
+      const buf = readFileSync(file);
+      expect(isPlainJpeg(buf), file).toBe(true);
+      const a = await decodeFull(file);
+      const b = await decodeWithSharp(file, buf);
+      expect([a.width, a.height]).toEqual([b.width, b.height]);
+      expect(Buffer.from(a.data).equals(Buffer.from(b.data)), file).toBe(true);
+    }
+  });
+
+  it('grey and progressive JPEGs are plain (same bytes as sharp); CMYK, ICC-profiled (EXIF-rotated by sharp included) and PNG go to sharp', async () => {
+    const raw = Buffer.from(Array.from({ length: 40 * 20 * 3 }, (_, i) => (i * 37) % 256));
+    const base = () => sharp(raw, { raw: { width: 40, height: 20, channels: 3 } });
+    const cases: [string, Buffer, boolean][] = [
+      ['baseline', await base().jpeg().toBuffer(), true],
+      ['grey', await base().greyscale().jpeg().toBuffer(), true],
+      ['progressive', await base().jpeg({ progressive: true }).toBuffer(), true],
+      // withMetadata embeds sharp's sRGB profile too: any ICC profile goes to sharp (the bytes agree either way).
+      ['exif orientation 6 + profile', await base().jpeg().withMetadata({ orientation: 6 }).toBuffer(), false],
+      ['cmyk', await base().toColourspace('cmyk').jpeg().toBuffer(), false],
+      ['icc p3', await base().jpeg().withIccProfile('p3').toBuffer(), false],
+      ['png', await base().png().toBuffer(), false],
+    ];
+    mkdirSync(path.join(tmp.dir, 'decode'), { recursive: true });
+    for (const [name, buf, plain] of cases) {
+      expect(isPlainJpeg(buf), name).toBe(plain);
+      const file = path.join(tmp.dir, 'decode', `${name}.img`);
+      writeFileSync(file, buf);
+      const a = await decodeFull(file);
+      const b = await decodeWithSharp(file, buf);
+      expect([a.width, a.height, Buffer.from(a.data).equals(Buffer.from(b.data))], name).toEqual([b.width, b.height, true]);
     }
   });
 });
