@@ -374,6 +374,24 @@ describe('decoding: plain JPEGs by the WebAssembly libjpeg-turbo, the rest by sh
       expect([a.width, a.height, Buffer.from(a.data).equals(Buffer.from(b.data))], name).toEqual([b.width, b.height, true]);
     }
   });
+
+  it('a JPEG cut short or with corrupt data (which libjpeg only warns about) fails as with sharp, naming the file', async () => {
+    const raw = Buffer.from(Array.from({ length: 200 * 150 * 3 }, (_, i) => (i * 7919) % 251));
+    const jpeg = await sharp(raw, { raw: { width: 200, height: 150, channels: 3 } }).jpeg().toBuffer();
+    const cut = jpeg.subarray(0, Math.floor(jpeg.length * 0.8));
+    const spliced = Buffer.concat([jpeg.subarray(0, Math.floor(jpeg.length * 0.6)), jpeg.subarray(jpeg.length - 2)]);
+    expect(isPlainJpeg(cut)).toBe(false);
+    expect(isPlainJpeg(spliced)).toBe(true); // ends with the marker: the decoder's warning sends it to sharp
+    mkdirSync(path.join(tmp.dir, 'corrupt'), { recursive: true });
+    for (const [name, buf] of [['cut.jpg', cut], ['spliced.jpg', spliced]] as const) {
+      const file = path.join(tmp.dir, 'corrupt', name);
+      writeFileSync(file, buf);
+      await expect(decodeFull(file)).rejects.toThrow(new RegExp(`${name.replace('.', '\\.')} is not a readable image`));
+    }
+    // The decoder still works after them.
+    const ok = await decodeFull(path.join(tmp.dir, 'decode', 'baseline.img'));
+    expect([ok.width, ok.height]).toEqual([40, 20]);
+  });
 });
 
 describe.skipIf(!cifar.present)(`worker threads on the real CIFAR-10 copy ${cifar.reason}`, () => {

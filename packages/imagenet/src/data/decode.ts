@@ -40,6 +40,8 @@ async function readBytes(file: string): Promise<Buffer> {
  */
 export function isPlainJpeg(buf: Uint8Array): boolean {
   if (buf.length < 4 || buf[0] !== 0xff || buf[1] !== 0xd8) return false;
+  // A file cut short has no end-of-image marker; libvips fails it, libjpeg would only warn.
+  if (buf[buf.length - 2] !== 0xff || buf[buf.length - 1] !== 0xd9) return false;
   let frame = false;
   let p = 2;
   while (p + 4 <= buf.length) {
@@ -63,23 +65,28 @@ export function isPlainJpeg(buf: Uint8Array): boolean {
 }
 
 // The decoder's WebAssembly module, compiled once per thread on first use; a failed decode
-// (libjpeg exits) ends the instance, so the next one starts a fresh instance.
+// (libjpeg exits) ends the instance, so the next one starts a fresh instance. libjpeg's warnings
+// (corrupt data it decodes anyway) go to `printErr`: sharp fails such files, so they go to sharp.
 let jpegWasm: Promise<void> | null = null;
+let jpegWarned = false;
 // Node's WebAssembly global (the compiler's lib settings declare no DOM or WebAssembly types).
 const wasm = (globalThis as unknown as { WebAssembly: { compile(bytes: Uint8Array): Promise<unknown> } }).WebAssembly;
 const JPEG_WASM = createRequire(import.meta.url).resolve('@jsquash/jpeg/codec/dec/mozjpeg_dec.wasm');
 async function wasmJpegToRgb(buf: Buffer): Promise<RgbImage | null> {
   jpegWasm ??= readFile(JPEG_WASM)
     .then((bytes) => wasm.compile(bytes))
-    .then((mod) => (initJpegWasm as unknown as (m: unknown) => Promise<void>)(mod)); // init(module) at run time; its typings list only the options
+    // init(module, options) at run time; its typings list only the options.
+    .then((mod) => (initJpegWasm as unknown as (m: unknown, o: object) => Promise<void>)(mod, { print: () => {}, printErr: () => (jpegWarned = true) }));
   await jpegWasm;
   let rgba: { width: number; height: number; data: Uint8ClampedArray };
+  jpegWarned = false;
   try {
     rgba = await decodeJpegWasm(new Uint8Array(buf.buffer, buf.byteOffset, buf.length) as unknown as ArrayBuffer);
   } catch {
     jpegWasm = null;
     return null; // sharp decodes it or names the problem
   }
+  if (jpegWarned) return null;
   const im = newImage(rgba.width, rgba.height);
   const d = rgba.data;
   const o = im.data;
