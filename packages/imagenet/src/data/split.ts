@@ -7,7 +7,7 @@
  * built for the next update does not hold up the main thread, which only draws the seeds and
  * the Mixup/CutMix lambda and makes the tensors: the threads mix each pair (i, B-1-i) of
  * images themselves. `workers: 0` does it all in the main
- * thread, several files at once (sharp decodes on libuv's threads). Both paths give the same
+ * thread, several files at once (a file sharp decodes, not a plain JPEG, is decoded on libuv's threads). Both paths give the same
  * bytes: each image draws only from its own seed, drawn up front in batch order. The threads
  * write the images straight into the batch (a SharedArrayBuffer): no pixel crosses threads by copy.
  */
