@@ -66,6 +66,18 @@ describe('DataOrder', () => {
     expect(() => new DataOrder(args({ size: 3, dropLast: true }))).toThrow(/training split has 3 examples, fewer than one update of 4 x 2/);
   });
 
+  it('peekNextFirst, before advance, gives the first micro-batch nextFirst gives after it, within an epoch; null at its end', () => {
+    const o = new DataOrder(args());
+    for (let u = 0; u < 7; u++) {
+      o.update();
+      const peek = o.peekNextFirst();
+      const endOfEpoch = o.batchInEpoch + 1 === o.stepsPerEpoch;
+      o.advance();
+      if (endOfEpoch) expect(peek).toBeNull();
+      else expect([...peek!]).toEqual([...o.nextFirst()!]);
+    }
+  });
+
   it('without shuffle keeps the file order', () => {
     const o = new DataOrder(args({ shuffle: false, gradAccum: 1 }));
     expect([...o.update()[0]!]).toEqual([0, 1, 2, 3]);

@@ -5,7 +5,7 @@
  * import task.ts back.
  */
 import type { Config, Rng } from '@flowformer/core';
-import type { ImagePipelineArgs } from './data/split.ts';
+import type { ImagePipelineArgs } from './data/views.ts';
 import { countParams, DeiT, HierarchicalFlowformer, type ImageClassifier } from './model.ts';
 import { ImagenetDataSchema, ImagenetModelSchema, LrScalingSchema, type ImagenetDataConfig, type ImagenetModelConfig, type LrScalingConfig } from './schema.ts';
 

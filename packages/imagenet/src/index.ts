@@ -3,6 +3,7 @@ export * from './data/augment.ts';
 export * from './data/decode.ts';
 export * from './data/folder.ts';
 export * from './data/split.ts';
+export { writeView, type ViewRequest } from './data/views.ts';
 export * from './model.ts';
 export * from './schema.ts';
 export { imagenetTask, evaluateImages, type ImagenetInfo } from './task.ts';

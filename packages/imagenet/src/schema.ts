@@ -77,8 +77,12 @@ export const ImagenetDataSchema = z.strictObject({
     .default({ mixupAlpha: 0.8, cutmixAlpha: 1.0, prob: 1, switchProb: 0.5 }),
   /** Label smoothing: folded into the Mixup targets, or the cross-entropy's when mixup is null (DeiT 0.1). */
   labelSmoothing: z.number().min(0).lt(1).default(0.1),
-  /** Images decoded at once (libuv runs 4 file jobs at a time by default; UV_THREADPOOL_SIZE raises it). */
-  workers: posInt().default(4),
+  /**
+   * Worker threads that decode and augment the images (src/data/split.ts); null (the default):
+   * one per core (os.availableParallelism()); 0: all in the main thread, which then blocks the
+   * training step while it augments. The batches are the same bytes whatever the number.
+   */
+  workers: z.number().int().min(0).nullable().default(null),
 });
 
 /**

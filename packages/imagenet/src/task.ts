@@ -113,23 +113,69 @@ async function visualizeHook(args: VisualizeArgs): Promise<{ files: string[]; su
   return { files: [r.out], summary };
 }
 
+/** `--workers 1,2`: worker-thread counts (0: the main thread; 'default': one per core). */
+export function parseWorkerList(v: string | number | boolean | undefined): (number | null)[] | undefined {
+  if (v === undefined || v === '') return undefined;
+  return String(v)
+    .split(',')
+    .map((s) => s.trim())
+    .map((s) => {
+      if (s === 'default') return null;
+      const n = Number(s);
+      if (s === '' || !(Number.isInteger(n) && n >= 0)) throw new Error(`imagenet: --workers ${v}: expected worker-thread counts separated by commas, e.g. 1,2 (0: the main thread; 'default': one per core)`);
+      return n;
+    });
+}
+
+/** The torchvision peer's record (`--peer FILE`): written by a driver outside the repository. */
+interface PeerRecord {
+  command: string;
+  versions?: Record<string, string>;
+  threads?: number;
+  imageSize?: number;
+  /** cpuMsPerImage: CPU time of all its processes per image, when the peer measured it. */
+  results: { workers: number; imagesPerSecond: number; cpuMsPerImage?: number }[];
+  /** What the peer times, and how its transforms differ from ours (printed in the notes). */
+  transforms?: string;
+  differences?: string;
+}
+
+function readPeer(file: string): PeerRecord {
+  let j: PeerRecord;
+  try {
+    j = JSON.parse(fs.readFileSync(file, 'utf8')) as PeerRecord;
+  } catch (e) {
+    throw new Error(`imagenet: --peer ${file}: ${(e as Error).message}`);
+  }
+  if (typeof j?.command !== 'string' || !Array.isArray(j.results) || !j.results.every((r) => Number.isInteger(r?.workers) && typeof r?.imagesPerSecond === 'number')) {
+    throw new Error(`imagenet: --peer ${file}: expected {"command": "...", "results": [{"workers": 1, "imagesPerSecond": 123.4}, ...]}`);
+  }
+  return j;
+}
+
 /** `flowformer bench data --task imagenet`: the image pipeline's throughput (src/bench.ts). */
 const benchDataHook: TaskBench = {
-  describe: 'images/s of the image pipeline: decode only, the training view (crop, flip, RandAugment, Mixup) and the evaluation view',
+  describe: 'images/s of the image pipeline: decode only, the training view (crop, flip, RandAugment, Mixup) and the evaluation view, per number of worker threads',
   examples: [
-    ['flowformer bench data --task imagenet', 'the ImageNet recipe (224 px) on <data-root>/imagenet/train'],
+    ['flowformer bench data --task imagenet', 'the ImageNet recipe (224 px) on <data-root>/imagenet/train, one worker thread per core'],
     [
-      'flowformer bench data --task imagenet --config configs/imagenet/cifar10/flowformer.yaml --data-root ../shared/data --images 512 --out results/bench/data-imagenet',
-      "the CIFAR-10 proxy's pipeline (32 px) on the shared folders, recorded",
+      'flowformer bench data --task imagenet --dir cifar10/train --data-root ../shared/data --workers 1,2 --out results/bench/data-imagenet-224',
+      'the 224 px recipe on the shared CIFAR-10 files with 1 and 2 worker threads side by side (interleaved rounds), recorded',
     ],
-    ['flowformer bench data --task imagenet --dir cifar10/train --image-size 224 --workers 2', 'the 224 px recipe on other images, 2 decodes at a time'],
+    [
+      'flowformer bench data --task imagenet --dir cifar10/train --data-root ../shared/data --workers 1,2 --peer torchvision.json',
+      "the same, with a torchvision DataLoader's images/s (a JSON written outside the repository) beside ours",
+    ],
+    ['flowformer bench data --task imagenet --config configs/imagenet/cifar10/flowformer.yaml --data-root ../shared/data --workers 0,2', "the CIFAR-10 proxy's pipeline (32 px): main thread vs 2 worker threads"],
   ],
   options: {
     config: { type: 'string', describe: "take the data settings (and the folder: <data.dir>/<data.trainSplit>) from this imagenet config, e.g. configs/imagenet/cifar10/flowformer.yaml; default: the ImageNet recipe's" },
     dir: { type: 'string', describe: "the image folder (class sub-folders), relative to the data root or absolute; default: the config's training folder, else imagenet/train" },
-    images: { type: 'number', default: 256, describe: 'timed images per view (rounded up to whole batches; one untimed warm-up batch first)' },
+    images: { type: 'number', default: 256, describe: 'timed images per view and round (rounded up to whole batches; one untimed warm-up batch first)' },
     'batch-size': { type: 'number', default: 64, describe: 'images per batch' },
-    workers: { type: 'number', describe: "images decoded at once (data.workers; default the config's, 4). Above 4, also raise UV_THREADPOOL_SIZE" },
+    workers: { type: 'string', describe: "worker-thread counts to compare, separated by commas, e.g. 1,2 (data.workers; 0: the main thread; 'default': one per core; default the config's)" },
+    rounds: { type: 'number', default: 3, describe: 'interleaved rounds over the worker counts; each figure is the median over them' },
+    peer: { type: 'string', describe: "a peer's record to show beside ours (JSON: command, versions, results: [{workers, imagesPerSecond}]), e.g. torchvision's DataLoader on the same folder" },
     'image-size': { type: 'number', describe: "output side in pixels (data.imageSize; default the config's, 224)" },
     seed: { type: 'number', default: 0, describe: 'which images are sampled, and the augmentation draws' },
   },
@@ -150,46 +196,75 @@ const benchDataHook: TaskBench = {
       dir = path.join(d.dir, d.trainSplit);
     }
     if (typeof options.dir === 'string') dir = options.dir;
-    const workers = num('workers', options.workers);
+    const workers = parseWorkerList(options.workers);
     const imageSize = num('image-size', options['image-size']);
-    if (workers !== undefined) data = { ...data, workers };
     if (imageSize !== undefined) data = { ...data, imageSize };
     const images = num('images', options.images) ?? 256;
     const batchSize = Math.min(num('batch-size', options['batch-size']) ?? 64, images);
+    const rounds = num('rounds', options.rounds) ?? 3;
     const seed = intFlag('seed', options.seed) ?? 0;
+    const peer = typeof options.peer === 'string' ? readPeer(options.peer) : null;
     const abs = path.resolve(dataRoot, dir);
-    const r = await benchData({ dir: abs, data, batchSize, batches: Math.ceil(images / batchSize), seed, log });
+    const r = await benchData({ dir: abs, data, workers, rounds, batchSize, batches: Math.ceil(images / batchSize), seed, log });
     const d = ImagenetDataSchema.parse(data);
     const sharp = (await import('sharp')).default;
     const crop = d.trainCrop === 'pad-random' ? 'RandomCrop with 4 px padding' : `RandomResizedCrop (scale ${d.scale.join('-')})`;
     const trainSteps = [crop, d.hflip > 0 ? `flip ${d.hflip}` : null, d.randAugment ? `RandAugment m${d.randAugment.magnitude} n${d.randAugment.numOps}` : null, 'normalise', d.mixup ? 'Mixup/CutMix' : null];
     const evalSteps = d.evalCropPct === 1 ? 'resize to the side if needed, normalise' : `resize shorter side to ${Math.floor(d.imageSize / d.evalCropPct)}, centre crop, normalise`;
-    const row = (view: string, what: string, t: { imagesPerSecond: number; msPerImage: number }) => [view, what, Math.round(t.imagesPerSecond), t.msPerImage.toFixed(2)];
+    const perCore = (ips: number, w: number) => Math.round(ips / Math.max(1, w));
+    const first = r.byWorkers[0]!;
+    // view, what is timed, images/s first (as before worker threads), then who did it and the rest.
+    const rows: (string | number)[][] = [['decode', 'read + decode the whole file to RGB', Math.round(r.decode.imagesPerSecond), 'ours, 4 files at once in the main thread', '', '', '', '', '']];
+    for (const view of ['train', 'eval'] as const) {
+      for (const w of r.byWorkers) {
+        const t = w[view];
+        rows.push([
+          view,
+          view === 'train' ? `${trainSteps.filter(Boolean).join(', ')}, to a tensor` : `${evalSteps}, to a tensor`,
+          Math.round(t.imagesPerSecond),
+          `ours, ${w.workers === 0 ? 'main thread' : `${w.workers} worker thread${w.workers > 1 ? 's' : ''}`}${w.isDefault ? ' (default)' : ''}`,
+          perCore(t.imagesPerSecond, w.workers),
+          (t.imagesPerSecond / first[view].imagesPerSecond).toFixed(2),
+          t.cpuMsPerImage.toFixed(2),
+          Math.round(1000 / t.cpuMsPerImage),
+          t.mainThreadMsPerBatch.toFixed(1),
+        ]);
+      }
+    }
+    for (const p of peer?.results ?? []) {
+      const cpu = p.cpuMsPerImage;
+      rows.push(['train', "the peer's training view (notes below)", Math.round(p.imagesPerSecond), `peer, DataLoader num_workers ${p.workers}`, perCore(p.imagesPerSecond, p.workers), '', cpu ? cpu.toFixed(2) : '', cpu ? Math.round(1000 / cpu) : '', '']);
+    }
+    const scaling = Object.entries(r.trainScaling).map(([w, x]) => `${first.workers} -> ${w} workers ${x.toFixed(2)}x`);
     return {
       title: `imagenet data pipeline: ${dir} at ${d.imageSize} px`,
       setup: {
         folder: dir,
         'image files in the folder': r.files,
         'output size': `${d.imageSize} px`,
-        'decodes at once (workers)': r.workers,
-        UV_THREADPOOL_SIZE: process.env.UV_THREADPOOL_SIZE ?? '4 (libuv default)',
+        'worker threads compared': r.byWorkers.map((w) => w.workers).join(', '),
+        'default worker threads (one per core)': r.cores,
+        'rounds (interleaved, each timing every view and count; medians)': r.rounds,
+        'training-view scaling (median of per-round ratios)': scaling.join('; ') || 'one count only',
         'batch size': r.batchSize,
         'timed images per view': r.images,
         seed,
         config: typeof options.config === 'string' ? options.config : 'none (the ImageNet recipe defaults)',
         sharp: `${sharp.versions.sharp ?? '?'} (libvips ${sharp.versions.vips})`,
+        ...(peer ? { 'peer command': peer.command, 'peer versions': Object.entries(peer.versions ?? {}).map(([k, v]) => `${k} ${v}`).join(', '), 'peer threads': peer.threads ?? '?' } : {}),
       },
-      columns: ['view', 'what is timed (per image)', 'images/s', 'ms/image'],
-      rows: [
-        row('decode', 'read + decode the whole file to RGB', r.decode),
-        row('train', `${trainSteps.filter(Boolean).join(', ')}, to a tensor`, r.train),
-        row('eval', `${evalSteps}, to a tensor`, r.eval),
-      ],
+      columns: ['view', 'what is timed (per image)', 'images/s', 'pipeline', 'images/s per worker', `x vs ${first.workers} workers`, 'CPU ms/image (all threads)', 'images/s per core (1000 / CPU ms)', 'main thread busy ms/batch'],
+      rows,
       notes: [
-        'Files are read once before timing, so every view decodes from the page cache; one warm-up batch per view is not timed.',
-        'ms/image is wall time / images with several decodes in flight, not the time of one image alone.',
+        'Files are read once before timing, so every view decodes from the page cache; one warm-up batch per worker count and view is not timed.',
+        'The worker counts are timed in interleaved rounds with the same images and augmentation draws; images/s is the median over the rounds.',
+        'main thread busy ms/batch: event-loop utilisation while a batch is built, i.e. what would hold up a training step; with worker threads it is only the batch assembly (copies, Mixup/CutMix, tensors).',
+        'CPU ms/image: CPU time of every thread of the process (main, workers, libuv) over the timed batches, per image; images/s per core = 1000 / that. Other processes on the machine slow images/s but hardly this.',
+        ...(peer ? ["The peer's figures come from its own record (--peer), measured by its command; put it beside ours only when both ran in the same session."] : []),
+        ...(peer?.transforms ? [`Peer transforms: ${peer.transforms}.`] : []),
+        ...(peer?.differences ? [`How they differ from ours: ${peer.differences}.`] : []),
       ],
-      raw: r,
+      raw: { ...r, peer },
     };
   },
 };
@@ -232,7 +307,7 @@ export const imagenetTask: Task<ImagenetConfig, ImageBatch> = {
     const evalFolder = scanImageFolder(evalDir, { classes: trainFolder.classes });
     const pipeline = pipelineOf(d);
     const train = new ImageFolderSplit(trainFolder, pipeline, d.workers, perClass(trainFolder, d.trainPerClass));
-    const test = new ImageFolderSplit(evalFolder, pipeline, d.workers, perClass(evalFolder, d.evalPerClass));
+    const test = new ImageFolderSplit(evalFolder, pipeline, d.workers, perClass(evalFolder, d.evalPerClass), train); // the same threads
     const info: ImagenetInfo = { dataset: config.dataset, classes: trainFolder.classes, trainSize: train.size, testSize: test.size, imageSize: d.imageSize, trainDir, evalDir };
     ctx.log(`imagenet/${config.dataset}: ${train.size} train images (${trainDir}), ${test.size} evaluation images (${evalDir}), ${trainFolder.classes.length} classes, ${d.imageSize}x${d.imageSize}`);
     return { train, test, info: { ...info, classes: info.classes.length > 50 ? `${info.classes.length} classes` : info.classes } as unknown as Record<string, unknown> };

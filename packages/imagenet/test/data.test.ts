@@ -1,4 +1,5 @@
-import { mkdirSync, readdirSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -8,6 +9,8 @@ import {
   autoContrast,
   centerCropBox,
   colorJitter,
+  cropResizeBicubic,
+  decodeFull,
   decodeEval,
   decodePadRandomCrop,
   decodeRandomResizedCrop,
@@ -34,6 +37,7 @@ import {
   type RgbImage,
 } from '../src/index.ts';
 import { pipelineOf } from '../src/build.ts';
+import { decodeWithSharp, isPlainJpeg } from '../src/data/decode.ts';
 import { ImagenetDataSchema } from '../src/schema.ts';
 import { shared, tempDir } from './helpers.ts';
 
@@ -166,6 +170,16 @@ describe.skipIf(!cifar.present)(`image folders on the real CIFAR-10 copy ${cifar
 });
 
 describe('augmentations (PIL/timm definitions)', () => {
+  it('normalizeInto (a table of the 768 values) writes the float32 of (x / 255 - mean) / std exactly', () => {
+    const rng = new Rng(11);
+    const im: RgbImage = { width: 40, height: 30, data: Uint8ClampedArray.from({ length: 40 * 30 * 3 }, () => rng.int(256)) };
+    const got = new Float32Array(5 + im.data.length);
+    normalizeInto(im, got, 5);
+    const want = new Float32Array(5 + im.data.length);
+    for (let i = 0; i < im.data.length; i++) want[5 + i] = (im.data[i]! / 255 - IMAGENET_MEAN[i % 3]!) / IMAGENET_STD[i % 3]!;
+    expect(Buffer.from(got.buffer).equals(Buffer.from(want.buffer))).toBe(true);
+  });
+
   it('hflip mirrors; invert, solarize, posterize act per pixel', () => {
     const g = gradient(7, 5);
     const f = hflip(g);
@@ -252,6 +266,30 @@ describe('augmentations (PIL/timm definitions)', () => {
     }
     expect(kinds).toEqual(new Set(['mixup', 'cutmix']));
   });
+
+  it('Mixup/CutMix in place give the floats of mixing each example with the un-mixed flipped batch, odd and even batches', () => {
+    for (const B of [5, 6]) {
+      const H = 6, W = 7, px = H * W * 3;
+      const labels = Int32Array.from({ length: B }, (_, i) => i % 3);
+      const kinds = new Set<string>();
+      for (let t = 0; t < 12; t++) {
+        const data = new Rng(100 + t);
+        const x = Float32Array.from({ length: B * px }, () => data.normal());
+        const src = new Float32Array(x);
+        const { mix } = mixupCutmix(x, labels, B, H, W, 3, { mixupAlpha: 0.8, cutmixAlpha: 1, prob: 1, switchProb: 0.5, labelSmoothing: 0.1 }, new Rng(t));
+        kinds.add(mix.kind);
+        const want = new Float32Array(src);
+        for (let i = 0; i < B; i++) {
+          const a = i * px;
+          const b = (B - 1 - i) * px;
+          if (mix.kind === 'mixup') for (let k = 0; k < px; k++) want[a + k] = mix.lam * src[a + k]! + (1 - mix.lam) * src[b + k]!;
+          else for (let y = mix.box!.y0; y < mix.box!.y1; y++) for (let k = (y * W + mix.box!.x0) * 3; k < (y * W + mix.box!.x1) * 3; k++) want[a + k] = src[b + k]!;
+        }
+        expect(Buffer.from(x.buffer).equals(Buffer.from(want.buffer)), `B ${B} draw ${t} (${mix.kind})`).toBe(true);
+      }
+      expect(kinds).toEqual(new Set(['mixup', 'cutmix']));
+    }
+  });
 });
 
 describe('errors and the ILSVRC validation helper', () => {
@@ -297,5 +335,179 @@ describe('errors and the ILSVRC validation helper', () => {
       expect(existsSync(path.join(val, 'n01440764', 'ILSVRC2012_val_00000002.JPEG'))).toBe(true);
       expect(sortIlsvrcVal(val, gt, syn)).toBe(0); // idempotent
     }
+  });
+});
+
+describe('decoding: plain JPEGs by the WebAssembly libjpeg-turbo, the rest by sharp, the same bytes', () => {
+  it.skipIf(!cifar.present)(`real CIFAR-10 JPEGs take the WebAssembly path and give sharp's bytes ${cifar.reason}`, async () => {
+    const files = scanImageFolder(path.join(cifar.path, 'train')).files.filter((_, i) => i % 25 === 0);
+    for (const file of files) {
+      const buf = readFileSync(file);
+      expect(isPlainJpeg(buf), file).toBe(true);
+      const a = await decodeFull(file);
+      const b = await decodeWithSharp(file, buf);
+      expect([a.width, a.height]).toEqual([b.width, b.height]);
+      expect(Buffer.from(a.data).equals(Buffer.from(b.data)), file).toBe(true);
+    }
+  });
+
+  it('grey and progressive JPEGs are plain (same bytes as sharp); CMYK, ICC-profiled (EXIF-rotated by sharp included) and PNG go to sharp', async () => {
+    const raw = Buffer.from(Array.from({ length: 40 * 20 * 3 }, (_, i) => (i * 37) % 256));
+    const base = () => sharp(raw, { raw: { width: 40, height: 20, channels: 3 } });
+    const cases: [string, Buffer, boolean][] = [
+      ['baseline', await base().jpeg().toBuffer(), true],
+      ['grey', await base().greyscale().jpeg().toBuffer(), true],
+      ['progressive', await base().jpeg({ progressive: true }).toBuffer(), true],
+      // withMetadata embeds sharp's sRGB profile too: any ICC profile goes to sharp (the bytes agree either way).
+      ['exif orientation 6 + profile', await base().jpeg().withMetadata({ orientation: 6 }).toBuffer(), false],
+      ['cmyk', await base().toColourspace('cmyk').jpeg().toBuffer(), false],
+      ['icc p3', await base().jpeg().withIccProfile('p3').toBuffer(), false],
+      ['png', await base().png().toBuffer(), false],
+    ];
+    mkdirSync(path.join(tmp.dir, 'decode'), { recursive: true });
+    for (const [name, buf, plain] of cases) {
+      expect(isPlainJpeg(buf), name).toBe(plain);
+      const file = path.join(tmp.dir, 'decode', `${name}.img`);
+      writeFileSync(file, buf);
+      const a = await decodeFull(file);
+      const b = await decodeWithSharp(file, buf);
+      expect([a.width, a.height, Buffer.from(a.data).equals(Buffer.from(b.data))], name).toEqual([b.width, b.height, true]);
+    }
+  });
+
+  it('a JPEG cut short or with corrupt data (which libjpeg only warns about) fails as with sharp, naming the file', async () => {
+    const raw = Buffer.from(Array.from({ length: 200 * 150 * 3 }, (_, i) => (i * 7919) % 251));
+    const jpeg = await sharp(raw, { raw: { width: 200, height: 150, channels: 3 } }).jpeg().toBuffer();
+    const cut = jpeg.subarray(0, Math.floor(jpeg.length * 0.8));
+    const spliced = Buffer.concat([jpeg.subarray(0, Math.floor(jpeg.length * 0.6)), jpeg.subarray(jpeg.length - 2)]);
+    expect(isPlainJpeg(cut)).toBe(false);
+    expect(isPlainJpeg(spliced)).toBe(true); // ends with the marker: the decoder's warning sends it to sharp
+    mkdirSync(path.join(tmp.dir, 'corrupt'), { recursive: true });
+    for (const [name, buf] of [['cut.jpg', cut], ['spliced.jpg', spliced]] as const) {
+      const file = path.join(tmp.dir, 'corrupt', name);
+      writeFileSync(file, buf);
+      await expect(decodeFull(file)).rejects.toThrow(new RegExp(`${name.replace('.', '\\.')} is not a readable image`));
+    }
+    // The decoder still works after them.
+    const ok = await decodeFull(path.join(tmp.dir, 'decode', 'baseline.img'));
+    expect([ok.width, ok.height]).toEqual([40, 20]);
+  });
+});
+
+describe.skipIf(!cifar.present)(`worker threads on the real CIFAR-10 copy ${cifar.reason}`, () => {
+  it('a pool of 2 worker threads gives byte-identical training and evaluation batches to the main thread, at 224 px with the full recipe', async () => {
+    const folder = scanImageFolder(path.join(cifar.path, 'train'));
+    const pipeline = pipelineOf(ImagenetDataSchema.parse({ imageSize: 224 }));
+    const inThread = new ImageFolderSplit(folder, pipeline, 0);
+    const pooled = new ImageFolderSplit(folder, pipeline, 2);
+    expect(inThread.workers).toBe(0);
+    expect(pooled.workers).toBe(2);
+    const idx = Int32Array.from({ length: 12 }, (_, i) => (i * 409) % 5000);
+    try {
+      for (const training of [true, false]) {
+        for (const seed of [3, 4]) {
+          const a = await inThread.batch(idx, { training, rng: new Rng(seed) });
+          const b = await pooled.batch(idx, { training, rng: new Rng(seed) });
+          expect(b.x.shape).toEqual([12, 224, 224, 3]);
+          expect(Buffer.from((b.x.dataSync() as Float32Array).buffer).equals(Buffer.from((a.x.dataSync() as Float32Array).buffer))).toBe(true);
+          expect(Array.from(b.labels.dataSync())).toEqual(Array.from(a.labels.dataSync()));
+          if (training) expect(Array.from(b.targets!.dataSync())).toEqual(Array.from(a.targets!.dataSync()));
+          tf.dispose([...a.tensors, ...b.tensors]);
+        }
+      }
+    } finally {
+      await pooled.close();
+    }
+  });
+
+  it('Mixup/CutMix done by the threads (one pair per task) gives the main thread\'s floats and targets, odd batch included, and the flip inside the resize the flipped bytes', async () => {
+    const folder = scanImageFolder(path.join(cifar.path, 'train'));
+    const base = pipelineOf(ImagenetDataSchema.parse({ imageSize: 48 }));
+    const idx = Int32Array.from({ length: 7 }, (_, i) => (i * 677) % 5000);
+    for (const pipeline of [base, { ...base, hflipProb: 1 }, { ...base, hflipProb: 0 }]) {
+      const inThread = new ImageFolderSplit(folder, pipeline, 0);
+      const pooled = new ImageFolderSplit(folder, pipeline, 2);
+      try {
+        for (const seed of [1, 2, 3, 4, 5, 6]) {
+          const a = await inThread.batch(idx, { training: true, rng: new Rng(seed) });
+          const b = await pooled.batch(idx, { training: true, rng: new Rng(seed) });
+          expect(Buffer.from((b.x.dataSync() as Float32Array).buffer).equals(Buffer.from((a.x.dataSync() as Float32Array).buffer)), `seed ${seed}`).toBe(true);
+          expect(Array.from(b.targets!.dataSync())).toEqual(Array.from(a.targets!.dataSync()));
+          tf.dispose([...a.tensors, ...b.tensors]);
+        }
+      } finally {
+        await pooled.close();
+      }
+    }
+    // Flipped in the resize = flipped after it: the same crop with the coin forced either way.
+    const file = folder.files[3]!;
+    const rngFor = () => new Rng(11);
+    const plain = await decodeRandomResizedCrop(file, 224, rngFor(), [0.08, 1], [3 / 4, 4 / 3], 0);
+    const flipped = await decodeRandomResizedCrop(file, 224, rngFor(), [0.08, 1], [3 / 4, 4 / 3], 1);
+    expect(Buffer.from(flipped.data).equals(Buffer.from(hflip(plain).data))).toBe(true);
+  });
+
+  it('an unreadable file fails the batch with an error naming it; close() ends the threads and a later batch starts new ones', async () => {
+    const dir = path.join(tmp.dir, 'bad-pool');
+    mkdirSync(path.join(dir, 'a'), { recursive: true });
+    writeFileSync(path.join(dir, 'a', 'good.png'), await sharp({ create: { width: 8, height: 8, channels: 3, background: { r: 9, g: 99, b: 199 } } }).png().toBuffer());
+    writeFileSync(path.join(dir, 'a', 'zbroken.jpg'), 'not a jpeg at all');
+    const split = new ImageFolderSplit(scanImageFolder(dir), pipelineOf(ImagenetDataSchema.parse({ imageSize: 16 })), 1);
+    const ok = await split.batch(Int32Array.from([0]), { training: true, rng: new Rng(1) });
+    tf.dispose(ok.tensors);
+    await expect(split.batch(Int32Array.from([0, 1]), { training: true, rng: new Rng(1) })).rejects.toThrow(/zbroken\.jpg is not a readable image/);
+    await split.close();
+    const again = await split.batch(Int32Array.from([0]), { training: false, rng: new Rng(1) });
+    expect(again.x.shape).toEqual([1, 16, 16, 3]);
+    // An evaluation split on the same threads: one pool, closed by either.
+    const evalSplit = new ImageFolderSplit(scanImageFolder(dir), split.pipeline, 1, Int32Array.from([0]), split);
+    const e = await evalSplit.batch(Int32Array.from([0]), { training: false, rng: new Rng(1) });
+    expect(Array.from(e.x.dataSync())).toEqual(Array.from(again.x.dataSync()));
+    tf.dispose([...e.tensors, ...again.tensors]);
+    expect(() => new ImageFolderSplit(scanImageFolder(dir), split.pipeline, 2, null, split)).toThrow(/2 worker threads cannot share those of a split with 1/);
+    await evalSplit.close();
+    await split.close();
+  });
+});
+
+// PIL itself, when a Python with Pillow is on this machine (outside CI it usually is): the
+// reference of the resampling the original's pipeline (timm/torchvision on PIL images) does.
+const python = ['python3', '/usr/bin/python3'].find((py) => spawnSync(py, ['-c', 'import PIL.Image'], { stdio: 'ignore' }).status === 0);
+const PIL_RESIZE = `
+import base64, json, sys
+from PIL import Image
+out = []
+for c in json.load(sys.stdin):
+    im = Image.frombytes('RGB', (c['w'], c['h']), base64.b64decode(c['data']))
+    b = c['box']
+    out.append(base64.b64encode(im.crop((b['left'], b['top'], b['left'] + b['width'], b['top'] + b['height'])).resize((c['ow'], c['oh']), Image.BICUBIC).tobytes()).decode())
+print(json.dumps(out))
+`;
+
+describe.skipIf(!python || !cifar.present)(`bicubic crop and resize against PIL ${!python ? '(skipped: no python3 with Pillow)' : cifar.reason}`, () => {
+  it("cropResizeBicubic gives PIL's bytes: up-sampling a real CIFAR-10 image to 224, down-sampling (antialiased) and mixed", async () => {
+    const real = await decodeFull(path.join(cifar.path, 'train/horse/0042.jpg'));
+    const rng = new Rng(4);
+    const noise: RgbImage = { width: 300, height: 200, data: Uint8ClampedArray.from({ length: 300 * 200 * 3 }, () => rng.int(256)) };
+    const cases: [RgbImage, { left: number; top: number; width: number; height: number }, number, number][] = [
+      [real, { left: 0, top: 0, width: 32, height: 32 }, 224, 224],
+      [real, { left: 3, top: 2, width: 20, height: 25 }, 224, 224],
+      [real, { left: 5, top: 7, width: 13, height: 9 }, 224, 224],
+      [real, { left: 0, top: 0, width: 32, height: 32 }, 32, 256],
+      [noise, { left: 0, top: 0, width: 300, height: 200 }, 64, 48],
+      [noise, { left: 17, top: 11, width: 201, height: 150 }, 224, 224],
+      [noise, { left: 0, top: 0, width: 300, height: 200 }, 341, 227],
+    ];
+    const r = spawnSync(python!, ['-c', PIL_RESIZE], {
+      input: JSON.stringify(cases.map(([im, box, ow, oh]) => ({ w: im.width, h: im.height, data: Buffer.from(im.data).toString('base64'), box, ow, oh }))),
+      maxBuffer: 64 * 2 ** 20,
+    });
+    expect(r.status, String(r.stderr)).toBe(0);
+    const want = JSON.parse(String(r.stdout)) as string[];
+    cases.forEach(([im, box, ow, oh], i) => {
+      const got = cropResizeBicubic(im, box, ow, oh);
+      expect([got.width, got.height]).toEqual([ow, oh]);
+      expect(Buffer.from(got.data).equals(Buffer.from(want[i]!, 'base64')), `case ${i}`).toBe(true);
+    });
   });
 });

@@ -101,9 +101,16 @@ describe.skipIf(!cifar.present)(`training on real CIFAR-10 images ${cifar.reason
     expect([meta.width, meta.height, meta.format]).toEqual([3 * 64, 2 * 64, 'png']);
     expect(tf.memory().numTensors).toBe(before);
 
-    const b = await benchData({ dir: path.join(cifar.path, 'train'), data: { imageSize: 32, trainCrop: 'pad-random', evalCropPct: 1 }, batchSize: 32, batches: 2 });
-    console.log(`data throughput (shared machine, indicative): train ${b.train.imagesPerSecond.toFixed(0)} img/s, eval ${b.eval.imagesPerSecond.toFixed(0)} img/s at 32 px`);
-    expect(b.train.imagesPerSecond).toBeGreaterThan(0);
+    const b = await benchData({ dir: path.join(cifar.path, 'train'), data: { imageSize: 32, trainCrop: 'pad-random', evalCropPct: 1 }, workers: [0, 1], rounds: 2, batchSize: 32, batches: 2 });
+    const [main, one] = b.byWorkers;
+    console.log(`data throughput (shared machine, indicative): train ${main!.train.imagesPerSecond.toFixed(0)} / ${one!.train.imagesPerSecond.toFixed(0)} img/s (main thread / 1 worker), eval ${main!.eval.imagesPerSecond.toFixed(0)} img/s at 32 px`);
+    expect(b.byWorkers.map((w) => w.workers)).toEqual([0, 1]);
+    for (const w of b.byWorkers) {
+      expect(w.train.imagesPerSecond).toBeGreaterThan(0);
+      expect(w.eval.imagesPerSecond).toBeGreaterThan(0);
+      expect(w.train.rounds).toHaveLength(2);
+    }
+    expect(b.trainScaling['1']).toBeGreaterThan(0);
     expect(b.decode.imagesPerSecond).toBeGreaterThan(0);
     expect(b.images).toBe(64);
   }, 600_000);

@@ -4,3 +4,4 @@ export { extract, archiveKind, type ArchiveKind } from './archive.ts';
 export { startTestServer, type TestServer, type TestServerArgs, type TestRequest } from './test-server.ts';
 export { mapLimit } from './map-limit.ts';
 export { parseSafetensors, readSafetensors, serializeSafetensors, writeSafetensors, safeToNumbers, type SafeDtype, type SafeTensor, type SafetensorsFile } from './safetensors.ts';
+export { WorkerPool, serveWorkerTasks, siblingEntry, availableCores, type WorkerPoolArgs } from './worker-pool.ts';

@@ -93,6 +93,15 @@ export class DataOrder {
     return this.micro(this.batchInEpoch * this.args.gradAccum);
   }
 
+  /**
+   * Before `advance()`: the first micro-batch of the update after the current one when it is in
+   * the same epoch (the same indices `nextFirst()` gives after `advance()`), else null.
+   */
+  peekNextFirst(): Int32Array | null {
+    if (this.perm === null || this.batchInEpoch + 1 >= this.stepsPerEpoch) return null;
+    return this.micro((this.batchInEpoch + 1) * this.args.gradAccum);
+  }
+
   private draw(): Int32Array {
     const N = this.args.size;
     return this.args.shuffle ? this.args.rng.permutation(N) : Int32Array.from({ length: N }, (_, i) => i);

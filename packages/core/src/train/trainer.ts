@@ -190,6 +190,12 @@ export async function train(opts: TrainOptions): Promise<RunSummary> {
         batch: (k) => {
           const b = k === 0 && nextBatch ? nextBatch : data.train.batch(micro[k]!, { training: true, rng: augmentationRng(rngs, step, k) });
           nextBatch = null;
+          // With this update's last micro-batch in hand, start the next update's first one: a split
+          // that builds batches off the main thread (worker threads) then overlaps this update's
+          // passes. The same batch as when built after the update: its indices and seed depend on
+          // the step only. At an epoch's end it is built after the update, below.
+          const ahead = k === micro.length - 1 && step + 1 < totalSteps ? order.peekNextFirst() : null;
+          if (ahead) nextBatch = Promise.resolve(data.train.batch(ahead, { training: true, rng: augmentationRng(rngs, step + 1, 0) }));
           return b;
         },
       });
@@ -219,8 +225,8 @@ export async function train(opts: TrainOptions): Promise<RunSummary> {
       state.step = step + 1;
       order.advance();
 
-      // Start building the next batch (async readers decode while we log/evaluate).
-      if (state.step < totalSteps) {
+      // Start building the next batch if not already under way (async readers decode while we log/evaluate).
+      if (state.step < totalSteps && !nextBatch) {
         const idx = order.nextFirst();
         if (idx) nextBatch = Promise.resolve(data.train.batch(idx, { training: true, rng: augmentationRng(rngs, state.step, 0) }));
       }

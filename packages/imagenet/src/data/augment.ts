@@ -2,8 +2,8 @@
  * The DeiT/timm training augmentations as pure functions on 8-bit RGB images in memory, each
  * drawing its randomness from the run's seeded `Rng` (so a resumed run sees the same crops):
  *
- *   RandomResizedCrop params (torchvision's algorithm; the crop and bicubic resize are done by
- *   sharp in `decode.ts`), RandAugment 'rand-m9-mstd0.5-inc1' (timm's increasing-severity op
+ *   RandomResizedCrop (torchvision's sampling of the box, then PIL's bicubic crop and resize,
+ *   `cropResizeBicubic`), RandAugment 'rand-m9-mstd0.5-inc1' (timm's increasing-severity op
  *   set, 2 ops per image, each applied with probability 0.5), ColorJitter, normalisation with
  *   the ImageNet mean/std, and batch-level Mixup/CutMix with label smoothing (timm's `Mixup`).
  *
@@ -72,21 +72,172 @@ export function centerCropBox(width: number, height: number, size: number): Crop
   return { top: Math.round((height - size) / 2), left: Math.round((width - size) / 2), width: size, height: size };
 }
 
+// ----------------------------------------------------------------------------- resampling
+
+/** PIL's bicubic kernel (a = -0.5, support 2). */
+function bicubic(x: number): number {
+  const a = -0.5;
+  if (x < 0) x = -x;
+  if (x < 1) return ((a + 2) * x - (a + 3)) * x * x + 1;
+  if (x < 2) return (((x - 5) * x + 8) * x - 4) * a;
+  return 0;
+}
+
+/** PIL's fixed-point precision of 8-bit resampling (Resample.c: 32 - 8 - 2 bits). */
+const PRECISION_BITS = 22;
+
+/**
+ * PIL `precompute_coeffs` + `normalize_coeffs_8bpc` for `inSize` source pixels to `outSize`:
+ * per output pixel the first source pixel, the tap count, and `ksize` integer weights.
+ */
+function resampleCoeffs(inSize: number, outSize: number): { ksize: number; bounds: Int32Array; k: Int32Array } {
+  const scale = inSize / outSize;
+  const filterscale = Math.max(1, scale);
+  const support = 2 * filterscale;
+  const ksize = Math.ceil(support) * 2 + 1;
+  const bounds = new Int32Array(outSize * 2);
+  const k = new Int32Array(outSize * ksize);
+  const w = new Float64Array(ksize);
+  for (let xx = 0; xx < outSize; xx++) {
+    const center = (xx + 0.5) * scale;
+    const ss = 1 / filterscale;
+    const xmin = Math.max(0, Math.trunc(center - support + 0.5));
+    const xmax = Math.min(inSize, Math.trunc(center + support + 0.5)) - xmin;
+    let ww = 0;
+    for (let x = 0; x < xmax; x++) {
+      w[x] = bicubic((x + xmin - center + 0.5) * ss);
+      ww += w[x]!;
+    }
+    for (let x = 0; x < xmax; x++) {
+      const v = ww !== 0 ? w[x]! / ww : w[x]!;
+      k[xx * ksize + x] = Math.trunc(v < 0 ? -0.5 + v * (1 << PRECISION_BITS) : 0.5 + v * (1 << PRECISION_BITS));
+    }
+    bounds[2 * xx] = xmin;
+    bounds[2 * xx + 1] = xmax;
+  }
+  return { ksize, bounds, k };
+}
+
+/** PIL's `clip8`: the fixed-point sum to 0..255. */
+const clip8 = (v: number) => {
+  const x = v >> PRECISION_BITS;
+  return x < 0 ? 0 : x > 255 ? 255 : x;
+};
+
+/**
+ * `im.crop(box).resize((outW, outH), Image.BICUBIC)` (then mirrored left-right if `flip`) exactly as PIL computes it for 8-bit RGB
+ * (Resample.c: separable convolution, the kernel widened by the scale when shrinking, 22-bit
+ * fixed-point weights, a horizontal pass to 8 bits then a vertical one): what torchvision's
+ * `RandomResizedCrop(..., BICUBIC)` and timm's training crop do to PIL images.
+ */
+export function cropResizeBicubic(im: RgbImage, box: CropBox, outW: number, outH: number, flip = false): RgbImage {
+  const { left, top, width: w, height: h } = box;
+  if (left < 0 || top < 0 || w < 1 || h < 1 || left + w > im.width || top + h > im.height) {
+    throw new Error(`crop box ${JSON.stringify(box)} is outside the ${im.width}x${im.height} image`);
+  }
+  const W = im.width;
+  const src = im.data;
+  const needH = outW !== w;
+  const needV = outH !== h;
+  const vert = needV ? resampleCoeffs(h, outH) : null;
+  // Source rows the vertical pass reads (all of them without one).
+  const y0 = vert ? vert.bounds[0]! : 0;
+  const y1 = vert ? vert.bounds[2 * outH - 2]! + vert.bounds[2 * outH - 1]! : h;
+  // Horizontal pass (or the plain crop) of rows y0..y1 of the box: [y1 - y0, outW, 3].
+  const mid = new Uint8ClampedArray((y1 - y0) * outW * 3);
+  if (needH) {
+    const { ksize, bounds, k } = resampleCoeffs(w, outW);
+    const half = 1 << (PRECISION_BITS - 1);
+    for (let y = y0; y < y1; y++) {
+      const row = ((top + y) * W + left) * 3;
+      const o = (y - y0) * outW * 3;
+      for (let xx = 0; xx < outW; xx++) {
+        const xmin = bounds[2 * xx]!;
+        const n = bounds[2 * xx + 1]!;
+        const kk = xx * ksize;
+        let s0 = half;
+        let s1 = half;
+        let s2 = half;
+        for (let x = 0; x < n; x++) {
+          const p = row + (xmin + x) * 3;
+          const c = k[kk + x]!;
+          s0 += Math.imul(src[p]!, c);
+          s1 += Math.imul(src[p + 1]!, c);
+          s2 += Math.imul(src[p + 2]!, c);
+        }
+        mid[o + 3 * xx] = clip8(s0);
+        mid[o + 3 * xx + 1] = clip8(s1);
+        mid[o + 3 * xx + 2] = clip8(s2);
+      }
+    }
+  } else {
+    for (let y = y0; y < y1; y++) mid.set(src.subarray(((top + y) * W + left) * 3, ((top + y) * W + left + w) * 3), (y - y0) * outW * 3);
+  }
+  // The vertical pass treats every column alike, so mirroring its input rows (y1 - y0 of them,
+  // few when up-sampling) gives the bytes of mirroring its output.
+  if (flip) mirrorRows(mid, outW, y1 - y0);
+  if (!vert) return { width: outW, height: outH, data: mid };
+  // Vertical pass: [outH, outW, 3].
+  const out = newImage(outW, outH);
+  const dst = out.data;
+  const { ksize, bounds, k } = vert;
+  const rowLen = outW * 3;
+  const half = 1 << (PRECISION_BITS - 1);
+  // Row by row over the taps' source rows, read in sequence. PIL sums in int32; these sums of
+  // integers are exact in doubles and stay below 2^31, so the bytes are PIL's.
+  for (let yy = 0; yy < outH; yy++) {
+    const ymin = bounds[2 * yy]! - y0;
+    const n = bounds[2 * yy + 1]!;
+    const kk = yy * ksize;
+    const o = yy * rowLen;
+    if (n === 4) {
+      // Up-sampling: four taps everywhere but near the edges.
+      const [c0, c1, c2, c3] = [k[kk]!, k[kk + 1]!, k[kk + 2]!, k[kk + 3]!];
+      const r0 = ymin * rowLen;
+      const r1 = r0 + rowLen;
+      const r2 = r1 + rowLen;
+      const r3 = r2 + rowLen;
+      // Products by Math.imul: each is below 2^31 in magnitude, so exact, and cheaper than a
+      // double product; the sum is the same exact integer as before.
+      for (let i = 0; i < rowLen; i++) {
+        dst[o + i] = (half + Math.imul(mid[r0 + i]!, c0) + Math.imul(mid[r1 + i]!, c1) + Math.imul(mid[r2 + i]!, c2) + Math.imul(mid[r3 + i]!, c3)) >> PRECISION_BITS; // the clamped store is clip8
+      }
+      continue;
+    }
+    for (let i = 0; i < rowLen; i++) {
+      let s = half;
+      for (let y = 0; y < n; y++) s += Math.imul(mid[(ymin + y) * rowLen + i]!, k[kk + y]!);
+      dst[o + i] = clip8(s);
+    }
+  }
+  return out;
+}
+
 // ----------------------------------------------------------------------------- flips, jitter
+
+/** Mirrors each of the `rows` rows of `W` RGB pixels of `d` left-right, in place. */
+function mirrorRows(d: Uint8ClampedArray, W: number, rows: number): void {
+  for (let y = 0; y < rows; y++) {
+    let a = y * W * 3;
+    let b = a + (W - 1) * 3;
+    for (; a < b; a += 3, b -= 3) {
+      const r = d[a]!;
+      const g = d[a + 1]!;
+      const bl = d[a + 2]!;
+      d[a] = d[b]!;
+      d[a + 1] = d[b + 1]!;
+      d[a + 2] = d[b + 2]!;
+      d[b] = r;
+      d[b + 1] = g;
+      d[b + 2] = bl;
+    }
+  }
+}
 
 /** Mirror left-right (torchvision `RandomHorizontalFlip` once the coin says so). */
 export function hflip(im: RgbImage): RgbImage {
-  const out = newImage(im.width, im.height);
-  const { width: W, height: H } = im;
-  for (let y = 0; y < H; y++) {
-    for (let x = 0; x < W; x++) {
-      const s = (y * W + x) * 3;
-      const d = (y * W + (W - 1 - x)) * 3;
-      out.data[d] = im.data[s]!;
-      out.data[d + 1] = im.data[s + 1]!;
-      out.data[d + 2] = im.data[s + 2]!;
-    }
-  }
+  const out = copyImage(im);
+  mirrorRows(out.data, im.width, im.height);
   return out;
 }
 
@@ -94,7 +245,10 @@ export function hflip(im: RgbImage): RgbImage {
 function grayOf(im: RgbImage): Float32Array {
   const n = im.width * im.height;
   const g = new Float32Array(n);
-  for (let i = 0; i < n; i++) g[i] = Math.round((im.data[3 * i]! * 299 + im.data[3 * i + 1]! * 587 + im.data[3 * i + 2]! * 114) / 1000);
+  const d = im.data;
+  // round(x / 1000) of a whole x >= 0 is floor((x + 500) / 1000): no x / 1000 falls within a
+  // double's rounding of a half other than the exact ones, which Math.round rounds up as this does.
+  for (let i = 0; i < n; i++) g[i] = ((d[3 * i]! * 299 + d[3 * i + 1]! * 587 + d[3 * i + 2]! * 114 + 500) / 1000) | 0;
   return g;
 }
 
@@ -105,12 +259,18 @@ function blend(im: RgbImage, degenerate: number | Float32Array | Uint8ClampedArr
   const dst = out.data;
   const n = src.length;
   if (typeof degenerate === 'number') {
-    for (let i = 0; i < n; i++) dst[i] = degenerate + factor * (src[i]! - degenerate); // Uint8ClampedArray rounds and clips
+    // One output per input value: a table of the 256 (the same doubles, rounded and clipped by
+    // the Uint8ClampedArray store), then a lookup per byte.
+    const lut = new Uint8ClampedArray(256);
+    for (let v = 0; v < 256; v++) lut[v] = degenerate + factor * (v - degenerate);
+    for (let i = 0; i < n; i++) dst[i] = lut[src[i]!]!;
   } else if (perPixel) {
     // one degenerate value per pixel (grey image), shared by its three channels
-    for (let i = 0; i < n; i++) {
-      const d = degenerate[(i / 3) | 0]!;
+    for (let i = 0, j = 0; i < n; i += 3, j++) {
+      const d = degenerate[j]!;
       dst[i] = d + factor * (src[i]! - d);
+      dst[i + 1] = d + factor * (src[i + 1]! - d);
+      dst[i + 2] = d + factor * (src[i + 2]! - d);
     }
   } else {
     for (let i = 0; i < n; i++) dst[i] = degenerate[i]! + factor * (src[i]! - degenerate[i]!);
@@ -136,17 +296,22 @@ export function adjustContrast(im: RgbImage, f: number): RgbImage {
 /** ImageEnhance.Sharpness: blend with PIL's SMOOTH filter (3x3, centre 5, others 1, / 13); border pixels stay. */
 export function adjustSharpness(im: RgbImage, f: number): RgbImage {
   const { width: W, height: H } = im;
-  const smooth = copyImage(im);
+  // Border pixels: smoothing keeps them, and blending a value with itself gives it back.
+  const out = copyImage(im);
+  const d = im.data;
+  const dst = out.data;
+  const row = W * 3;
   for (let y = 1; y < H - 1; y++) {
-    for (let x = 1; x < W - 1; x++) {
-      for (let c = 0; c < 3; c++) {
-        let s = 4 * im.data[(y * W + x) * 3 + c]!;
-        for (let dy = -1; dy <= 1; dy++) for (let dx = -1; dx <= 1; dx++) s += im.data[((y + dy) * W + x + dx) * 3 + c]!;
-        smooth.data[(y * W + x) * 3 + c] = s / 13;
-      }
+    // Every channel of pixels 1..W-2 of row y: 5 x centre + its 8 neighbours (integers: any
+    // order), rounded as the smoothed image's byte store rounds s / 13 (never a tie: 13 is odd),
+    // then blended with the pixel in the same doubles as \`blend\`.
+    for (let i = y * row + 3; i < (y + 1) * row - 3; i++) {
+      const s = 5 * d[i]! + d[i - row - 3]! + d[i - row]! + d[i - row + 3]! + d[i - 3]! + d[i + 3]! + d[i + row - 3]! + d[i + row]! + d[i + row + 3]!;
+      const g = ((2 * s + 13) / 26) | 0;
+      dst[i] = g + f * (d[i]! - g);
     }
   }
-  return blend(im, smooth.data, f);
+  return out;
 }
 
 /**
@@ -173,10 +338,13 @@ function affine(im: RgbImage, [a, b, c, d, e, f]: number[]): RgbImage {
   const out = newImage(W, H);
   const dst = out.data;
   for (let y = 0; y < H; y++) {
+    // The row's terms, the same doubles as computed in place.
+    const by = b! * (y + 0.5);
+    const ey = e! * (y + 0.5);
     for (let x = 0; x < W; x++) {
       // PIL samples at pixel centres.
-      const sx = a! * (x + 0.5) + b! * (y + 0.5) + c! - 0.5;
-      const sy = d! * (x + 0.5) + e! * (y + 0.5) + f! - 0.5;
+      const sx = a! * (x + 0.5) + by + c! - 0.5;
+      const sy = d! * (x + 0.5) + ey + f! - 0.5;
       const o = (y * W + x) * 3;
       if (sx < -0.5 || sy < -0.5 || sx > W - 0.5 || sy > H - 0.5) {
         dst[o] = FILL[0];
@@ -184,12 +352,15 @@ function affine(im: RgbImage, [a, b, c, d, e, f]: number[]): RgbImage {
         dst[o + 2] = FILL[2];
         continue;
       }
-      const x0 = sx <= 0 ? 0 : sx >= W - 1 ? W - 1 : Math.floor(sx);
-      const y0 = sy <= 0 ? 0 : sy >= H - 1 ? H - 1 : Math.floor(sy);
+      // floor of a positive coordinate is its truncation; the clamps as comparisons (the same values).
+      const x0 = sx <= 0 ? 0 : sx >= W - 1 ? W - 1 : sx | 0;
+      const y0 = sy <= 0 ? 0 : sy >= H - 1 ? H - 1 : sy | 0;
       const x1 = x0 + 1 < W ? x0 + 1 : W - 1;
       const y1 = y0 + 1 < H ? y0 + 1 : H - 1;
-      const fx = Math.max(0, Math.min(1, sx - x0));
-      const fy = Math.max(0, Math.min(1, sy - y0));
+      const rx = sx - x0;
+      const ry = sy - y0;
+      const fx = rx < 0 ? 0 : rx > 1 ? 1 : rx;
+      const fy = ry < 0 ? 0 : ry > 1 ? 1 : ry;
       const w00 = (1 - fy) * (1 - fx);
       const w01 = (1 - fy) * fx;
       const w10 = fy * (1 - fx);
@@ -222,8 +393,14 @@ export const translateY = (im: RgbImage, px: number) => affine(im, [1, 0, 0, 0, 
 
 function perChannelLut(im: RgbImage, lut: (c: number) => Uint8ClampedArray): RgbImage {
   const out = newImage(im.width, im.height);
-  const luts = [lut(0), lut(1), lut(2)];
-  for (let i = 0; i < im.data.length; i++) out.data[i] = luts[i % 3]![im.data[i]!]!;
+  const [l0, l1, l2] = [lut(0), lut(1), lut(2)];
+  const src = im.data;
+  const dst = out.data;
+  for (let i = 0; i < src.length; i += 3) {
+    dst[i] = l0[src[i]!]!;
+    dst[i + 1] = l1[src[i + 1]!]!;
+    dst[i + 2] = l2[src[i + 2]!]!;
+  }
   return out;
 }
 function histogram(im: RgbImage, c: number): Int32Array {
@@ -328,11 +505,29 @@ export function randAugment(im: RgbImage, rng: Rng, args: RandAugmentArgs = DEIT
 
 // ----------------------------------------------------------------------------- tensors
 
-/** `(x / 255 - mean) / std` per channel, written into `out` at `offset` (`[H, W, 3]`, NHWC). */
+/**
+ * `(v / 255 - mean[c]) / std[c]` for every 8-bit value v of each channel c: `[3 * 256]`,
+ * computed in doubles and rounded once to float32, which is what storing the double would give.
+ */
+function normalizeTable(mean: readonly number[], std: readonly number[]): Float32Array {
+  const t = new Float32Array(3 * 256);
+  for (let c = 0; c < 3; c++) for (let v = 0; v < 256; v++) t[c * 256 + v] = (v / 255 - mean[c]!) / std[c]!;
+  return t;
+}
+const IMAGENET_TABLE = normalizeTable(IMAGENET_MEAN, IMAGENET_STD);
+
+/**
+ * `(x / 255 - mean) / std` per channel, written into `out` at `offset` (`[H, W, 3]`, NHWC). A
+ * table of the 3 x 256 values: the same doubles as computing each, rounded once to float32.
+ */
 export function normalizeInto(im: RgbImage, out: Float32Array, offset: number, mean: readonly number[] = IMAGENET_MEAN, std: readonly number[] = IMAGENET_STD): void {
-  const n = im.width * im.height;
-  for (let i = 0; i < n; i++) {
-    for (let c = 0; c < 3; c++) out[offset + 3 * i + c] = (im.data[3 * i + c]! / 255 - mean[c]!) / std[c]!;
+  const t = mean === IMAGENET_MEAN && std === IMAGENET_STD ? IMAGENET_TABLE : normalizeTable(mean, std);
+  const d = im.data;
+  const n = d.length;
+  for (let i = 0; i < n; i += 3) {
+    out[offset + i] = t[d[i]!]!;
+    out[offset + i + 1] = t[256 + d[i + 1]!]!;
+    out[offset + i + 2] = t[512 + d[i + 2]!]!;
   }
 }
 
@@ -382,52 +577,67 @@ export interface MixResult {
 }
 
 /**
- * timm `Mixup` in 'batch' mode, in place on normalised images `x` `[B, H, W, 3]`: every example i
- * is mixed with example B-1-i (the batch flipped) with one lambda for the batch; returns the soft
- * targets `[B, C]`: lam * smooth(onehot(y_i)) + (1 - lam) * smooth(onehot(y_{B-1-i})), smoothing
- * off = e / C, on = 1 - e + e / C. CutMix pastes a box of area ~(1 - lam) and corrects lam to the
- * box actually pasted (correct_lam).
+ * timm `Mixup` in 'batch' mode, the draw: whether the batch is mixed, how (Mixup or CutMix), its
+ * lambda and, for CutMix, the box (timm's rand_bbox, side sqrt(1 - lam) times the image's,
+ * centred uniformly, clipped) with lambda corrected to the box actually pasted (correct_lam).
  */
-export function mixupCutmix(x: Float32Array, labels: Int32Array, B: number, H: number, W: number, numClasses: number, args: MixupArgs, rng: Rng): { targets: Float32Array; mix: MixResult } {
-  let lam = 1;
-  let kind: MixResult['kind'] = 'none';
-  let box: MixResult['box'];
-  if (rng.next() < args.prob && (args.mixupAlpha > 0 || args.cutmixAlpha > 0)) {
-    const useCutmix = args.mixupAlpha > 0 && args.cutmixAlpha > 0 ? rng.next() < args.switchProb : args.cutmixAlpha > 0;
-    lam = useCutmix ? sampleBeta(rng, args.cutmixAlpha, args.cutmixAlpha) : sampleBeta(rng, args.mixupAlpha, args.mixupAlpha);
-    kind = useCutmix ? 'cutmix' : 'mixup';
-  }
+export function drawMix(H: number, W: number, args: MixupArgs, rng: Rng): MixResult {
+  if (!(rng.next() < args.prob && (args.mixupAlpha > 0 || args.cutmixAlpha > 0))) return { lam: 1, kind: 'none' };
+  const useCutmix = args.mixupAlpha > 0 && args.cutmixAlpha > 0 ? rng.next() < args.switchProb : args.cutmixAlpha > 0;
+  const lam = useCutmix ? sampleBeta(rng, args.cutmixAlpha, args.cutmixAlpha) : sampleBeta(rng, args.mixupAlpha, args.mixupAlpha);
+  if (!useCutmix) return { lam, kind: 'mixup' };
+  const r = Math.sqrt(1 - lam);
+  const ch = Math.trunc(H * r);
+  const cw = Math.trunc(W * r);
+  const cy = rng.int(H);
+  const cx = rng.int(W);
+  const clip = (v: number, hi: number) => Math.max(0, Math.min(hi, v));
+  const box = { y0: clip(cy - Math.trunc(ch / 2), H), y1: clip(cy + Math.trunc(ch / 2), H), x0: clip(cx - Math.trunc(cw / 2), W), x1: clip(cx + Math.trunc(cw / 2), W) };
+  return { lam: 1 - ((box.y1 - box.y0) * (box.x1 - box.x0)) / (H * W), kind: 'cutmix', box };
+}
+
+/**
+ * Mixes images `a` and `b` (indices into `x`, `[N, H, W, 3]` normalised) with each other in place,
+ * as `mix` says: Mixup gives a: lam a + (1 - lam) b and b: lam b + (1 - lam) a; CutMix swaps the
+ * box. `a === b` (the middle example of an odd batch) is mixed with itself as the batch rule
+ * does (the same floats as before for Mixup, unchanged for CutMix). Touches only the two images,
+ * so the pairs of a batch can be mixed by different threads.
+ */
+export function mixPair(x: Float32Array, a: number, b: number, H: number, W: number, mix: MixResult): void {
   const px = H * W * 3;
-  if (kind === 'mixup') {
-    const src = new Float32Array(x); // the un-mixed batch, read through the flip
-    for (let i = 0; i < B; i++) {
-      const a = i * px;
-      const b = (B - 1 - i) * px;
-      for (let k = 0; k < px; k++) x[a + k] = lam * src[a + k]! + (1 - lam) * src[b + k]!;
+  const oa = a * px;
+  const ob = b * px;
+  if (mix.kind === 'mixup') {
+    const lam = mix.lam;
+    const rest = 1 - lam;
+    for (let k = 0; k < px; k++) {
+      const u = x[oa + k]!;
+      const v = x[ob + k]!;
+      x[oa + k] = lam * u + rest * v;
+      x[ob + k] = lam * v + rest * u;
     }
-  } else if (kind === 'cutmix') {
-    // timm rand_bbox: a box of side sqrt(1 - lam) times the image's, centred uniformly, clipped.
-    const r = Math.sqrt(1 - lam);
-    const ch = Math.trunc(H * r);
-    const cw = Math.trunc(W * r);
-    const cy = rng.int(H);
-    const cx = rng.int(W);
-    const clip = (v: number, hi: number) => Math.max(0, Math.min(hi, v));
-    box = { y0: clip(cy - Math.trunc(ch / 2), H), y1: clip(cy + Math.trunc(ch / 2), H), x0: clip(cx - Math.trunc(cw / 2), W), x1: clip(cx + Math.trunc(cw / 2), W) };
-    lam = 1 - ((box.y1 - box.y0) * (box.x1 - box.x0)) / (H * W);
-    const src = new Float32Array(x);
-    for (let i = 0; i < B; i++) {
-      const a = i * px;
-      const b = (B - 1 - i) * px;
-      for (let yy = box.y0; yy < box.y1; yy++) {
-        const row = (yy * W + box.x0) * 3;
-        x.set(src.subarray(b + row, b + row + (box.x1 - box.x0) * 3), a + row);
+  } else if (mix.kind === 'cutmix' && a !== b) {
+    const box = mix.box!;
+    const len = (box.x1 - box.x0) * 3;
+    for (let yy = box.y0; yy < box.y1; yy++) {
+      const row = (yy * W + box.x0) * 3;
+      for (let k = row; k < row + len; k++) {
+        const u = x[oa + k]!;
+        x[oa + k] = x[ob + k]!;
+        x[ob + k] = u;
       }
     }
   }
-  const e = args.labelSmoothing;
-  const off = e / numClasses;
-  const on = 1 - e + off;
+}
+
+/**
+ * The soft targets `[B, C]` of a batch mixed by `mix`: lam * smooth(onehot(y_i)) + (1 - lam) *
+ * smooth(onehot(y_{B-1-i})), smoothing off = e / C, on = 1 - e + e / C.
+ */
+export function mixTargets(labels: Int32Array, numClasses: number, labelSmoothing: number, lam: number): Float32Array {
+  const B = labels.length;
+  const off = labelSmoothing / numClasses;
+  const on = 1 - labelSmoothing + off;
   const targets = new Float32Array(B * numClasses);
   for (let i = 0; i < B; i++) {
     for (let c = 0; c < numClasses; c++) {
@@ -436,5 +646,16 @@ export function mixupCutmix(x: Float32Array, labels: Int32Array, B: number, H: n
       targets[i * numClasses + c] = lam * t1 + (1 - lam) * t2;
     }
   }
-  return { targets, mix: { lam, kind, box } };
+  return targets;
+}
+
+/**
+ * timm `Mixup` in 'batch' mode, in place on normalised images `x` `[B, H, W, 3]`: every example i
+ * is mixed with example B-1-i (the batch flipped) with one lambda for the batch (`drawMix`,
+ * `mixPair` for each pair), and the soft targets `[B, C]` (`mixTargets`).
+ */
+export function mixupCutmix(x: Float32Array, labels: Int32Array, B: number, H: number, W: number, numClasses: number, args: MixupArgs, rng: Rng): { targets: Float32Array; mix: MixResult } {
+  const mix = drawMix(H, W, args, rng);
+  for (let i = 0; 2 * i < B; i++) mixPair(x, i, B - 1 - i, H, W, mix);
+  return { targets: mixTargets(labels.subarray(0, B), numClasses, args.labelSmoothing, mix.lam), mix };
 }
