@@ -270,6 +270,10 @@ async function activate(name: BackendName, threads: number, threadsGiven: boolea
   // errors only, unless the user chose a level. Its absl and oneDNN lines at load time ignore
   // this (docs/tensorflow-offline.md, "Two lines at start-up").
   process.env.TF_CPP_MIN_LOG_LEVEL ??= '2';
+  // libtensorflow's C API leaves its oneDNN kernels off unless asked; on x86 they make the large
+  // matrix products faster and a training step's resident memory lower (docs/backends.md,
+  // "oneDNN"). Read once, when libtensorflow loads; a user's TF_ENABLE_ONEDNN_OPTS wins.
+  process.env.TF_ENABLE_ONEDNN_OPTS ??= '1';
   // libtensorflow sizes its intra-op pool from TF_NUM_INTRAOP_THREADS when its eager context is
   // made, i.e. once per process: a count given to us goes there before the package first loads
   // (an explicit TF_NUM_INTRAOP_THREADS of the user's wins).
