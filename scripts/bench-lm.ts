@@ -3,6 +3,7 @@
  * batch 12, dropout 0) with softmax and causal Flow-Attention, and where a step's time goes.
  *
  *   npx tsx --conditions=source scripts/bench-lm.ts record [--steps 300] [--rounds 1] [--peer peer.json] [--out DIR]
+ *   npx tsx --conditions=source scripts/bench-lm.ts render [--out DIR]     (record.md again from record.json)
  *   npx tsx --conditions=source scripts/bench-lm.ts profile [--model transformer|flowformer] [--steps 3] [--trace kernels.txt]
  *
  * `record` runs, for each config (configs/wikitext/shakespeare-char/{transformer,flowformer}.yaml),
@@ -94,6 +95,51 @@ function runOnce(model: Model, steps: number): Row {
   };
 }
 
+type LmRecord = {
+  benchmark: string;
+  command: string;
+  recordedAt: string;
+  machine: { cpu: string; cores: number; platform: string; node: string; loadAverage: number[] };
+  backend: string;
+  measure: string;
+  rows: Row[];
+  peer: Record<string, unknown> | null;
+};
+
+/** record.md from record.json's fields (`render` rewrites it from a record.json alone). */
+function renderRecord(rec: LmRecord): string {
+  const { rows, peer } = rec;
+  const ratio = (x: number, key: 'tokensPerSecMedian' | 'tokensPerSecMean') => (peer ? `${(x / (peer[key] as number)).toFixed(2)}x` : '-');
+  return [
+    `# ${rec.benchmark}`,
+    '',
+    `Made by \`${rec.command}\` on ${rec.recordedAt} (${rec.machine.cpu}, ${rec.machine.cores} cores, Node ${rec.machine.node}; load average ${rec.machine.loadAverage.map((l) => l.toFixed(1)).join(' ')}).`,
+    `Backend: ${rec.backend}. Measure: ${rec.measure}.`,
+    // The runs themselves keep every core busy (load about the number of cores); more than one
+    // on top of that means other work shared the machine.
+    ...(rec.machine.loadAverage[0]! > rec.machine.cores + 1
+      ? ['', `**The machine was busy** (load average ${rec.machine.loadAverage[0]!.toFixed(1)} on ${rec.machine.cores} cores, where these runs alone make about ${rec.machine.cores}): these timings compare nothing; run again on a quiet machine.`]
+      : []),
+    '',
+    '| model | attention | tokens/s (median) | tokens/s (mean) | vs peer (median) | vs peer (mean) | loss at the last update |',
+    '| --- | --- | ---: | ---: | ---: | ---: | ---: |',
+    ...rows.map((r) => `| ${r.model} | ${r.attention} | ${r.tokensPerSecMedian.toFixed(0)} | ${r.tokensPerSecMean.toFixed(0)} | ${ratio(r.tokensPerSecMedian, 'tokensPerSecMedian')} | ${ratio(r.tokensPerSecMean, 'tokensPerSecMean')} | ${r.finalLoss.toFixed(4)} |`),
+    ...(peer
+      ? [`| nanoGPT (peer) | softmax | ${(peer.tokensPerSecMedian as number).toFixed(0)} | ${(peer.tokensPerSecMean as number).toFixed(0)} | 1.00x | 1.00x | ${typeof peer.finalLoss === 'number' ? peer.finalLoss.toFixed(4) : '-'} |`, '', `Peer: \`${String(peer.command)}\` (torch ${String(peer.torch)}, ${String(peer.threads)} threads), run outside this repository.`]
+      : ['', 'No peer figure (pass --peer <json>).']),
+    '',
+    ...rows.map((r) => `- ${r.model}: \`${r.command}\` -> ${r.runDir}`),
+    '',
+  ].join('\n');
+}
+
+function render(): void {
+  const outDir = path.resolve(repoRoot, opt('out', 'results/bench/lm-shakespeare-char')!);
+  const rec = JSON.parse(fs.readFileSync(path.join(outDir, 'record.json'), 'utf8')) as LmRecord;
+  fs.writeFileSync(path.join(outDir, 'record.md'), renderRecord(rec));
+  console.error(`rewrote ${path.join(outDir, 'record.md')}`);
+}
+
 function record(): void {
   const steps = Number(opt('steps', '300'));
   const rounds = Number(opt('rounds', '1'));
@@ -137,26 +183,7 @@ function record(): void {
   };
   fs.mkdirSync(outDir, { recursive: true });
   fs.writeFileSync(path.join(outDir, 'record.json'), `${JSON.stringify(rec, null, 2)}\n`);
-  const ratio = (x: number, key: 'tokensPerSecMedian' | 'tokensPerSecMean') => (peer ? `${(x / (peer[key] as number)).toFixed(2)}x` : '-');
-  const md = [
-    `# ${rec.benchmark}`,
-    '',
-    `Made by \`${rec.command}\` on ${rec.recordedAt} (${rec.machine.cpu}, ${rec.machine.cores} cores, Node ${rec.machine.node}; load average ${rec.machine.loadAverage.map((l) => l.toFixed(1)).join(' ')}).`,
-    `Backend: ${rec.backend}. Measure: ${rec.measure}.`,
-    ...(rec.machine.loadAverage[0]! > rec.machine.cores
-      ? ['', `**The machine was busy** (load average ${rec.machine.loadAverage[0]!.toFixed(1)} on ${rec.machine.cores} cores): these timings compare nothing; run again on a quiet machine.`]
-      : []),
-    '',
-    '| model | attention | tokens/s (median) | tokens/s (mean) | vs peer (median) | vs peer (mean) | loss at the last update |',
-    '| --- | --- | ---: | ---: | ---: | ---: | ---: |',
-    ...rows.map((r) => `| ${r.model} | ${r.attention} | ${r.tokensPerSecMedian.toFixed(0)} | ${r.tokensPerSecMean.toFixed(0)} | ${ratio(r.tokensPerSecMedian, 'tokensPerSecMedian')} | ${ratio(r.tokensPerSecMean, 'tokensPerSecMean')} | ${r.finalLoss.toFixed(4)} |`),
-    ...(peer
-      ? [`| nanoGPT (peer) | softmax | ${(peer.tokensPerSecMedian as number).toFixed(0)} | ${(peer.tokensPerSecMean as number).toFixed(0)} | 1.00x | 1.00x | ${typeof peer.finalLoss === 'number' ? peer.finalLoss.toFixed(4) : '-'} |`, '', `Peer: \`${String(peer.command)}\` (torch ${String(peer.torch)}, ${String(peer.threads)} threads), run outside this repository.`]
-      : ['', 'No peer figure (pass --peer <json>).']),
-    '',
-    ...rows.map((r) => `- ${r.model}: \`${r.command}\` -> ${r.runDir}`),
-    '',
-  ].join('\n');
+  const md = renderRecord(rec);
   fs.writeFileSync(path.join(outDir, 'record.md'), md);
   console.log(md);
 }
@@ -243,8 +270,9 @@ async function profile(): Promise<void> {
 }
 
 if (mode === 'record') record();
+else if (mode === 'render') render();
 else if (mode === 'profile') await profile();
 else {
-  console.error('usage: npx tsx --conditions=source scripts/bench-lm.ts record [--steps 300] [--rounds 1] [--peer nanogpt.json] [--out results/bench/lm-shakespeare-char]\n       npx tsx --conditions=source scripts/bench-lm.ts profile [--model transformer|flowformer] [--steps 3]');
+  console.error('usage: npx tsx --conditions=source scripts/bench-lm.ts record [--steps 300] [--rounds 1] [--peer nanogpt.json] [--out results/bench/lm-shakespeare-char]\n       npx tsx --conditions=source scripts/bench-lm.ts render [--out results/bench/lm-shakespeare-char]   (record.md again from record.json)\n       npx tsx --conditions=source scripts/bench-lm.ts profile [--model transformer|flowformer] [--steps 3]');
   process.exit(2);
 }
