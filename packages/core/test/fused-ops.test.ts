@@ -14,6 +14,7 @@ import { LayerNorm } from '../src/nn/layer-norm.ts';
 import { addKeepingNothing, mulByConstant, scaleBy } from '../src/nn/ops.ts';
 import { mergeHeads, splitHeads } from '../src/attention/multihead.ts';
 import { gradientsFreeingAsYouGo } from '../src/train/grads.ts';
+import { savedOnPath } from '../src/nn/backward.ts';
 import { tensorflowForTests } from '../src/backend/tensorflow-setup.ts';
 import { initBackend } from './helpers/backend.ts';
 import { randn } from './helpers/random.ts';
@@ -45,15 +46,7 @@ function savedBytes(f: () => tf.Tensor, xs: tf.Tensor[]): number {
     return tf.sum(y);
   };
   const { value, grads } = gradientsFreeingAsYouGo(loss, xs, (tape, onPath) => {
-    const seen = new Set<unknown>();
-    for (const node of tape) {
-      if (!onPath.has(node.id)) continue;
-      for (const t of node.saved ?? []) {
-        if (seen.has(t.dataId)) continue;
-        seen.add(t.dataId);
-        bytes += t.size * (t.dtype === 'bool' ? 1 : 4);
-      }
-    }
+    for (const { tensor: t } of savedOnPath(tape, onPath)) bytes += t.size * (t.dtype === 'bool' ? 1 : 4);
   });
   tf.dispose([value, ...grads.filter((g): g is tf.Tensor => g !== null)]);
   return bytes - outBytes;

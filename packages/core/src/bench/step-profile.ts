@@ -16,6 +16,7 @@
 import { tf } from '../tf.ts';
 import type { Module } from '../nn/module.ts';
 import type { TapeNode } from '../train/grads.ts';
+import { savedOnPath } from '../nn/backward.ts';
 
 export interface KernelProfileRow {
   kernel: string;
@@ -127,23 +128,17 @@ export async function profileStep(model: Module, step: (afterForward: (tape: rea
       step((tape, onPath) => {
         forwardEnd = engine.state.activeProfile.kernels.length;
         liveAfterForward = engine.state.numBytes - bytesBefore;
-        const seen = new Set<unknown>();
-        for (const node of tape) {
-          if (!onPath.has(node.id)) continue;
-          for (const t of node.saved ?? []) {
-            if (seen.has(t.dataId)) continue;
-            seen.add(t.dataId);
-            const bytes = t.size * (BYTES_PER_ELEMENT[t.dtype] ?? 4);
-            const module = owner.get(node.id) ?? '(outside)';
-            savedBytes += bytes;
-            for (const [map, key] of [[savedByKernel, node.kernelName], [savedByModule, module]] as const) {
-              const row = map.get(key) ?? { tensors: 0, bytes: 0 };
-              row.tensors += 1;
-              row.bytes += bytes;
-              map.set(key, row);
-            }
-            largest.push({ module, kernel: node.kernelName, shape: [...t.shape], dtype: t.dtype, bytes });
+        for (const { node, tensor: t } of savedOnPath(tape, onPath)) {
+          const bytes = t.size * (BYTES_PER_ELEMENT[t.dtype] ?? 4);
+          const module = owner.get(node.id) ?? '(outside)';
+          savedBytes += bytes;
+          for (const [map, key] of [[savedByKernel, node.kernelName], [savedByModule, module]] as const) {
+            const row = map.get(key) ?? { tensors: 0, bytes: 0 };
+            row.tensors += 1;
+            row.bytes += bytes;
+            map.set(key, row);
           }
+          largest.push({ module, kernel: node.kernelName, shape: [...t.shape], dtype: t.dtype, bytes });
         }
       }),
     );

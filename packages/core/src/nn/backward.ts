@@ -81,6 +81,24 @@ export function nodesFromXsToY(tape: TapeNode[], xs: tf.Tensor[], y: tf.Tensor):
 }
 
 /**
+ * What the nodes on the path from the variables to the loss keep for the backward pass: each
+ * saved buffer once (a reshape shares its input's), with the first node that keeps it.
+ */
+export function savedOnPath(tape: readonly TapeNode[], onPath: ReadonlySet<number>): { node: TapeNode; tensor: tf.Tensor }[] {
+  const seen = new Set<unknown>();
+  const out: { node: TapeNode; tensor: tf.Tensor }[] = [];
+  for (const node of tape) {
+    if (!onPath.has(node.id)) continue;
+    for (const tensor of node.saved ?? []) {
+      if (seen.has(tensor.dataId)) continue;
+      seen.add(tensor.dataId);
+      out.push({ node, tensor });
+    }
+  }
+  return out;
+}
+
+/**
  * Sees the tape between the forward and the backward pass (`bench step --profile`): `tape` is
  * every node the forward recorded, `onPath` the ids of those the backward will walk.
  */

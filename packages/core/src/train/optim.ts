@@ -36,6 +36,33 @@ function zeroVariable(like: tf.Tensor): tf.Variable {
   return v;
 }
 
+/** The scalars of update number `t` (1, 2, ...) that every parameter shares. */
+export interface StepCoefficients {
+  b1: number;
+  b2: number;
+  /** Bias corrections 1 - beta^t. */
+  bc1: number;
+  bc2: number;
+  wd: number;
+  /** Decoupled (AdamW-style) decay shrinks the weights directly; otherwise decay is an L2 term in the gradient. */
+  decoupled: boolean;
+  /** RAdam's variance rectification (Liu et al. 2020) as torch.optim.RAdam computes it; null while the variance is not tractable (or not RAdam). */
+  rect: number | null;
+}
+
+export function stepCoefficients(c: OptimizerConfig, t: number): StepCoefficients {
+  const [b1, b2] = c.betas;
+  const bc1 = 1 - b1 ** t;
+  const bc2 = 1 - b2 ** t;
+  let rect: number | null = null;
+  if (c.type === 'radam') {
+    const rhoInf = 2 / (1 - b2) - 1;
+    const rhoT = rhoInf - (2 * t * b2 ** t) / bc2;
+    if (rhoT > 5) rect = Math.sqrt(((rhoT - 4) * (rhoT - 2) * rhoInf) / ((rhoInf - 4) * (rhoInf - 2) * rhoT));
+  }
+  return { b1, b2, bc1, bc2, wd: c.weightDecay, decoupled: c.type === 'adamw' || (c.type === 'radam' && c.decoupled), rect };
+}
+
 /** Adam, AdamW and RAdam: one moment pair per parameter, three ways of using it. */
 export class AdamFamily {
   readonly config: OptimizerConfig;
@@ -76,20 +103,7 @@ export class AdamFamily {
     this.stepCount += 1;
     const t = this.stepCount;
     const c = this.config;
-    const [b1, b2] = c.betas;
-    const bc1 = 1 - b1 ** t;
-    const bc2 = 1 - b2 ** t;
-    const wd = c.weightDecay;
-    // Decoupled (AdamW-style) decay shrinks the weights directly; otherwise decay is an L2 term in the gradient.
-    const decoupled = c.type === 'adamw' || (c.type === 'radam' && c.decoupled);
-
-    // RAdam's variance rectification (Liu et al. 2020), as torch.optim.RAdam computes it.
-    let rect: number | null = null;
-    if (c.type === 'radam') {
-      const rhoInf = 2 / (1 - b2) - 1;
-      const rhoT = rhoInf - (2 * t * b2 ** t) / bc2;
-      if (rhoT > 5) rect = Math.sqrt(((rhoT - 4) * (rhoT - 2) * rhoInf) / ((rhoInf - 4) * (rhoInf - 2) * rhoT));
-    }
+    const { b1, b2, bc1, bc2, wd, decoupled, rect } = stepCoefficients(c, t);
 
     /** The update of `p` (one parameter, or a stack of same-shaped ones) from its gradient and moments; returns [p, m, v]. */
     const adam = (p: tf.Tensor, g0: tf.Tensor, m0: tf.Tensor, v0: tf.Tensor, doDecay: boolean): [tf.Tensor, tf.Tensor, tf.Tensor] => {
