@@ -27,7 +27,7 @@ import type { Task } from '../task.ts';
 import { Rng } from '../rng.ts';
 import { variableGrads } from '../train/grads.ts';
 import { resolveDataRoot } from '../train/trainer.ts';
-import { clipByGlobalNorm, makeOptimizer } from '../train/optim.ts';
+import { clipScale, makeOptimizer } from '../train/optim.ts';
 import { profileStep, type StepProfile } from './step-profile.ts';
 import type { BenchComparison } from '../results/bench-summary.ts';
 
@@ -128,13 +128,10 @@ export async function benchTrainStep(opts: StepBenchOptions): Promise<StepBenchR
     }
     const byParam: Record<string, tf.Tensor> = {};
     for (const [v, g] of Object.entries(grads)) byParam[paramOf.get(v)!] = g;
-    let applied = byParam;
-    if (config.training.gradClip !== null) {
-      applied = clipByGlobalNorm(byParam, config.training.gradClip).grads;
-      tf.dispose(Object.values(byParam));
-    }
-    optimizer.step(applied, config.optimizer.lr);
-    tf.dispose(Object.values(applied));
+    // As the trainer does: clipping's factor goes into the update, no scaled copy of the gradients.
+    const scale = config.training.gradClip !== null ? clipScale(byParam, config.training.gradClip).scale : 1;
+    optimizer.step(byParam, config.optimizer.lr, scale);
+    tf.dispose(Object.values(byParam));
   };
 
   const rows: StepBenchRow[] = [];
