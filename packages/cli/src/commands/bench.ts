@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { getTask, loadConfig, DEFAULT_CHUNK_SIZE, backendInfo, initBackend, type Task, type TaskBenchResult } from '@flowformer/core';
 import { BACKWARD_PASSES, benchTrainStep, readStepPeer, stepComparisons, formatStepBenchTable, formatStepProfile, type BackwardPass, BENCH_VARIANTS, DEFAULT_BENCH_LENGTHS, DEFAULT_BENCH_VARIANTS, benchAttention, formatAttentionBenchTable, type AttentionBenchRow, type BenchVariant } from '@flowformer/core/bench';
-import { chartsSvg, markdownTable, svgToPng, writeBenchSummary, type Series } from '@flowformer/core/results';
+import { benchSummaryBlock, benchSummaryFor, chartsSvg, markdownTable, svgToPng, writeBenchSummary, type Series } from '@flowformer/core/results';
 import type { DiscoveredTask } from '../discover.ts';
 import { cliDataRoot } from '../paths.ts';
 import { runRoots } from './train.ts';
@@ -206,15 +206,10 @@ const summaryBench: CommandModule<object, BenchSummaryArgs> = {
   handler: (args) => {
     const root = process.cwd();
     if (args.check) {
-      const tmp = path.join(os.tmpdir(), `bench-summary-${process.pid}.md`);
-      fs.copyFileSync(args.page, tmp);
-      try {
-        const stale = writeBenchSummary(tmp, args.records, root, path.dirname(args.page));
-        console.error(stale ? `${args.page} is out of date: run flowformer bench summary` : `${args.page} is up to date`);
-        if (stale) process.exitCode = 1;
-      } finally {
-        fs.rmSync(tmp, { force: true });
-      }
+      const current = benchSummaryBlock(fs.readFileSync(args.page, 'utf8'));
+      const stale = current !== benchSummaryFor(args.page, args.records, root);
+      console.error(stale ? `${args.page} is out of date: run flowformer bench summary` : `${args.page} is up to date`);
+      if (stale) process.exitCode = 1;
       return;
     }
     const changed = writeBenchSummary(args.page, args.records, root);

@@ -144,19 +144,19 @@ export function benchSummaryBlock(text: string): string | null {
   return text.slice(a + BENCH_SUMMARY_BEGIN.length, b).trim();
 }
 
-/**
- * Rewrites the block of `file` (which must have the markers) from the records under `benchDir`;
- * returns whether it changed. Links are relative to `pageDir` (the page's folder; another when
- * `file` is a scratch copy of the page).
- */
-export function writeBenchSummary(file: string, benchDir: string, repoRoot: string, pageDir = path.dirname(file)): boolean {
+/** The block the records under `benchDir` make for the page `file` (links relative to its folder). */
+export function benchSummaryFor(file: string, benchDir: string, repoRoot: string): string {
+  const linkBase = path.relative(repoRoot, path.resolve(path.dirname(file))).split(path.sep).join('/') || '.';
+  return renderBenchSummary(collectBenchComparisons(benchDir, repoRoot), linkBase);
+}
+
+/** Rewrites the block of `file` (which must have the markers) from the records under `benchDir`; returns whether it changed. */
+export function writeBenchSummary(file: string, benchDir: string, repoRoot: string): boolean {
   const text = fs.readFileSync(file, 'utf8');
   const a = text.indexOf(BENCH_SUMMARY_BEGIN);
   const b = text.indexOf(BENCH_SUMMARY_END);
   if (a < 0 || b < a) throw new Error(`${file}: no ${BENCH_SUMMARY_BEGIN} ... ${BENCH_SUMMARY_END} block to fill`);
-  const linkBase = path.relative(repoRoot, path.resolve(pageDir)).split(path.sep).join('/') || '.';
-  const block = renderBenchSummary(collectBenchComparisons(benchDir, repoRoot), linkBase);
-  const next = `${text.slice(0, a + BENCH_SUMMARY_BEGIN.length)}\n${block}\n${text.slice(b)}`;
+  const next = `${text.slice(0, a + BENCH_SUMMARY_BEGIN.length)}\n${benchSummaryFor(file, benchDir, repoRoot)}\n${text.slice(b)}`;
   if (next === text) return false;
   fs.writeFileSync(file, next);
   return true;
