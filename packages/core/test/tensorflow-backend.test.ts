@@ -4,6 +4,7 @@
  * weights as wasm, and the trainer runs on it with a falling loss. When tfjs-node is absent the
  * suite is skipped and says "tensorflow backend not tested: ..." (CI with a wheel requires it).
  */
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -66,6 +67,15 @@ describe.skipIf(!haveTensorflow)('tensorflow backend (tfjs-node)', () => {
     expect(info.backend).toBe('tensorflow');
     expect(tf.getBackend()).toBe('tensorflow');
     expect(backendInfo().versions.backendPackage).toMatch(/^@tensorflow\/tfjs-node@4\.22\.0$/);
+  });
+
+  it("loads whatever the command line holds: flags node-pre-gyp takes for its own (--dir, --target) do not send it astray", () => {
+    // `flowformer bench data --dir cifar10/train` made tfjs-node look for its package.json under
+    // cifar10/train/..., and auto fell back to wasm without a word.
+    const script = path.join(here, 'fixtures/tensorflow-argv.ts');
+    const r = spawnSync(process.execPath, ['--import', 'tsx', script, '--dir', 'cifar10/train', '--target', '1.0.0', '--debug'], { encoding: 'utf8', timeout: 60_000 });
+    expect(r.status, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout.trim().split('\n').at(-1)!)).toEqual({ backend: 'tensorflow', argv: ['--dir', 'cifar10/train', '--target', '1.0.0', '--debug'] });
   });
 
   it('a cast to the same dtype copies nothing (it shares the data); other casts convert', async () => {

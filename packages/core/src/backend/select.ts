@@ -279,7 +279,13 @@ async function activate(name: BackendName, threads: number, threadsGiven: boolea
   // (an explicit TF_NUM_INTRAOP_THREADS of the user's wins).
   if (threadsGiven && process.env.TF_NUM_INTRAOP_THREADS == null && !isLoaded(pkgName)) process.env.TF_NUM_INTRAOP_THREADS = String(threads);
   let mod: { version?: { 'tfjs-node'?: string } };
+  // tfjs-node finds its addon with node-pre-gyp, which parses process.argv as its own options:
+  // a flag of ours it takes for one of them (`--dir` for its `--directory`, `--target`,
+  // `--debug`, ...) sends it to the wrong folder, and auto quietly fell back to wasm. It sees
+  // only the program while it loads.
+  const argv = process.argv;
   try {
+    process.argv = argv.slice(0, 2);
     mod = require(pkgName);
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
@@ -301,6 +307,8 @@ async function activate(name: BackendName, threads: number, threadsGiven: boolea
         `and rebuilds the addon); if it came from npm with internet, \`npm rebuild ${pkgName}\`. Or pick another ` +
         `backend: --backend wasm.`,
     );
+  } finally {
+    process.argv = argv;
   }
   if (tf.findBackendFactory('tensorflow') == null) {
     throw new BackendError(
