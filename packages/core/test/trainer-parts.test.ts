@@ -66,15 +66,20 @@ describe('DataOrder', () => {
     expect(() => new DataOrder(args({ size: 3, dropLast: true }))).toThrow(/training split has 3 examples, fewer than one update of 4 x 2/);
   });
 
-  it('peekNextFirst, before advance, gives the first micro-batch nextFirst gives after it, within an epoch; null at its end', () => {
-    const o = new DataOrder(args());
-    for (let u = 0; u < 7; u++) {
-      o.update();
-      const peek = o.peekNextFirst();
-      const endOfEpoch = o.batchInEpoch + 1 === o.stepsPerEpoch;
-      o.advance();
-      if (endOfEpoch) expect(peek).toBeNull();
-      else expect([...peek!]).toEqual([...o.nextFirst()!]);
+  it('peekFirst(a), before advance, gives the first micro-batch nextFirst gives a advances later, within an epoch; null past its end', () => {
+    for (const ahead of [1, 2]) {
+      const o = new DataOrder(args({ size: 41, gradAccum: 1 })); // 11 updates per epoch
+      const peeks: (number[] | null)[] = [];
+      const firsts: number[][] = [];
+      for (let u = 0; u < 14; u++) {
+        o.update();
+        peeks.push(o.peekFirst(ahead) && [...o.peekFirst(ahead)!]);
+        const endOfEpoch = o.batchInEpoch + ahead >= o.stepsPerEpoch;
+        o.advance();
+        firsts.push([...o.nextFirst()!]);
+        if (endOfEpoch) expect(peeks[u]).toBeNull();
+      }
+      for (let u = 0; u + ahead - 1 < firsts.length; u++) if (peeks[u]) expect(peeks[u]).toEqual(firsts[u + ahead - 1]);
     }
   });
 

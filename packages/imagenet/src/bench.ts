@@ -5,8 +5,8 @@
  *   train  — training view (crop + flip + RandAugment + normalise + Mixup, as configured);
  *   eval   — evaluation view (resize + centre crop + normalise);
  * train and eval go through the same `ImageFolderSplit.batch` the trainer calls (tensors
- * included, one batch built ahead of the one consumed as the trainer does), once per number of
- * worker threads asked for. The worker counts are timed in
+ * included, BATCHES_AHEAD batches built ahead of the one consumed as the trainer does), once per
+ * number of worker threads asked for. The worker counts are timed in
  * interleaved rounds (1, 2, 1, 2, ...) and each figure is the median over the rounds, so that a
  * load that comes and goes on a shared machine falls on all of them alike; the scaling ratio is
  * the median of the per-round ratios.
@@ -17,7 +17,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
-import { Rng, tf } from '@flowformer/core';
+import { BATCHES_AHEAD, Rng, tf } from '@flowformer/core';
 import { mapLimit } from '@flowformer/core/io';
 import { decodeFull } from './data/decode.ts';
 import { scanImageFolder } from './data/folder.ts';
@@ -127,16 +127,16 @@ export async function benchData(opts: BenchDataOptions): Promise<BenchDataResult
     for (let r = 0; r < rounds; r++) {
       for (let k = 0; k < splits.length; k++) {
         for (const view of ['train', 'eval'] as const) {
-          // The same images and augmentation draws for every count in a round; one batch built
-          // ahead of the one consumed, as the trainer prefetches.
+          // The same images and augmentation draws for every count in a round; batches built
+          // ahead of the one consumed as the trainer builds them.
           const build = (b: number) => splits[k]!.batch(batchIndices(b), { training: view === 'train', rng: new Rng(1000 * (r + 1) + b) });
           const elu0 = performance.eventLoopUtilization();
           const cpu0 = process.cpuUsage();
           const s = await wall(async () => {
-            let next = build(1);
+            const pending = Array.from({ length: Math.min(nb, BATCHES_AHEAD) }, (_, i) => build(i + 1));
             for (let b = 1; b <= nb; b++) {
-              const batch = await next;
-              if (b < nb) next = build(b + 1);
+              const batch = await pending.shift()!;
+              if (b + BATCHES_AHEAD <= nb) pending.push(build(b + BATCHES_AHEAD));
               tf.dispose(batch.tensors);
             }
           });

@@ -94,12 +94,12 @@ export class DataOrder {
   }
 
   /**
-   * Before `advance()`: the first micro-batch of the update after the current one when it is in
-   * the same epoch (the same indices `nextFirst()` gives after `advance()`), else null.
+   * Before `advance()`: the first micro-batch of the update `ahead` (>= 1) after the current one
+   * when it is in the same epoch (the indices `nextFirst()` gives after `ahead` advances), else null.
    */
-  peekNextFirst(): Int32Array | null {
-    if (this.perm === null || this.batchInEpoch + 1 >= this.stepsPerEpoch) return null;
-    return this.micro((this.batchInEpoch + 1) * this.args.gradAccum);
+  peekFirst(ahead: number): Int32Array | null {
+    if (this.perm === null || this.batchInEpoch + ahead >= this.stepsPerEpoch) return null;
+    return this.micro((this.batchInEpoch + ahead) * this.args.gradAccum);
   }
 
   private draw(): Int32Array {

@@ -1,5 +1,5 @@
 /** The trainer and its parts: optimisers, schedules, losses, gradients, checkpoints, progress. */
-export { train, evaluateRun, TrainingDivergedError, type TrainOptions, type EvaluateRunOptions } from './trainer.ts';
+export { train, evaluateRun, BATCHES_AHEAD, TrainingDivergedError, type TrainOptions, type EvaluateRunOptions } from './trainer.ts';
 export { variableGrads, gradientsFreeingAsYouGo } from './grads.ts';
 export { accumulateGradients, type AccumulateArgs, type Accumulated } from './accumulate.ts';
 export { AdamFamily, makeOptimizer, clipByGlobalNorm, clipScale, globalNorm, type Optimizer, type OptimizerState } from './optim.ts';

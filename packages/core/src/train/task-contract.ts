@@ -9,7 +9,7 @@
  * that the trainer alone decides the order (seeded, resumable), whatever the storage: an
  * in-memory array (UEA, LRA), contiguous token blocks (WikiText), one window per start index
  * (D4RL), or images decoded from disk on demand (ImageNet: `batch` may be async and is
- * prefetched one batch ahead while the previous step computes).
+ * built BATCHES_AHEAD updates ahead while the current step computes).
  */
 import type { tf } from '../tf.ts';
 import type { Config, TaskSchemas } from '../config/schema.ts';

@@ -37,6 +37,14 @@ import { Pace, Throughput } from './throughput.ts';
 
 export { resolveDataRoot };
 
+/**
+ * Updates whose first batch is built ahead of the one being computed. Two, not one: the batch
+ * after next is already queued when the next one is finished, so a split's worker threads go
+ * on without waiting for the main thread to take a batch and ask for another (which, with one,
+ * left them idle for the main thread's part of each batch). `bench data` builds as many ahead.
+ */
+export const BATCHES_AHEAD = 2;
+
 export interface TrainOptions {
   /** Path of a YAML config (`configs/<task>/<dataset>/<model>.yaml`); required unless `config` or `resume`. */
   configPath?: string;
@@ -169,7 +177,14 @@ export async function train(opts: TrainOptions): Promise<RunSummary> {
   // ------------------------------------------------------------------ the loop
   const signals = (opts.handleSigint ?? true) ? new StopSignals({ log }) : null;
   let status: RunSummary['status'] = 'completed';
-  let nextBatch: Promise<Batch> | null = null; // the first micro-batch of the next update, built ahead
+  // The first micro-batch of each of the next BATCHES_AHEAD updates, by update, built ahead.
+  const ahead = new Map<number, Promise<Batch>>();
+  const buildFirst = (step: number, indices: Int32Array) => ahead.set(step, Promise.resolve(data.train.batch(indices, { training: true, rng: augmentationRng(rngs, step, 0) })));
+  const disposeAhead = async () => {
+    const pending = [...ahead.values()];
+    ahead.clear();
+    await Promise.all(pending.map((p) => p.then((b) => tf.dispose(b.tensors)).catch(() => {})));
+  };
   // Mark the record 'running' (with this process's pid) before the first update, not only at the
   // first evaluation: `list runs` and `reproduce` then see a run that has just started or resumed
   // as running, and one that dies before its first evaluation as abandoned, not as absent or as
@@ -188,14 +203,20 @@ export async function train(opts: TrainOptions): Promise<RunSummary> {
       const { loss, grads, tokens } = await accumulateGradients({
         model, trainable, paramName, micro, dropout: rngs.dropout,
         batch: (k) => {
-          const b = k === 0 && nextBatch ? nextBatch : data.train.batch(micro[k]!, { training: true, rng: augmentationRng(rngs, step, k) });
-          nextBatch = null;
-          // With this update's last micro-batch in hand, start the next update's first one: a split
-          // that builds batches off the main thread (worker threads) then overlaps this update's
-          // passes. The same batch as when built after the update: its indices and seed depend on
-          // the step only. At an epoch's end it is built after the update, below.
-          const ahead = k === micro.length - 1 && step + 1 < totalSteps ? order.peekNextFirst() : null;
-          if (ahead) nextBatch = Promise.resolve(data.train.batch(ahead, { training: true, rng: augmentationRng(rngs, step + 1, 0) }));
+          const built = k === 0 ? ahead.get(step) : undefined;
+          ahead.delete(step);
+          const b = built ?? data.train.batch(micro[k]!, { training: true, rng: augmentationRng(rngs, step, k) });
+          // With this update's last micro-batch in hand, start the next updates' first ones: a
+          // split that builds batches off the main thread (worker threads) then overlaps this
+          // update's passes, and its threads go from one batch to the next without waiting for
+          // the main thread. The same batches as when built later: indices and seed depend on
+          // the step only. Past an epoch's end they are built after the update, below.
+          for (let a = 1; k === micro.length - 1 && a <= BATCHES_AHEAD && step + a < totalSteps; a++) {
+            if (ahead.has(step + a)) continue;
+            const indices = order.peekFirst(a);
+            if (!indices) break;
+            buildFirst(step + a, indices);
+          }
           return b;
         },
       });
@@ -226,9 +247,9 @@ export async function train(opts: TrainOptions): Promise<RunSummary> {
       order.advance();
 
       // Start building the next batch if not already under way (async readers decode while we log/evaluate).
-      if (state.step < totalSteps && !nextBatch) {
+      if (state.step < totalSteps && !ahead.has(state.step)) {
         const idx = order.nextFirst();
-        if (idx) nextBatch = Promise.resolve(data.train.batch(idx, { training: true, rng: augmentationRng(rngs, state.step, 0) }));
+        if (idx) buildFirst(state.step, idx);
       }
 
       // Logging and progress. Throughput counts compute time only (not evaluations).
@@ -255,8 +276,7 @@ export async function train(opts: TrainOptions): Promise<RunSummary> {
       await new Promise((r) => setImmediate(r));
       const stopAt = opts.stopAtStep !== undefined && state.step >= opts.stopAtStep;
       if ((signals?.requested || stopAt) && state.step < totalSteps) {
-        if (nextBatch) tf.dispose((await nextBatch).tensors);
-        nextBatch = null;
+        await disposeAhead();
         checkpoints.onStop(state.step);
         status = signals?.requested ? 'interrupted' : 'stopped';
         log(`${status} at update ${state.step}/${totalSteps}; continue with --resume ${run.dir}`);
@@ -264,8 +284,8 @@ export async function train(opts: TrainOptions): Promise<RunSummary> {
       }
     }
   } catch (e) {
-    // Divergence or a failing task: release the model, the optimiser and a prefetched batch before reporting.
-    if (nextBatch) await (nextBatch as Promise<Batch>).then((b) => tf.dispose(b.tensors)).catch(() => {});
+    // Divergence or a failing task: release the model, the optimiser and the prefetched batches before reporting.
+    await disposeAhead();
     optimizer.dispose();
     model.dispose();
     throw e;
