@@ -25,8 +25,51 @@ export const IMAGENET_STD = [0.229, 0.224, 0.225] as const;
 /** timm's RandAugment fill colour: round(255 * IMAGENET_DEFAULT_MEAN). */
 const FILL = [124, 116, 104] as const;
 
-export const newImage = (width: number, height: number): RgbImage => ({ width, height, data: new Uint8ClampedArray(width * height * 3) });
-const copyImage = (im: RgbImage): RgbImage => ({ width: im.width, height: im.height, data: new Uint8ClampedArray(im.data) });
+// ----------------------------------------------------------------------------- pixel buffers
+
+// Pixel buffers handed back by the pipeline (`releaseImage`) for the next image of this thread.
+// A training view at 224 px goes through several images of 150 KB (crop, RandAugment's ops, ...);
+// allocated afresh each time, the memory they add outside V8's heap made it mark the heap again
+// and again: a fifth of a core per worker thread, and a third of the images per second. Only
+// buffers allocated here come back, each at most once; the list stays short.
+const free: ArrayBuffer[] = [];
+const ours = new WeakSet<ArrayBuffer>();
+const MAX_FREE = 8;
+
+/** `n` zeroed bytes: a released buffer that holds them (the smallest such), else a new one. */
+function takeBytes(n: number): Uint8ClampedArray {
+  let best = -1;
+  for (let i = 0; i < free.length; i++) if (free[i]!.byteLength >= n && (best < 0 || free[i]!.byteLength < free[best]!.byteLength)) best = i;
+  if (best < 0) {
+    const buf = new ArrayBuffer(n);
+    ours.add(buf);
+    return new Uint8ClampedArray(buf);
+  }
+  const buf = free[best]!;
+  free[best] = free[free.length - 1]!;
+  free.pop();
+  return new Uint8ClampedArray(buf, 0, n).fill(0);
+}
+
+/** Gives `bytes` back for a later image; the caller no longer uses them (nor any view of them). */
+function releaseBytes(bytes: Uint8ClampedArray): void {
+  const buf = bytes.buffer as ArrayBuffer;
+  if (!ours.has(buf) || free.includes(buf) || free.length >= MAX_FREE) return;
+  free.push(buf);
+}
+
+/** A zeroed `width` x `height` RGB image. */
+export const newImage = (width: number, height: number): RgbImage => ({ width, height, data: takeBytes(width * height * 3) });
+const copyImage = (im: RgbImage): RgbImage => {
+  const out = newImage(im.width, im.height);
+  out.data.set(im.data);
+  return out;
+};
+/**
+ * Says that `im` is no longer needed: its pixels may become those of a later image of this
+ * thread. The pipeline calls it on each intermediate image once the next one is made.
+ */
+export const releaseImage = (im: RgbImage): void => releaseBytes(im.data);
 
 // ----------------------------------------------------------------------------- crops
 
@@ -144,7 +187,7 @@ export function cropResizeBicubic(im: RgbImage, box: CropBox, outW: number, outH
   const y0 = vert ? vert.bounds[0]! : 0;
   const y1 = vert ? vert.bounds[2 * outH - 2]! + vert.bounds[2 * outH - 1]! : h;
   // Horizontal pass (or the plain crop) of rows y0..y1 of the box: [y1 - y0, outW, 3].
-  const mid = new Uint8ClampedArray((y1 - y0) * outW * 3);
+  const mid = takeBytes((y1 - y0) * outW * 3);
   if (needH) {
     const { ksize, bounds, k } = resampleCoeffs(w, outW);
     const half = 1 << (PRECISION_BITS - 1);
@@ -210,6 +253,7 @@ export function cropResizeBicubic(im: RgbImage, box: CropBox, outW: number, outH
       dst[o + i] = clip8(s);
     }
   }
+  releaseBytes(mid);
   return out;
 }
 
@@ -325,7 +369,11 @@ export function colorJitter(im: RgbImage, strength: number, rng: Rng): RgbImage 
   const order = [0, 1, 2];
   rng.shuffle(order);
   let out = im;
-  for (const k of order) out = ops[k]!(out, factors[k]!);
+  for (const k of order) {
+    const next = ops[k]!(out, factors[k]!);
+    if (next !== out && out !== im) releaseImage(out); // an image of ours, not the caller's
+    out = next;
+  }
   return out;
 }
 
@@ -497,7 +545,9 @@ export function randAugment(im: RgbImage, rng: Rng, args: RandAugmentArgs = DEIT
     let m = args.magnitude;
     if (args.magnitudeStd > 0) m = rng.normal(m, args.magnitudeStd);
     m = Math.max(0, Math.min(M, m));
-    out = op.apply(out, m, rng);
+    const next = op.apply(out, m, rng);
+    if (next !== out && out !== im) releaseImage(out); // an image of ours, not the caller's
+    out = next;
     applied?.push(op.name);
   }
   return out;

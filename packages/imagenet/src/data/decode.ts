@@ -13,7 +13,7 @@ import { createRequire } from 'node:module';
 import decodeJpegWasm, { init as initJpegWasm } from '@jsquash/jpeg/decode.js';
 import sharp, { type OutputInfo } from 'sharp';
 import type { Rng } from '@flowformer/core';
-import { centerCropBox, cropResizeBicubic, newImage, randomResizedCropBox, resizeShorter, type RgbImage } from './augment.ts';
+import { centerCropBox, cropResizeBicubic, newImage, randomResizedCropBox, releaseImage, resizeShorter, type RgbImage } from './augment.ts';
 
 // The pipeline reads every file once per epoch: libvips' operation cache would only hold
 // memory. Parallelism comes from decoding several files at once (worker threads, split.ts), so
@@ -133,7 +133,9 @@ export async function decodeRandomResizedCrop(file: string, size: number, rng: R
   const im = await decodeFull(file);
   const box = randomResizedCropBox(im.width, im.height, rng, scale, ratio);
   const flip = hflipProb > 0 && rng.next() < hflipProb;
-  return cropResizeBicubic(im, box, size, size, flip);
+  const out = cropResizeBicubic(im, box, size, size, flip);
+  releaseImage(im);
+  return out;
 }
 
 /**
@@ -145,7 +147,11 @@ export async function decodeEval(file: string, size: number, cropPct: number): P
   const im = await decodeFull(file);
   const r = resizeShorter(im.width, im.height, Math.floor(size / cropPct));
   const resized = r.width === im.width && r.height === im.height ? im : cropResizeBicubic(im, { left: 0, top: 0, width: im.width, height: im.height }, r.width, r.height);
-  return r.width === size && r.height === size ? resized : cropResizeBicubic(resized, centerCropBox(r.width, r.height, size), size, size);
+  if (resized !== im) releaseImage(im);
+  if (r.width === size && r.height === size) return resized;
+  const out = cropResizeBicubic(resized, centerCropBox(r.width, r.height, size), size, size);
+  releaseImage(resized);
+  return out;
 }
 
 /**
@@ -156,6 +162,7 @@ export async function decodeEval(file: string, size: number, cropPct: number): P
 export async function decodePadRandomCrop(file: string, size: number, padding: number, rng: Rng): Promise<RgbImage> {
   const full = await decodeFull(file);
   const im = full.width === size && full.height === size ? full : cropResizeBicubic(full, { left: 0, top: 0, width: full.width, height: full.height }, size, size);
+  if (im !== full) releaseImage(full);
   const top = rng.int(2 * padding + 1) - padding;
   const left = rng.int(2 * padding + 1) - padding;
   const out = newImage(size, size); // zeros outside the image: the padding
@@ -168,5 +175,6 @@ export async function decodePadRandomCrop(file: string, size: number, padding: n
       out.data.set(im.data.subarray((sy * size + sx) * 3, (sy * size + sx) * 3 + 3), (y * size + x) * 3);
     }
   }
+  releaseImage(im);
   return out;
 }

@@ -5,7 +5,7 @@
  * This module imports no tensor library, so a worker thread that loads it stays small.
  */
 import { Rng } from '@flowformer/core/rng';
-import { colorJitter, hflip, mixPair, normalizeInto, randAugment, type MixResult, type MixupArgs, type RandAugmentArgs, type RgbImage } from './augment.ts';
+import { colorJitter, hflip, mixPair, normalizeInto, randAugment, releaseImage, type MixResult, type MixupArgs, type RandAugmentArgs, type RgbImage } from './augment.ts';
 import { decodeEval, decodePadRandomCrop, decodeRandomResizedCrop } from './decode.ts';
 
 /** The training and evaluation transforms (DeiT's `create_transform` + `Mixup`). */
@@ -33,11 +33,17 @@ export async function trainView(file: string, p: ImagePipelineArgs, rng: Rng): P
     im = await decodeRandomResizedCrop(file, p.imageSize, rng, p.scale, p.ratio, p.hflipProb); // flipped there
   } else {
     im = await decodePadRandomCrop(file, p.imageSize, 4, rng);
-    if (p.hflipProb > 0 && rng.next() < p.hflipProb) im = hflip(im);
+    if (p.hflipProb > 0 && rng.next() < p.hflipProb) im = then(im, hflip(im));
   }
-  if (p.randAugment) im = randAugment(im, rng, p.randAugment);
-  if (p.colorJitter > 0 && (!p.randAugment || p.applyJitterWithRandAugment)) im = colorJitter(im, p.colorJitter, rng);
+  if (p.randAugment) im = then(im, randAugment(im, rng, p.randAugment));
+  if (p.colorJitter > 0 && (!p.randAugment || p.applyJitterWithRandAugment)) im = then(im, colorJitter(im, p.colorJitter, rng));
   return im;
+}
+
+/** The next image of a chain: the previous one's pixels go back for later images (augment.ts). */
+function then(prev: RgbImage, next: RgbImage): RgbImage {
+  if (next !== prev) releaseImage(prev);
+  return next;
 }
 
 /**
@@ -58,6 +64,7 @@ export async function writeView(req: ViewRequest): Promise<void> {
   const S = req.pipeline.imageSize;
   const im = req.seed !== null ? await trainView(req.file, req.pipeline, new Rng(req.seed)) : await decodeEval(req.file, S, req.pipeline.evalCropPct);
   normalizeInto(im, new Float32Array(req.out), req.index * S * S * 3);
+  releaseImage(im);
 }
 
 /**
