@@ -21,10 +21,12 @@ import {
   ImageFolderSplit,
   invert,
   mixupCutmix,
+  newImage,
   normalizeInto,
   posterize,
   randAugment,
   randomResizedCropBox,
+  releaseImage,
   readIlsvrcValLabels,
   resizeShorter,
   rotate,
@@ -178,6 +180,22 @@ describe('augmentations (PIL/timm definitions)', () => {
     const want = new Float32Array(5 + im.data.length);
     for (let i = 0; i < im.data.length; i++) want[5 + i] = (im.data[i]! / 255 - IMAGENET_MEAN[i % 3]!) / IMAGENET_STD[i % 3]!;
     expect(Buffer.from(got.buffer).equals(Buffer.from(want.buffer))).toBe(true);
+  });
+
+  it('pixel buffers: a released image lends its memory, zeroed, to one later image; foreign bytes are never taken', () => {
+    const a = newImage(10, 10);
+    a.data.fill(7);
+    releaseImage(a);
+    releaseImage(a); // twice: still only one later image gets it
+    const b = newImage(6, 5); // smaller: fits in a's buffer
+    expect(b.data.buffer).toBe(a.data.buffer);
+    expect(b.data.length).toBe(90);
+    expect(b.data.every((v) => v === 0)).toBe(true);
+    const c = newImage(6, 5);
+    expect(c.data.buffer).not.toBe(a.data.buffer);
+    const foreign: RgbImage = { width: 10, height: 10, data: new Uint8ClampedArray(300) };
+    releaseImage(foreign);
+    expect(newImage(10, 10).data.buffer).not.toBe(foreign.data.buffer);
   });
 
   it('hflip mirrors; invert, solarize, posterize act per pixel', () => {
