@@ -35,6 +35,8 @@ describe('bench summary', () => {
         comparisons: [
           { work: 'step: peak resident memory', unit: 'GiB', ours: 3.5, peer: 'original', peerValue: 3.9, better: 'lower', goal: 1 },
           { work: 'tokens per second', unit: 'tokens/s', ours: 3000, peer: 'nanoGPT', peerValue: 4000, better: 'higher', goal: 0.8 },
+          { work: 'scaling 1 -> 2', unit: 'x', ours: 1.76, peer: 'torchvision', peerValue: 1.5, better: 'higher', target: 1.7 },
+          { work: 'scaling again', unit: 'x', ours: 1.62, peer: 'torchvision', peerValue: 1.4, better: 'higher', target: 1.7 },
         ],
       };
       fs.writeFileSync(path.join(tmp, 'results/bench/a/step.json'), JSON.stringify(rec));
@@ -43,10 +45,13 @@ describe('bench summary', () => {
       expect(rows.map((r) => [r.record, meetsGoal(r)])).toEqual([
         ['results/bench/a/step.json', true],
         ['results/bench/a/step.json', false],
+        ['results/bench/a/step.json', true], // ahead of the target, whatever the peer's
+        ['results/bench/a/step.json', false], // ahead of the peer, short of the target
       ]);
       const md = renderBenchSummary(rows, 'docs');
       expect(md).toContain('| step: peak resident memory | 3.50 GiB | 3.90 GiB (original) | 0.90x | <= 1x | yes | [a/step.json](../results/bench/a/step.json) |');
       expect(md).toContain('| tokens per second | 3,000 tokens/s | 4,000 tokens/s (nanoGPT) | 0.75x | >= 0.8x | no |');
+      expect(md).toContain('| scaling 1 -> 2 | 1.76 x | 1.50 x (torchvision) | 1.17x | ours >= 1.7 x | yes |');
       const file = path.join(tmp, 'docs/perf.md');
       fs.writeFileSync(file, '# Perf\n\n<!-- bench-summary:begin -->\nold\n<!-- bench-summary:end -->\n\nafter\n');
       expect(writeBenchSummary(file, path.join(tmp, 'results/bench'), tmp)).toBe(true);

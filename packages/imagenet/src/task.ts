@@ -239,7 +239,7 @@ const benchDataHook: TaskBench = {
     const scaling = Object.entries(r.trainScaling).map(([w, x]) => `${first.workers} -> ${w} workers ${x.toFixed(2)}x`);
     // The performance page's lines (core results/bench-summary.ts): the training view's images/s
     // per core against the peer's at the same worker count (issue #42: at least the peer's), and
-    // the 1 -> 2 worker scaling beside the peer's (its goal, 1.7x, is not relative to the peer).
+    // the 1 -> 2 worker scaling beside the peer's (its target, at least 1.7x, is not relative to the peer).
     const comparisons: BenchComparison[] = [];
     const what = `ImageNet training view at ${d.imageSize} px (${dir})`;
     for (const w of r.byWorkers) {
@@ -250,7 +250,7 @@ const benchDataHook: TaskBench = {
     const p1 = peer?.results.find((x) => x.workers === 1);
     const p2 = peer?.results.find((x) => x.workers === 2);
     if (first.workers === 1 && r.trainScaling['2'] !== undefined && p1 && p2) {
-      comparisons.push({ work: `${what}: images/s with 2 workers over 1`, unit: 'x', ours: r.trainScaling['2'], peer: 'torchvision', peerValue: p2.imagesPerSecond / p1.imagesPerSecond, better: 'higher' });
+      comparisons.push({ work: `${what}: images/s with 2 workers over 1`, unit: 'x', ours: r.trainScaling['2'], peer: 'torchvision', peerValue: p2.imagesPerSecond / p1.imagesPerSecond, better: 'higher', target: 1.7 });
     }
     return {
       title: `imagenet data pipeline: ${dir} at ${d.imageSize} px`,

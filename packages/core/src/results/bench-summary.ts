@@ -34,6 +34,11 @@ export interface BenchComparison {
    * 'higher', ours >= goal x peer. Absent when there is none.
    */
   goal?: number;
+  /**
+   * A goal on ours alone, in `unit` (e.g. a scaling of at least 1.7x, whatever the peer's):
+   * with 'lower', ours <= target; with 'higher', ours >= target. Absent when there is none.
+   */
+  target?: number;
 }
 
 /** A record file's part this summary reads. */
@@ -100,11 +105,11 @@ function fmt(x: number): string {
   return x.toFixed(2);
 }
 
-/** Whether ours meets the goal (null when there is none). */
+/** Whether ours meets the goal and the target (null when there is neither). */
 export function meetsGoal(c: BenchComparison): boolean | null {
-  if (c.goal === undefined) return null;
-  const r = c.ours / c.peerValue;
-  return c.better === 'lower' ? r <= c.goal : r >= c.goal;
+  if (c.goal === undefined && c.target === undefined) return null;
+  const within = (x: number, bound: number | undefined) => bound === undefined || (c.better === 'lower' ? x <= bound : x >= bound);
+  return within(c.ours / c.peerValue, c.goal) && within(c.ours, c.target);
 }
 
 /**
@@ -118,7 +123,9 @@ export function renderBenchSummary(rows: CollectedComparison[], linkBase: string
     '| --- | ---: | ---: | ---: | ---: | :---: | --- |',
   ];
   for (const c of rows) {
-    const goal = c.goal === undefined ? '-' : `${c.better === 'lower' ? '<=' : '>='} ${c.goal}x`;
+    const op = c.better === 'lower' ? '<=' : '>=';
+    const goals = [...(c.goal === undefined ? [] : [`${op} ${c.goal}x`]), ...(c.target === undefined ? [] : [`ours ${op} ${c.target} ${c.unit}`])];
+    const goal = goals.length ? goals.join(', ') : '-';
     const met = meetsGoal(c);
     const link = path.posix.relative(linkBase, c.record);
     lines.push(
