@@ -13,8 +13,8 @@
  *   - it names this very Slurm job and array task in an earlier life (the task was requeued since);
  *   - it was not refreshed for `staleSeconds` (a holder on another machine that died silently).
  * A takeover happens under a short lock (`<key>.json.takeover`, a directory: mkdir is atomic), in
- * which the claim is read again and judged again, so two workers that both found it dead cannot
- * both take it: the second finds the first one's fresh claim.
+ * which the claim is read again and judged again, and then replaced by one rename, so two workers
+ * that both found it dead cannot both take it: the second finds the first one's fresh claim.
  */
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -151,9 +151,11 @@ export function acquireClaim(resultsRoot: string, key: string, job: string, o: C
     try {
       const again = readClaim(dir, key);
       if (again && (again.token !== held.token || holderState(again, o) === 'alive')) return { ok: false, holder: again };
-      if (again) fs.rmSync(file, { force: true });
       const taken = info();
-      if (createExclusive(file, taken)) return { ok: true, claim: new Claim(dir, taken, o), tookOver: { ...held, state } };
+      // Replace the dead claim in one rename: were it removed first, a racing worker could find no
+      // file in between, create its own and win without the lock (still one winner, but then two
+      // workers' ideas of who took over disagree).
+      if (again ? replaceAtomic(file, taken) : createExclusive(file, taken)) return { ok: true, claim: new Claim(dir, taken, o), tookOver: { ...held, state } };
     } finally {
       fs.rmSync(lock, { recursive: true, force: true });
     }
@@ -177,6 +179,20 @@ function createExclusive(file: string, c: ClaimInfo): boolean {
   } finally {
     fs.closeSync(fd);
   }
+  return true;
+}
+
+/** Writes `c` beside `file` and renames it over `file`: readers see the old claim or the new one, never none. */
+function replaceAtomic(file: string, c: ClaimInfo): boolean {
+  const tmp = `${file}.${c.token}.tmp`;
+  const fd = fs.openSync(tmp, 'w');
+  try {
+    fs.writeSync(fd, JSON.stringify(c, null, 2) + '\n');
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+  fs.renameSync(tmp, file);
   return true;
 }
 
