@@ -1,45 +1,45 @@
 /**
- * The alea jump-ahead and the four-piece dropout mask give exactly what seedrandom's alea gives
- * draw after draw: the same states, the same mask bits, at every piece boundary.
+ * The dropout keep mask from alea.wat is what seedrandom's alea and tfjs's float32 keep test give
+ * draw after draw, and the module it runs is the one its source compiles to.
  */
+import fs from 'node:fs';
 import seedrandom from 'seedrandom';
 import { describe, expect, it } from 'vitest';
-import { aleaJump, aleaState, fillDropoutMultiplier, type AleaState } from '../src/nn/alea.ts';
+import { aleaState, fillKeepMask, keepThreshold } from '../src/nn/alea.ts';
+import { generatedModule, wasmSources } from '../../../scripts/build-wasm.ts';
 
-/** seedrandom's own state after k draws. */
-function stepped(seed: string, k: number): AleaState {
-  const g = seedrandom.alea(seed, { state: true }) as unknown as (() => number) & { state(): AleaState };
-  for (let i = 0; i < k; i++) g();
-  const { s0, s1, s2, c } = g.state();
-  return { s0, s1, s2, c };
-}
+/** tfjs's dropout test on one draw u: floor(u + keep) in float32, u rounded to float32. */
+const tfjsKeeps = (u: number, keep: number) => Math.fround(Math.fround(u) + keep) >= 1;
 
 describe('alea', () => {
-  it('aleaJump(state, k) is the state after k draws', () => {
-    for (const seed of ['0', '12345', '-987654321', 'flowformer']) {
-      const st = aleaState(seed);
-      expect(st).toEqual(stepped(seed, 0));
-      for (const k of [0, 1, 2, 3, 4, 7, 1000, 65537, 300001]) expect(aleaJump(st, k), `seed ${seed}, k ${k}`).toEqual(stepped(seed, k));
+  it("fillKeepMask marks what tfjs's dropout keeps, draw after draw, across the module's 4 Mi-draw pieces", () => {
+    for (const [rate, seed, n] of [[0.1, '42', 1], [0.1, '42', 2], [0.5, '7', 3], [1 / 3, '123456789', 4], [0.1, '-5', 10007], [0.25, 'flowformer', (1 << 22) * 2 + 5]] as const) {
+      const keep = Math.fround(1 - rate);
+      const next = seedrandom.alea(seed);
+      const expected = new Uint8Array(n);
+      for (let i = 0; i < n; i++) expected[i] = tfjsKeeps(next(), keep) ? 1 : 0;
+      const got = new Uint8Array(n);
+      fillKeepMask(got, aleaState(seed), keep);
+      expect(Buffer.from(got).equals(Buffer.from(expected)), `rate ${rate}, seed ${seed}, n ${n}`).toBe(true);
     }
-    // composes: two jumps are one
-    const st = aleaState('7');
-    expect(aleaJump(aleaJump(st, 1234), 5678)).toEqual(aleaJump(st, 1234 + 5678));
-    expect(() => aleaJump(st, -1)).toThrow(/non-negative integer/);
   });
 
-  it("fillDropoutMultiplier marks what tfjs's dropout keeps, draw after draw, around every piece boundary", () => {
-    for (const [rate, seed] of [[0.1, '42'], [0.5, '7'], [1 / 3, '123456789']] as const) {
+  it('keepThreshold is where the float32 test turns: every x below it drops, every x from it keeps', () => {
+    for (const rate of [0.05, 0.1, 0.2, 1 / 3, 0.5, 0.9, 0.999]) {
       const keep = Math.fround(1 - rate);
-      const scale = Math.fround(1 / keep);
-      // one chain below 4096 draws, four pieces from there on (sizes that 4 divides and not)
-      for (const n of [1, 5, 4095, 4096, 4097, 4098, 4099, 10007, 40000]) {
-        const next = seedrandom.alea(seed);
-        const expected = new Float32Array(n);
-        for (let i = 0; i < n; i++) if (Math.fround(Math.fround(next()) + keep) >= 1) expected[i] = scale;
-        const got = new Float32Array(n);
-        fillDropoutMultiplier(got, aleaState(seed), keep, scale);
-        expect(Buffer.from(got.buffer).equals(Buffer.from(expected.buffer)), `rate ${rate}, n ${n}`).toBe(true);
+      const t = keepThreshold(keep);
+      expect(t).toBeGreaterThan(0);
+      for (let d = -300; d <= 300; d++) {
+        const x = t + d;
+        if (x < 0 || x > 2 ** 32 - 1) continue;
+        expect(tfjsKeeps(x * 2 ** -32, keep), `rate ${rate}, x = threshold ${d >= 0 ? '+' : ''}${d}`).toBe(d >= 0);
       }
     }
+  });
+
+  it('each generated WebAssembly module is what its .wat source compiles to (scripts/build-wasm.ts)', async () => {
+    const sources = wasmSources();
+    expect(sources.length).toBeGreaterThan(0);
+    for (const { wat, generated } of sources) expect(fs.readFileSync(generated, 'utf8'), `${generated}: run npx tsx scripts/build-wasm.ts`).toBe(await generatedModule(wat));
   });
 });

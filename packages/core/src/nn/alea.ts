@@ -7,22 +7,15 @@
  *
  *     t = a * x[n-3] + c[n-1],   x[n] = t mod 2^32,   c[n] = floor(t / 2^32),   a = 2091639,
  *
- * and seedrandom computes exactly that in float64 (a * x < 2^53). Drawing one number after
- * another is one long chain of dependent float operations (about 7 ns per draw here), and the
- * dropout mask of the softmax Transformer's attention weights needs 205 M draws per step at
- * SelfRegulationSCP1's batch of 16.
- *
- * A lag-r multiply-with-carry generator is a linear congruential generator in disguise (the
- * classical equivalence, e.g. Couture & L'Ecuyer 1997): the integer
- *
- *     Z[n] = x[n-2] + x[n-1] * 2^32 + x[n] * 2^64 + c[n] * 2^96
- *
- * satisfies Z[n+1] = (a * 2^64) * Z[n] mod m with m = a * 2^96 - 1 (because 2^32 * a * 2^64 = 1
- * mod m). So the state k draws ahead is one modular power away (`aleaJump`, BigInt), and a long
- * stream can be cut into pieces whose independent chains the CPU runs side by side
- * (`fillDropoutMultiplier`): the same numbers in the same places, several times faster.
+ * and seedrandom computes exactly that in float64 (a * x < 2^53). In float64 each draw waits for
+ * the one before through a multiply, an add and a truncation (about 15 ns a draw here; 8 ns with
+ * four pieces of the stream side by side), and the dropout masks of one UEA training step at the
+ * paper's size need 95 M draws. In 64-bit integers a draw waits for one add and one shift:
+ * alea.wat, a WebAssembly loop of 1.1 ns a draw, gives the same x[n], and whether tfjs's dropout
+ * keeps draw n is whether x[n] reaches a threshold (`keepThreshold`).
  */
 import seedrandom from 'seedrandom';
+import { ALEA_WASM } from './alea-wasm.ts';
 
 /** alea's state as seedrandom stores it: s0, s1, s2 in [0, 1) (multiples of 2^-32), carry c (an integer). */
 export interface AleaState {
@@ -32,12 +25,8 @@ export interface AleaState {
   c: number;
 }
 
-const A = 2091639;
 const TWO_POW_32 = 4294967296;
 const TWO_POW_MINUS_32 = 2.3283064365386963e-10;
-const M = BigInt(A) * (1n << 96n) - 1n;
-/** Z[n+1] = STEP * Z[n] mod M. */
-const STEP = (BigInt(A) << 64n) % M;
 
 /** The state of `seedrandom.alea(seed)` before its first draw. */
 export function aleaState(seed: string): AleaState {
@@ -45,70 +34,64 @@ export function aleaState(seed: string): AleaState {
   return { s0, s1, s2, c };
 }
 
-function modPow(base: bigint, exp: bigint, mod: bigint): bigint {
-  let r = 1n;
-  let b = base % mod;
-  for (let e = exp; e > 0n; e >>= 1n) {
-    if (e & 1n) r = (r * b) % mod;
-    b = (b * b) % mod;
+/**
+ * The least x in [0, 2^32] for which tfjs's dropout keeps a draw of x * 2^-32: it keeps draw u
+ * when `floor(u + keep)` is 1 in float32, with u rounded to float32, i.e. when
+ * fround(fround(u) + keep) >= 1. Both roundings are monotonic in u, so the kept draws are exactly
+ * those from a threshold on; the search runs the very float32 test at every step.
+ */
+export function keepThreshold(keep: number): number {
+  const kept = (x: number) => Math.fround(Math.fround(x * TWO_POW_MINUS_32) + keep) >= 1;
+  let lo = 0;
+  let hi = TWO_POW_32; // kept(2^32): u = 1 is always kept
+  if (kept(lo)) return 0;
+  while (hi - lo > 1) {
+    const mid = Math.floor((lo + hi) / 2);
+    if (kept(mid)) hi = mid;
+    else lo = mid;
   }
-  return r;
+  return hi;
 }
 
-/** The state after `k` draws from `st`, without drawing them. */
-export function aleaJump(st: AleaState, k: number): AleaState {
-  if (!Number.isSafeInteger(k) || k < 0) throw new Error(`aleaJump: k must be a non-negative integer, got ${k}`);
-  const z = BigInt(st.s0 * TWO_POW_32) + (BigInt(st.s1 * TWO_POW_32) << 32n) + (BigInt(st.s2 * TWO_POW_32) << 64n) + (BigInt(st.c) << 96n);
-  const zk = (modPow(STEP, BigInt(k), M) * z) % M;
-  const word = (v: bigint) => Number(v & 0xffffffffn);
-  return { s0: word(zk) * TWO_POW_MINUS_32, s1: word(zk >> 32n) * TWO_POW_MINUS_32, s2: word(zk >> 64n) * TWO_POW_MINUS_32, c: Number(zk >> 96n) };
+/** The part of the WebAssembly API used here (the compiler's lib has no WebAssembly types). */
+interface WasmApi {
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object) => { exports: object };
 }
 
-/** Below this many draws one chain is as fast (the jumps cost a few BigInt products each). */
-const MIN_SPLIT = 4096;
+interface AleaWasm {
+  memory: { buffer: ArrayBuffer; grow(pages: number): number };
+  fillKeepMask(out: number, n: number, threshold: bigint, state: number): void;
+}
+
+/** Draws per call into the module: its memory stays at 4 MiB whatever the mask's size. */
+const CHUNK = 1 << 22;
+const STATE_AT = 0;
+const MASK_AT = 64;
+let wasm: AleaWasm | undefined;
+
+function aleaWasm(): AleaWasm {
+  if (!wasm) {
+    const { Module, Instance } = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
+    const instance = new Instance(new Module(Buffer.from(ALEA_WASM, 'base64')));
+    wasm = instance.exports as unknown as AleaWasm;
+    wasm.memory.grow(Math.ceil((MASK_AT + CHUNK) / 65536) - wasm.memory.buffer.byteLength / 65536);
+  }
+  return wasm;
+}
 
 /**
- * `out[i] = scale` (1 for a keep mask in a Uint8Array) where draw i of the alea stream from `st` keeps its element, as tfjs's
- * dropout decides it (`floor(u + keep)` in float32 with u rounded to float32: 1 keeps), and
- * `out[i]` is left as it is (0 in a fresh array) where it drops. Four equal pieces of the stream,
- * each started at its own jumped-to state, advance together; the last one then runs on over the
- * n mod 4 draws left.
+ * `out[i]` = 1 where draw i of the alea stream from `st` keeps its element as tfjs's dropout with
+ * keep probability `keep` (a float32) decides it, 0 where it drops.
  */
-export function fillDropoutMultiplier(out: Float32Array | Uint8Array, st: AleaState, keep: number, scale: number): void {
-  const n = out.length;
-  if (n < MIN_SPLIT) {
-    fillSerial(out, 0, n, st, keep, scale);
-    return;
-  }
-  const len = Math.floor(n / 4);
-  const j1 = aleaJump(st, len), j2 = aleaJump(st, 2 * len), j3 = aleaJump(st, 3 * len);
-  let a0 = st.s0, a1 = st.s1, a2 = st.s2, ac = st.c;
-  let b0 = j1.s0, b1 = j1.s1, b2 = j1.s2, bc = j1.c;
-  let c0 = j2.s0, c1 = j2.s1, c2 = j2.s2, cc = j2.c;
-  let d0 = j3.s0, d1 = j3.s1, d2 = j3.s2, dc = j3.c;
-  let t: number;
-  for (let i = 0; i < len; i++) {
-    t = A * a0 + ac * TWO_POW_MINUS_32; a0 = a1; a1 = a2; ac = t | 0; a2 = t - ac;
-    t = A * b0 + bc * TWO_POW_MINUS_32; b0 = b1; b1 = b2; bc = t | 0; b2 = t - bc;
-    t = A * c0 + cc * TWO_POW_MINUS_32; c0 = c1; c1 = c2; cc = t | 0; c2 = t - cc;
-    t = A * d0 + dc * TWO_POW_MINUS_32; d0 = d1; d1 = d2; dc = t | 0; d2 = t - dc;
-    if (Math.fround(Math.fround(a2) + keep) >= 1) out[i] = scale;
-    if (Math.fround(Math.fround(b2) + keep) >= 1) out[len + i] = scale;
-    if (Math.fround(Math.fround(c2) + keep) >= 1) out[2 * len + i] = scale;
-    if (Math.fround(Math.fround(d2) + keep) >= 1) out[3 * len + i] = scale;
-  }
-  fillSerial(out, 4 * len, n, { s0: d0, s1: d1, s2: d2, c: dc }, keep, scale);
-}
-
-/** fillDropoutMultiplier's decision for draws `from` to `to` of one chain, one after another. */
-function fillSerial(out: Float32Array | Uint8Array, from: number, to: number, st: AleaState, keep: number, scale: number): void {
-  let s0 = st.s0, s1 = st.s1, s2 = st.s2, c = st.c;
-  for (let i = from; i < to; i++) {
-    const t = A * s0 + c * TWO_POW_MINUS_32;
-    s0 = s1;
-    s1 = s2;
-    c = t | 0;
-    s2 = t - c;
-    if (Math.fround(Math.fround(s2) + keep) >= 1) out[i] = scale;
+export function fillKeepMask(out: Uint8Array, st: AleaState, keep: number): void {
+  const w = aleaWasm();
+  const threshold = BigInt(keepThreshold(keep));
+  const state = new BigUint64Array(w.memory.buffer, STATE_AT, 4);
+  state.set([BigInt(st.s0 * TWO_POW_32), BigInt(st.s1 * TWO_POW_32), BigInt(st.s2 * TWO_POW_32), BigInt(st.c)]);
+  for (let from = 0; from < out.length; from += CHUNK) {
+    const n = Math.min(CHUNK, out.length - from);
+    w.fillKeepMask(MASK_AT, n, threshold, STATE_AT);
+    out.set(new Uint8Array(w.memory.buffer, MASK_AT, n), from);
   }
 }
