@@ -97,6 +97,44 @@ describe.skipIf(!haveTensorflow)('tensorflow backend (tfjs-node)', () => {
     expect(Array.from(g.dataSync())).toEqual([2, 2]);
   });
 
+  it('a sum across rows is a product with ones: float64 sums to float32 rounding, every axis layout, keepDims, and its gradient', async () => {
+    await initBackend('tensorflow');
+    const shape = [6, 40, 8, 50];
+    const values = randomArray(shape.reduce((a, b) => a * b, 1), 3);
+    const x = tf.tensor(values, shape);
+    // reference: float64 sums over the axes
+    const reference = (axes: number[]) => {
+      const keep = shape.map((_, i) => !axes.includes(i));
+      const outShape = shape.filter((_, i) => keep[i]);
+      const out = new Float64Array(outShape.reduce((a, b) => a * b, 1));
+      const strides = shape.map((_, i) => shape.slice(i + 1).reduce((a, b) => a * b, 1));
+      for (let flat = 0; flat < values.length; flat++) {
+        let o = 0;
+        for (let i = 0; i < shape.length; i++) if (keep[i]) o = o * shape[i]! + (Math.floor(flat / strides[i]!) % shape[i]!);
+        out[o]! += values[flat]!;
+      }
+      return { out, outShape };
+    };
+    for (const axes of [[0], [0, 1], [1], [1, 2], [0, 1, 2], [3], [2, 3], [0, 2], [0, 3]]) {
+      const { out, outShape } = reference(axes);
+      const y = tf.sum(x, axes);
+      expect(y.shape, `axes ${axes}`).toEqual(outShape);
+      expectClose(y.dataSync(), out, 1e-5, 1e-5, `sum over axes ${axes}`);
+      expect(tf.sum(x, axes, true).shape).toEqual(shape.map((d, i) => (axes.includes(i) ? 1 : d)));
+      y.dispose();
+    }
+    // across rows by the product, along the last axis (and through it) by the reduction
+    const kernelsOf = async (axes: number[]) => (await tf.profile(() => tf.sum(x, axes))).kernelNames;
+    expect(await kernelsOf([0, 1])).toContain('BatchMatMul');
+    expect(await kernelsOf([1, 2])).toContain('BatchMatMul');
+    expect(await kernelsOf([3])).not.toContain('BatchMatMul');
+    expect(await kernelsOf([0, 2])).not.toContain('BatchMatMul');
+    // the gradient of a sum broadcasts dy back, whatever computed the sum
+    const g = tf.grad((a: tf.Tensor) => tf.sum(tf.mul(tf.sum(a, [0, 1]), tf.range(0, 400).reshape([8, 50]))))(x);
+    expect(Array.from(g.slice([5, 39, 7, 48], [1, 1, 1, 2]).dataSync())).toEqual([398, 399]);
+    tf.dispose([x, g]);
+  });
+
   for (const causal of [false, true]) {
     it(`one Flow-Attention SGD step${causal ? ' (causal)' : ''} equals wasm's: loss, gradients, updated weights`, async () => {
       const ref = await trainingStep('wasm', causal);
