@@ -7,7 +7,6 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { tf } from '../src/tf.ts';
 import { Rng } from '../src/rng.ts';
 import { dropout, seededDropout } from '../src/nn/dropout.ts';
-import { KEEP_MULTIPLIER } from '../src/backend/tensorflow-kernels.ts';
 import { tensorflowForTests } from '../src/backend/tensorflow-setup.ts';
 import { initBackend, randomArray, shutdownBackend } from './helpers/backend.ts';
 
@@ -61,14 +60,9 @@ describe('seededDropout', () => {
     await initBackend('cpu');
   });
 
-  it.skipIf(!haveTensorflow)('equals tf.dropout bit for bit on tensorflow, where the multiplier is one kernel of ours', async () => {
+  it.skipIf(!haveTensorflow)('equals tf.dropout bit for bit on tensorflow', async () => {
     await initBackend('tensorflow');
     sameAsTfDropout();
-    const x = tf.ones([64]);
-    const { kernelNames } = await tf.profile(() => seededDropout(x, 0.5, 9));
-    expect(kernelNames).toContain(KEEP_MULTIPLIER);
-    expect(kernelNames).not.toContain('Cast');
-    x.dispose();
     await initBackend('cpu');
   });
 

@@ -13,23 +13,11 @@
  * So such a sum of float32 x, viewed as [outer, M, inner] with the M summed, is ones[1, M] x x.
  * The sums are accumulated in another order, so they agree with the reduction's to float32
  * rounding, not bit for bit.
- *
- * And one kernel of our own, `KEEP_MULTIPLIER`: dropout's multiplier, `scale` where a bool mask
- * is true and 0 where it is false, as one SelectV2 over the mask with two scalars instead of a
- * cast and a product (the same values: 0 * scale and 1 * scale are exact).
  */
 import { tf } from '../tf.ts';
 
 interface NodeBackend {
   incRef(dataId: tf.DataId): void;
-}
-
-/** Kernel `{ kept: bool } , { scale }` -> float32 `kept ? scale : 0`; registered on the tensorflow backend only. */
-export const KEEP_MULTIPLIER = 'FlowformerKeepMultiplier';
-
-interface NodeExecutor {
-  binding: { TF_ATTR_TYPE: number; TF_FLOAT: number };
-  executeSingleOutput(name: string, attrs: Array<{ name: string; type: number; value: unknown }>, inputs: tf.TensorInfo[]): tf.TensorInfo;
 }
 
 let registered = false;
@@ -67,18 +55,6 @@ export function registerTensorflowKernels(): void {
         const ones = tf.ones([1, m]);
         const summed = outer === 1 ? tf.matMul(ones, x.reshape([m, inner])) : tf.matMul(ones.reshape([1, 1, m]), x.reshape([outer, m, inner]));
         return summed.reshape(outShape);
-      });
-    },
-  });
-  tf.registerKernel({
-    kernelName: KEEP_MULTIPLIER,
-    backendName: 'tensorflow',
-    kernelFunc: (args) => {
-      const backend = args.backend as unknown as NodeExecutor;
-      const scale = (args.attrs as unknown as { scale: number }).scale;
-      return tf.tidy(() => {
-        const type = { name: 'T', type: backend.binding.TF_ATTR_TYPE, value: backend.binding.TF_FLOAT };
-        return backend.executeSingleOutput('SelectV2', [type], [args.inputs.kept as tf.TensorInfo, tf.scalar(scale), tf.scalar(0)]) as tf.Tensor;
       });
     },
   });

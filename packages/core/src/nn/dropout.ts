@@ -6,7 +6,6 @@ import { tf } from '../tf.ts';
 import { Module, type ForwardContext } from './module.ts';
 import { aleaState, fillKeepMask } from './alea.ts';
 import { consume } from './ops.ts';
-import { KEEP_MULTIPLIER } from '../backend/tensorflow-kernels.ts';
 
 function seedFrom(ctx: ForwardContext, who: string): number {
   if (!ctx.rng) {
@@ -71,9 +70,8 @@ export function seededDropout(x: tf.Tensor, rate: number, seed: number): tf.Tens
  * than which elements were kept. 1 * scale and 0 * scale are exact, so `m`, the output and the
  * gradient are bit-identical to multiplying by the float multiplier.
  */
-/** The float multiplier, kept * scale: exactly 0 or scale (in one kernel where the backend has it). */
+/** The float multiplier, kept * scale: exactly 0 or scale. */
 function multiplierOf(kept: tf.Tensor, scale: number): tf.Tensor {
-  if (tf.getKernel(KEEP_MULTIPLIER, tf.getBackend())) return tf.engine().runKernel(KEEP_MULTIPLIER, { kept }, { scale }) as tf.Tensor;
   return consume(tf.cast(kept, 'float32'), (k) => tf.mul(k, scale));
 }
 
