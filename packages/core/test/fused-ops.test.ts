@@ -13,6 +13,7 @@ import { seededDropout } from '../src/nn/dropout.ts';
 import { LayerNorm } from '../src/nn/layer-norm.ts';
 import { addKeepingNothing, mulByConstant, scaleBy } from '../src/nn/ops.ts';
 import { mergeHeads, splitHeads } from '../src/attention/multihead.ts';
+import { epsDot } from '../src/attention/flow-options.ts';
 import { gradientsFreeingAsYouGo } from '../src/train/grads.ts';
 import { savedOnPath } from '../src/nn/backward.ts';
 import { tensorflowForTests } from '../src/backend/tensorflow-setup.ts';
@@ -142,6 +143,23 @@ describe('layers with their own gradients', () => {
     expect(Array.from(merged.y)).toEqual(Array.from(mergedRef.y));
     expect(Array.from(merged.grads[0]!)).toEqual(Array.from(mergedRef.grads[0]!));
     tf.dispose([b, mask, wh, h]);
+  });
+
+  it("Flow-Attention's epsDot: one row of b as a matrix-vector product, rows of b elementwise; both agree with sum((a + eps)(b + eps)) and its gradients", () => {
+    const eps = 1e-3; // large enough that a wrong eps term shows
+    const elementwise = (a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(tf.add(a, eps), tf.add(b, eps)), -1, true);
+    const a = tf.sigmoid(randn(new Rng(11), [2, 3, 7, 5]));
+    for (const bShape of [[2, 3, 1, 5], [2, 3, 7, 5]]) {
+      const b = tf.sigmoid(randn(new Rng(12), bShape));
+      const wy = randn(new Rng(13), [2, 3, 7, 1]);
+      const ours = valueAndGrads((x, y) => epsDot(x, y, eps), [a, b], wy);
+      const ref = valueAndGrads(elementwise, [a, b], wy);
+      expectClose(ours.y, ref.y, 1e-6, `value, b [${bShape}]`);
+      ours.grads.forEach((g, i) => expectClose(g, ref.grads[i]!, 1e-6, `gradient ${i}, b [${bShape}]`));
+      b.dispose();
+      wy.dispose();
+    }
+    a.dispose();
   });
 
   it('leak no tensor in forward or backward', () => {

@@ -129,6 +129,7 @@ export function paddingMask4(mask: tf.Tensor, B: number, n: number, name: string
  * backward pass (tfjs's autodiff keeps each intermediate and its gradient until the end).
  */
 export function epsDot(a: tf.Tensor, b: tf.Tensor, eps: number): tf.Tensor {
+  if (oneRowOfB(a, b)) return epsDotRow(a, b, eps);
   const f = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
     const [x, y] = args as [tf.Tensor, tf.Tensor];
     const save = args[2] as tf.GradSaveFunc;
@@ -141,6 +142,46 @@ export function epsDot(a: tf.Tensor, b: tf.Tensor, eps: number): tf.Tensor {
           const dx = sumToShape(tf.mul(dy, tf.add(ys, eps)), xs.shape);
           const dyy = sumToShape(tf.mul(dy, tf.add(xs, eps)), ys.shape);
           return [dx, dyy];
+        }),
+    };
+  });
+  return f(a, b);
+}
+
+/** Whether `b` is `[..., 1, D]` against `a` `[..., n, D]` with the same leading axes: one row of b per matrix of a. */
+function oneRowOfB(a: tf.Tensor, b: tf.Tensor): boolean {
+  const r = a.rank;
+  return r >= 2 && b.rank === r && b.shape[r - 2] === 1 && b.shape[r - 1] === a.shape[r - 1] && a.shape.slice(0, r - 2).every((d, i) => d === b.shape[i]);
+}
+
+/**
+ * epsDot when b is one row per matrix (the non-causal flow sums, b = a sum over the sequence):
+ * sum_d (a_d + eps) b'_d with b' = b + eps is a b' + eps sum_d b'_d, a matrix-vector product,
+ * which reads `a` once instead of making a + eps, the product and its sum (three passes over
+ * `[B, H, n, D]`). Backward: da = dy b'^T (an outer product), db = a^T dy + eps sum_n dy.
+ * Agrees with the elementwise form to float32 rounding.
+ */
+function epsDotRow(a: tf.Tensor, b: tf.Tensor, eps: number): tf.Tensor {
+  const r = a.rank;
+  const lead = a.shape.slice(0, r - 2);
+  const [n, D] = [a.shape[r - 2]!, a.shape[r - 1]!];
+  const M = lead.reduce((p, d) => p * d, 1);
+  const f = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+    const [x, y] = args as [tf.Tensor, tf.Tensor];
+    const save = args[2] as tf.GradSaveFunc;
+    save([x, y]);
+    return {
+      value: tf.tidy(() => {
+        const bE = tf.add(y, eps).reshape([M, D, 1]);
+        return tf.add(tf.matMul(x.reshape([M, n, D]), bE), tf.mul(tf.sum(bE, 1, true), eps)).reshape([...lead, n, 1]);
+      }),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) =>
+        tf.tidy(() => {
+          const [xs, ys] = saved as [tf.Tensor, tf.Tensor];
+          const dy3 = dy.reshape([M, n, 1]);
+          const dx = tf.matMul(dy3, tf.add(ys, eps).reshape([M, 1, D])).reshape(xs.shape);
+          const db = tf.add(tf.matMul(xs.reshape([M, n, D]), dy3, true, false), tf.mul(tf.sum(dy3, 1, true), eps)).reshape(ys.shape);
+          return [dx, db];
         }),
     };
   });
