@@ -155,7 +155,9 @@ export function acquireClaim(resultsRoot: string, key: string, job: string, o: C
       // Replace the dead claim in one rename: were it removed first, a racing worker could find no
       // file in between, create its own and win without the lock (still one winner, but then two
       // workers' ideas of who took over disagree).
-      if (again ? replaceAtomic(file, taken) : createExclusive(file, taken)) return { ok: true, claim: new Claim(dir, taken, o), tookOver: { ...held, state } };
+      if (again) replaceAtomic(file, taken);
+      else if (!createExclusive(file, taken)) continue;
+      return { ok: true, claim: new Claim(dir, taken, o), tookOver: { ...held, state } };
     } finally {
       fs.rmSync(lock, { recursive: true, force: true });
     }
@@ -173,27 +175,25 @@ function createExclusive(file: string, c: ClaimInfo): boolean {
     if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;
     throw e;
   }
-  try {
-    fs.writeSync(fd, JSON.stringify(c, null, 2) + '\n');
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
+  writeClaimTo(fd, c);
   return true;
 }
 
 /** Writes `c` beside `file` and renames it over `file`: readers see the old claim or the new one, never none. */
-function replaceAtomic(file: string, c: ClaimInfo): boolean {
+function replaceAtomic(file: string, c: ClaimInfo): void {
   const tmp = `${file}.${c.token}.tmp`;
-  const fd = fs.openSync(tmp, 'w');
+  writeClaimTo(fs.openSync(tmp, 'w'), c);
+  fs.renameSync(tmp, file);
+}
+
+/** Writes the claim to the open file, flushes it to disk and closes it. */
+function writeClaimTo(fd: number, c: ClaimInfo): void {
   try {
     fs.writeSync(fd, JSON.stringify(c, null, 2) + '\n');
     fs.fsyncSync(fd);
   } finally {
     fs.closeSync(fd);
   }
-  fs.renameSync(tmp, file);
-  return true;
 }
 
 /** The takeover lock: a directory (mkdir is atomic). One left by a worker killed inside the few milliseconds it is held is removed after 30 s. */
@@ -243,9 +243,7 @@ export class Claim {
   refresh(): boolean {
     if (!this.held()) return false;
     const next = { ...this.info, refreshedAt: new Date((this.o.now ?? Date.now)()).toISOString() };
-    const tmp = `${this.file}.${this.info.token}.tmp`;
-    fs.writeFileSync(tmp, JSON.stringify(next, null, 2) + '\n');
-    fs.renameSync(tmp, this.file);
+    replaceAtomic(this.file, next);
     this.info.refreshedAt = next.refreshedAt;
     return true;
   }
