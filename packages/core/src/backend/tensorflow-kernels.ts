@@ -48,9 +48,8 @@ export function registerTensorflowKernels(): void {
       const { axis, keepDims } = args.attrs as unknown as { axis: number | number[]; keepDims: boolean };
       const rows = x.dtype === 'float32' && x.size >= SUM_BY_PRODUCT_MIN ? rowsSummed(x.shape, axis) : null;
       if (!rows) return stockSum.kernelFunc(args);
-      const { outer, m, inner } = rows;
-      const axes = new Set(tf.util.parseAxisParam(axis, x.shape));
-      const outShape = x.shape.flatMap((d, i) => (!axes.has(i) ? [d] : keepDims ? [1] : []));
+      const { outer, m, inner, axes } = rows;
+      const outShape = x.shape.flatMap((d, i) => (!axes.includes(i) ? [d] : keepDims ? [1] : []));
       return tf.tidy(() => {
         const ones = tf.ones([1, m]);
         const summed = outer === 1 ? tf.matMul(ones, x.reshape([m, inner])) : tf.matMul(ones.reshape([1, 1, m]), x.reshape([outer, m, inner]));
@@ -66,14 +65,14 @@ const SUM_BY_PRODUCT_MIN = 1 << 16;
 
 /**
  * `shape` as [outer, m, inner] when `axis` is one run of adjacent axes that stops short of the
- * last (so inner > 1: a reduction across rows); null otherwise.
+ * last (so inner > 1: a reduction across rows), with those axes sorted; null otherwise.
  */
-export function rowsSummed(shape: readonly number[], axis: number | number[]): { outer: number; m: number; inner: number } | null {
+function rowsSummed(shape: readonly number[], axis: number | number[]): { outer: number; m: number; inner: number; axes: number[] } | null {
   const axes = [...new Set(tf.util.parseAxisParam(axis, [...shape]))].sort((a, b) => a - b);
   if (axes.length === 0) return null;
   const first = axes[0]!;
   const last = axes[axes.length - 1]!;
   if (last - first + 1 !== axes.length || last === shape.length - 1) return null;
   const size = (from: number, to: number) => shape.slice(from, to).reduce((a, b) => a * b, 1);
-  return { outer: size(0, first), m: size(first, last + 1), inner: size(last + 1, shape.length) };
+  return { outer: size(0, first), m: size(first, last + 1), inner: size(last + 1, shape.length), axes };
 }
