@@ -17,6 +17,7 @@ import { epsDot } from '../src/attention/flow-options.ts';
 import { gradientsFreeingAsYouGo } from '../src/train/grads.ts';
 import { savedOnPath } from '../src/nn/backward.ts';
 import { tensorflowForTests } from '../src/backend/tensorflow-setup.ts';
+import { withoutXlaKernels } from '../src/backend/xla-kernels.ts';
 import { initBackend } from './helpers/backend.ts';
 import { randn } from './helpers/random.ts';
 
@@ -191,13 +192,18 @@ describe('layers with their own gradients', () => {
         expect(Array.from(d.y)).toEqual(Array.from(dRef.y));
         d.grads.forEach((g, i) => expect(Array.from(g), `dense grad ${i}`).toEqual(Array.from(dRef.grads[i]!)));
         const ln = new LayerNorm({ dim: 8 });
-        const l = valueAndGrads((t) => ln.forward(t), [xb], wb);
         const lRef = valueAndGrads((t) => {
           const { mean, variance } = tf.moments(t, -1, true);
           return tf.add(tf.mul(tf.mul(tf.sub(t, mean), tf.rsqrt(tf.add(variance, 1e-5))), ln.weight!), ln.bias!);
         }, [xb], wb);
+        // the same kernels as tf.moments unfused; on tensorflow the fused XLA kernel (on by
+        // default, xla-kernels.test.ts) agrees to float32 rounding
+        const l = withoutXlaKernels(() => valueAndGrads((t) => ln.forward(t), [xb], wb));
         expect(Array.from(l.y)).toEqual(Array.from(lRef.y));
         expectClose(l.grads[0]!, lRef.grads[0]!, 1e-5, 'dLN/dx');
+        const lFused = valueAndGrads((t) => ln.forward(t), [xb], wb);
+        expectClose(lFused.y, lRef.y, 1e-6, `LayerNorm on ${backend}`);
+        expectClose(lFused.grads[0]!, lRef.grads[0]!, 1e-5, `dLN/dx on ${backend}`);
         tf.dispose([xb, wb]);
         dense.dispose();
         ln.dispose();

@@ -41,6 +41,7 @@ export const infoCommand: CommandModule<object, InfoArgs> = {
       ),
       ['threads', threadsText(info)],
       ['simd', String(info.simd)],
+      ...(info.xla != null ? [['xla kernels', info.xla] as [string, string]] : []),
       ['malloc', mallocText()],
       ...Object.entries(info.versions).map(([k, v]) => [`version ${k}`, String(v)] as [string, string]),
       ...gpuRows(info),

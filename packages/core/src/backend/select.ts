@@ -30,6 +30,7 @@ import * as wasmPkg from '@tensorflow/tfjs-backend-wasm';
 import { tf } from '../tf.ts';
 import { registerWasmKernels } from './wasm-kernels.ts';
 import { registerTensorflowKernels } from './tensorflow-kernels.ts';
+import { loadXlaKernels, unloadXlaKernels, xlaKernelsStatus } from './xla-kernels.ts';
 import './gradients.ts';
 import './cpu-kernels.ts';
 
@@ -90,6 +91,8 @@ export interface BackendInfo {
   threads: number | null;
   /** wasm only: whether the SIMD binary is in use. */
   simd: boolean | null;
+  /** tensorflow (CPU) only: whether the fused XLA kernels are on, or why not (xla-kernels.ts). */
+  xla: string | null;
   versions: { tfjs: string; node: string; backendPackage: string | null };
 }
 
@@ -166,6 +169,7 @@ export async function initBackend(name?: BackendRequest, options: InitBackendOpt
           attempts,
           threads: extra.threads,
           simd: extra.simd,
+          xla: candidate === 'tensorflow' ? xlaKernelsStatus().detail : null,
           versions: { tfjs: tf.version.tfjs, node: process.versions.node, backendPackage: extra.pkg },
         };
         return current;
@@ -278,7 +282,7 @@ async function activate(name: BackendName, threads: number, threadsGiven: boolea
   // made, i.e. once per process: a count given to us goes there before the package first loads
   // (an explicit TF_NUM_INTRAOP_THREADS of the user's wins).
   if (threadsGiven && process.env.TF_NUM_INTRAOP_THREADS == null && !isLoaded(pkgName)) process.env.TF_NUM_INTRAOP_THREADS = String(threads);
-  let mod: { version?: { 'tfjs-node'?: string } };
+  let mod: { version?: { 'tfjs-node'?: string }; node?: { loadSavedModel?: Parameters<typeof loadXlaKernels>[0] } };
   // tfjs-node finds its addon with node-pre-gyp, which parses process.argv as its own options:
   // a flag of ours it takes for one of them (`--dir` for its `--directory`, `--target`,
   // `--debug`, ...) sends it to the wrong folder, and auto quietly fell back to wasm. It sees
@@ -320,6 +324,8 @@ async function activate(name: BackendName, threads: number, threadsGiven: boolea
   }
   registerTensorflowKernels();
   await setBackendOrThrow('tensorflow');
+  if (name === 'tensorflow' && mod.node?.loadSavedModel) await loadXlaKernels(mod.node.loadSavedModel);
+  else unloadXlaKernels(name === 'tensorflow' ? 'off: this tfjs-node has no loadSavedModel' : 'off: not used on tensorflow-gpu');
   const ver = mod.version?.['tfjs-node'];
   const intraOp = Number(process.env.TF_NUM_INTRAOP_THREADS);
   return { threads: Number.isInteger(intraOp) && intraOp > 0 ? intraOp : null, simd: null, pkg: `${pkgName}@${ver ?? 'unknown'}` };

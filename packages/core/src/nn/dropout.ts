@@ -6,8 +6,9 @@ import { tf } from '../tf.ts';
 import { Module, type ForwardContext } from './module.ts';
 import { aleaState, fillKeepMask } from './alea.ts';
 import { consume } from './ops.ts';
+import { fusedOr, xlaKernel } from '../backend/xla-kernels.ts';
 
-function seedFrom(ctx: ForwardContext, who: string): number {
+export function seedFrom(ctx: ForwardContext, who: string): number {
   if (!ctx.rng) {
     throw new Error(
       `${who}: ForwardContext.training is true and the rate is > 0, but ctx.rng is missing. ` +
@@ -46,6 +47,16 @@ const keepScale = new Map<string, number>();
  */
 export function seededDropout(x: tf.Tensor, rate: number, seed: number): tf.Tensor {
   if (x.dtype !== 'float32') throw new Error(`dropout: x must be float32, got ${x.dtype}`);
+  const { kept, scale } = drawKeptMask(x.size, rate, seed);
+  return tf.tidy('Dropout', () => applyKeepMask(x, kept, scale));
+}
+
+/**
+ * Which of `size` elements inverted dropout at `rate` keeps (one byte each, 1 = kept), drawn
+ * from `seed` exactly as `tf.dropout(x, rate, undefined, seed)` draws them, and the factor the
+ * kept ones are scaled by (1 / (1 - rate) as the backend's float32 division gives it).
+ */
+export function drawKeptMask(size: number, rate: number, seed: number): { kept: Uint8Array; scale: number } {
   if (!(rate >= 0 && rate < 1)) throw new Error(`dropout: rate must be in [0, 1), got ${rate}`);
   const keep = Math.fround(1 - rate); // tfjs passes 1 - rate to float32 ops
   const key = `${tf.getBackend()} ${keep}`; // the cpu backend divides in float64, then rounds
@@ -58,9 +69,9 @@ export function seededDropout(x: tf.Tensor, rate: number, seed: number): tf.Tens
   }
   // Which elements are kept, one byte each (the float multiplier would be four, in JavaScript
   // memory until the garbage collector runs): the op rebuilds the multiplier from it exactly.
-  const kept = new Uint8Array(x.size);
+  const kept = new Uint8Array(size);
   fillKeepMask(kept, aleaState(String(seed)), keep);
-  return tf.tidy('Dropout', () => applyKeepMask(x, kept, scale));
+  return { kept, scale };
 }
 
 /**
@@ -75,18 +86,28 @@ function multiplierOf(kept: tf.Tensor, scale: number): tf.Tensor {
   return consume(tf.cast(kept, 'float32'), (k) => tf.mul(k, scale));
 }
 
-function applyKeepMask(x: tf.Tensor, kept: Uint8Array, scale: number): tf.Tensor {
+export function applyKeepMask(x: tf.Tensor, kept: Uint8Array, scale: number): tf.Tensor {
   const f = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
     const input = args[0] as tf.Tensor;
     const save = args[1] as tf.GradSaveFunc;
     const mask = tf.tensor(kept, input.shape, 'bool');
     save([mask]);
     return {
-      value: consume(multiplierOf(mask, scale), (m) => tf.mul(input, m)),
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => [consume(multiplierOf(saved[0]!, scale), (m) => tf.mul(dy, m))],
+      value: timesMultiplier(input, mask, scale),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => [timesMultiplier(dy, saved[0]!, scale)],
     };
   });
   return f(x);
+}
+
+/** `t * m` for the multiplier m = kept * scale (`kept` bool, t's shape). */
+function timesMultiplier(t: tf.Tensor, kept: tf.Tensor, scale: number): tf.Tensor {
+  const unfused = () => consume(multiplierOf(kept, scale), (m) => tf.mul(t, m));
+  const fused = xlaKernel('dropout');
+  if (!fused || t.size === 0 || t.rank === 0) return unfused();
+  // tensorflow: one fused loop instead of cast, scale and multiply, with the same bits
+  const cols = t.shape[t.rank - 1]!;
+  return fusedOr(() => fused({ x: t.reshape([-1, cols]), keep: kept.reshape([-1, cols]), scale: tf.scalar(scale) }).y!.reshape(t.shape), unfused);
 }
 
 /**

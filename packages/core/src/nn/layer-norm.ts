@@ -2,6 +2,7 @@ import { tf } from '../tf.ts';
 import { ones, zeros } from './init.ts';
 import { Module } from './module.ts';
 import { consume } from './ops.ts';
+import { fusedOr, xlaKernel } from '../backend/xla-kernels.ts';
 
 export interface LayerNormArgs {
   /** Size of the normalised (last) axis. */
@@ -69,6 +70,8 @@ function normaliseGrad(g: tf.Tensor, xhat: tf.Tensor, rstd: tf.Tensor): tf.Tenso
  * as the composite form, so its output is bit-identical; gradients agree to float32 rounding.
  */
 function layerNormAffine(x: tf.Tensor, weight: tf.Tensor, bias: tf.Tensor, eps: number): tf.Tensor {
+  const fused = x.dtype === 'float32' ? layerNormFused(x, weight, bias, eps) : null;
+  if (fused) return fused;
   const f = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
     const [input, w, b] = args as [tf.Tensor, tf.Tensor, tf.Tensor];
     const save = args[3] as tf.GradSaveFunc;
@@ -80,6 +83,48 @@ function layerNormAffine(x: tf.Tensor, weight: tf.Tensor, bias: tf.Tensor, eps: 
         const [xh, rs, ws] = saved as [tf.Tensor, tf.Tensor, tf.Tensor];
         const lead = Array.from({ length: dy.rank - 1 }, (_, i) => i); // every axis but the features
         return [normaliseGrad(tf.mul(dy, ws), xh, rs), tf.sum(tf.mul(dy, xh), lead), tf.sum(dy, lead)];
+      },
+    };
+  });
+  return f(x, weight, bias);
+}
+
+/**
+ * layerNormAffine as two fused XLA kernels on the tensorflow backend (nine elementwise and
+ * reduction passes forward and about fifteen backward, each one loop); null when they are off.
+ * Keeps `x` (as `[N, dim]`) and `rstd` instead of `xhat` and `rstd`: the same memory, and the
+ * backward kernel recomputes xhat in its loop.
+ */
+function layerNormFused(x: tf.Tensor, weight: tf.Tensor, bias: tf.Tensor, eps: number): tf.Tensor | null {
+  const forward = xlaKernel('layer_norm');
+  const backward = xlaKernel('layer_norm_grad');
+  if (!forward || !backward) return null;
+  const dim = weight.shape[0]!;
+  const f = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+    const [input, w, b] = args as [tf.Tensor, tf.Tensor, tf.Tensor];
+    const save = args[3] as tf.GradSaveFunc;
+    const x2 = input.reshape([-1, dim]); // [N, dim]
+    const { y, rstd } = fusedOr(
+      () => forward({ x: x2, weight: w, bias: b, eps: tf.scalar(eps) }) as { y: tf.Tensor; rstd: tf.Tensor },
+      () => {
+        const n = normalise(x2, eps);
+        return { y: consume(consume(n.xhat, (t) => tf.mul(t, w)), (t) => tf.add(t, b)), rstd: n.rstd };
+      },
+    );
+    save([x2, rstd, w]);
+    return {
+      value: y.reshape(input.shape),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [xs, rs, ws] = saved as [tf.Tensor, tf.Tensor, tf.Tensor];
+        const dy2 = dy.reshape([-1, dim]);
+        const g = fusedOr(
+          () => backward({ dy: dy2, x: xs, rstd: rs, weight: ws }) as { dx: tf.Tensor; dweight: tf.Tensor; dbias: tf.Tensor },
+          () => {
+            const xhat = tf.mul(tf.sub(xs, tf.mean(xs, -1, true)), rs);
+            return { dx: normaliseGrad(tf.mul(dy2, ws), xhat, rs), dweight: tf.sum(tf.mul(dy2, xhat), 0), dbias: tf.sum(dy2, 0) };
+          },
+        );
+        return [g.dx.reshape(dy.shape), g.dweight, g.dbias];
       },
     };
   });
