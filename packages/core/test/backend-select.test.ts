@@ -3,14 +3,19 @@
  * errors for the optional tfjs-node packages that are not installed here, idempotence,
  * switching, the wasm thread count, one engine for ESM and CommonJS, and shutdown.
  */
+import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import os from 'node:os';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import * as wasmPkg from '@tensorflow/tfjs-backend-wasm';
 import { tf } from '../src/tf.ts';
 import { backendInfo, initBackend, parseBackendRequest, sameEngineAsRequire, shutdownBackend } from '../src/backend/select.ts';
+import { findAddon } from '../src/backend/tensorflow-setup.ts';
 
 const require = createRequire(import.meta.url);
+const here = path.dirname(fileURLToPath(import.meta.url));
 const installed = (name: string) => {
   try {
     require.resolve(name);
@@ -138,5 +143,25 @@ describe('initBackend', () => {
     expect(tf.tidy(() => tf.sum(tf.ones([5])).dataSync()[0])).toBe(5);
     await shutdownBackend();
     await shutdownBackend(); // safe twice
+  });
+});
+
+describe('a tfjs-node package installed without its addon', () => {
+  // npm leaves @tensorflow/tfjs-node-gpu in place when its install script cannot download
+  // (as on this project's machines); loading it would register its kernels, then fail.
+  const gpuDir = (() => {
+    try {
+      return path.dirname(require.resolve('@tensorflow/tfjs-node-gpu/package.json'));
+    } catch {
+      return null;
+    }
+  })();
+  const addonless = gpuDir !== null && findAddon(gpuDir) === null;
+  it.skipIf(!addonless)('is passed over without loading it: no kernel is registered twice', () => {
+    const script = "import { initBackend } from './packages/core/src/backend/select.ts'; const i = await initBackend('auto'); console.log('BACKEND', i.backend);";
+    const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: path.resolve(here, '../../..'), encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/BACKEND /);
+    expect(r.stderr + r.stdout).not.toMatch(/already registered/);
   });
 });

@@ -31,6 +31,7 @@ import { tf } from '../tf.ts';
 import { registerWasmKernels } from './wasm-kernels.ts';
 import { registerTensorflowKernels } from './tensorflow-kernels.ts';
 import { loadXlaKernels, unloadXlaKernels, xlaKernelsStatus } from './xla-kernels.ts';
+import { findAddon } from './tensorflow-setup.ts';
 import './gradients.ts';
 import './cpu-kernels.ts';
 
@@ -290,6 +291,12 @@ async function activate(name: BackendName, threads: number, threadsGiven: boolea
   const argv = process.argv;
   try {
     process.argv = argv.slice(0, 2);
+    // tfjs-node registers its ~150 kernels before it looks for its addon: without one, loading
+    // it fails and the next package's registrations each warn "already registered".
+    const pkgDir = installedDir(pkgName);
+    if (pkgDir && !findAddon(pkgDir)) {
+      throw Object.assign(new Error(`its native addon (${path.join(pkgDir, 'lib', 'napi-v*', 'tfjs_binding.node')}) is missing`), { code: 'NO_ADDON' });
+    }
     mod = require(pkgName);
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
@@ -329,6 +336,15 @@ async function activate(name: BackendName, threads: number, threadsGiven: boolea
   const ver = mod.version?.['tfjs-node'];
   const intraOp = Number(process.env.TF_NUM_INTRAOP_THREADS);
   return { threads: Number.isInteger(intraOp) && intraOp > 0 ? intraOp : null, simd: null, pkg: `${pkgName}@${ver ?? 'unknown'}` };
+}
+
+/** The folder of an installed package, or null when it is not installed. */
+function installedDir(pkgName: string): string | null {
+  try {
+    return path.dirname(require.resolve(`${pkgName}/package.json`));
+  } catch {
+    return null;
+  }
 }
 
 /** Whether a package's main module is already in this process's CommonJS cache. */

@@ -291,7 +291,7 @@ function installPackage(repoRoot: string, pkg: string, version: string, log: (s:
 }
 
 /** The built addon, if any (lib/napi-v<N>/tfjs_binding.node). */
-function findAddon(pkgDir: string): string | null {
+export function findAddon(pkgDir: string): string | null {
   const lib = path.join(pkgDir, 'lib');
   if (!fs.existsSync(lib)) return null;
   for (const d of fs.readdirSync(lib)) {
