@@ -79,6 +79,11 @@ class Kernels(tf.Module):
         dx = rstd * (g - tf.reduce_mean(g, -1, keepdims=True) - xhat * tf.reduce_mean(g * xhat, -1, keepdims=True))
         return {'dx': dx, 'dweight': tf.reduce_sum(dy * xhat, 0), 'dbias': tf.reduce_sum(dy, 0)}
 
+    @tf.function(jit_compile=True, input_signature=[MATRIX, MATRIX])
+    def sigmoid_grad(self, y, dy):
+        """Gradient of y = sigmoid(x) from y, as tfjs writes it: dy * (y * (1 - y))."""
+        return {'dx': dy * (y * (1.0 - y))}
+
 
 def same_tree(a, b):
     cmp = filecmp.dircmp(a, b)
@@ -90,7 +95,7 @@ def same_tree(a, b):
 
 def main():
     k = Kernels()
-    names = ('bias_gelu_dropout', 'bias_gelu_dropout_grad', 'dropout', 'layer_norm', 'layer_norm_grad')
+    names = ('bias_gelu_dropout', 'bias_gelu_dropout_grad', 'dropout', 'layer_norm', 'layer_norm_grad', 'sigmoid_grad')
     signatures = {name: getattr(k, name) for name in names}
     tmp = OUT + '.tmp'
     shutil.rmtree(tmp, ignore_errors=True)

@@ -151,3 +151,22 @@ describe.skipIf(!haveTensorflow)('fused XLA kernels on the tensorflow backend', 
     expect(xlaKernelsStatus().on).toBe(true);
   });
 });
+
+describe.skipIf(!haveTensorflow)('the sigmoid gradient on the tensorflow backend', () => {
+  it('fused = tfjs formula, bit for bit ([B, H, L, D] as in the flow feature maps)', async () => {
+    const x = randn(new Rng(9), [2, 3, 5, 4], 2);
+    const w = randn(new Rng(10), [2, 3, 5, 4]);
+    const grad = () => tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.sigmoid(t), w)))(x);
+    const fused = grad();
+    const plain = withoutXlaKernels(grad);
+    const reference = tf.tidy(() => {
+      const y = tf.sigmoid(x);
+      return tf.mul(w, tf.mul(y, tf.sub(tf.scalar(1), y)));
+    });
+    expect(relDiff(fused, plain)).toBe(0);
+    expect(relDiff(plain, reference)).toBe(0);
+    const profiled = await tf.profile(() => tf.dispose(grad()));
+    expect(profiled.kernelNames).toContain('Xla_sigmoid_grad');
+    tf.dispose([x, w, fused, plain, reference]);
+  });
+});

@@ -15,8 +15,12 @@
  *
  * GatherNd: tfjs 4.22 has no gradient for it. The adjoint of picking slices is scattering
  * dy back to where they came from, summing repeated indices: dParams = scatterND(indices, dy).
+ *
+ * Sigmoid: tfjs's own formula, dy * (y * (1 - y)), three passes over the tensor; on tensorflow
+ * with the fused XLA kernels one (Flow-Attention's sigmoid feature maps are [B, H, L, D]).
  */
 import { tf } from '../tf.ts';
+import { fusedOr, xlaKernel } from './xla-kernels.ts';
 
 const cumsumGradConfig: tf.GradConfig = {
   kernelName: tf.Cumsum,
@@ -78,6 +82,20 @@ const gatherNdGradConfig: tf.GradConfig = {
 let registered = false;
 
 /** Re-register our gradients (idempotent; runs on import). */
+const sigmoidGradConfig: tf.GradConfig = {
+  kernelName: tf.Sigmoid,
+  outputsToSave: [true],
+  gradFunc: (dy, saved) => {
+    const [y] = saved as [tf.Tensor];
+    const d = dy as tf.Tensor;
+    const unfused = () => tf.mul(d, tf.mul(y, tf.sub(tf.scalar(1), y)));
+    const fused = y.rank > 0 && y.size > 0 ? xlaKernel('sigmoid_grad') : null;
+    if (!fused) return { x: unfused };
+    const cols = y.shape[y.rank - 1]!;
+    return { x: () => fusedOr(() => fused({ y: y.reshape([-1, cols]), dy: d.reshape([-1, cols]) }).dx!.reshape(y.shape), unfused) };
+  },
+};
+
 export function registerGradientFixes(): void {
   if (registered) return;
   // unregister first: registerGradient would otherwise warn about the duplicate.
@@ -87,6 +105,8 @@ export function registerGradientFixes(): void {
   tf.registerGradient(batchMatMulGradConfig);
   if (tf.getGradient(tf.GatherNd) != null) tf.unregisterGradient(tf.GatherNd);
   tf.registerGradient(gatherNdGradConfig);
+  if (tf.getGradient(tf.Sigmoid) != null) tf.unregisterGradient(tf.Sigmoid);
+  tf.registerGradient(sigmoidGradConfig);
   registered = true;
 }
 
