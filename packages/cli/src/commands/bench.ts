@@ -165,14 +165,15 @@ const stepBench: CommandModule<object, BenchStepArgs> = {
     });
     const table = formatStepBenchTable(r) + (r.profile ? '\n\n' + formatStepProfile(r.profile) : '');
     const machine = machineFacts();
-    const cmd = ['flowformer', ...process.argv.slice(2)].join(' ');
+    // FLOWFORMER_XLA changes what the step computes with: it is part of the command
+    const cmd = [...(process.env.FLOWFORMER_XLA != null ? [`FLOWFORMER_XLA=${process.env.FLOWFORMER_XLA}`] : []), 'flowformer', ...process.argv.slice(2)].join(' ');
     const record = { command: cmd, backend: info, machine, ...r, ...(peer ? { peer, comparisons: stepComparisons(r, peer, `${resolved.name} step`) } : {}) };
     if (args.json) console.log(JSON.stringify(record, null, 2));
     else console.log('\n' + table);
     if (args.out) {
       fs.mkdirSync(args.out, { recursive: true });
       const base = path.join(args.out, `step-${resolved.name}`);
-      const head = `# One training step: ${resolved.name} (${r.task}/${r.dataset}, ${r.params.toLocaleString('en-US')} parameters)\n\nCommand: \`${cmd}\`\n\n${machineLine(machine)}; backend ${info.backend}. Resident before the first step: ${(r.rssBeforeBytes / 2 ** 30).toFixed(2)} GiB.\n\n`;
+      const head = `# One training step: ${resolved.name} (${r.task}/${r.dataset}, ${r.params.toLocaleString('en-US')} parameters)\n\nCommand: \`${cmd}\`\n\n${machineLine(machine)}; backend ${info.backend}${info.xla != null ? ` (XLA kernels ${info.xla.split(':')[0]})` : ''}. Resident before the first step: ${(r.rssBeforeBytes / 2 ** 30).toFixed(2)} GiB.\n\n`;
       const vs = peer
         ? `\n\nThe peer, run just before or after in the same session: \`${peer.command}\` (${peer.name ?? 'original'}${peer.torch ? `, torch ${peer.torch}` : ''}${peer.threads ? `, ${peer.threads} threads` : ''}): ${peer.median_s.toFixed(2)} s per step${peer.median_cpu_s !== undefined ? ` (${peer.median_cpu_s.toFixed(2)} s of CPU)` : ''}, ${(peer.max_resident_bytes / 2 ** 30).toFixed(2)} GiB maximum resident.\n\n` +
           markdownTable(['', 'ours', 'peer', 'ours / peer', 'goal'], record.comparisons!.map((c) => [c.work, `${c.ours.toFixed(2)} ${c.unit}`, `${c.peerValue.toFixed(2)} ${c.unit}`, `${(c.ours / c.peerValue).toFixed(2)}x`, c.goal === undefined ? '-' : `<= ${c.goal}x`]))
