@@ -34,6 +34,7 @@ ROW = tf.TensorSpec([None], tf.float32)  # [F]
 # [N, F], or [1, 1] (true) when nothing is dropped: tf.where broadcasts it.
 KEEP = tf.TensorSpec([None, None], tf.bool)
 SCALAR = tf.TensorSpec([], tf.float32)
+BATCH = tf.TensorSpec([None, None, None], tf.float32)  # [M, n, D]
 
 
 def multiplier(keep, scale):
@@ -79,6 +80,16 @@ class Kernels(tf.Module):
         dx = rstd * (g - tf.reduce_mean(g, -1, keepdims=True) - xhat * tf.reduce_mean(g * xhat, -1, keepdims=True))
         return {'dx': dx, 'dweight': tf.reduce_sum(dy * xhat, 0), 'dbias': tf.reduce_sum(dy, 0)}
 
+    @tf.function(jit_compile=True, input_signature=[BATCH, BATCH, BATCH, BATCH])
+    def flow_feature_grad(self, d, phi, u, w):
+        """Flow-Attention's gradient of q (or k) from its features phi = sigmoid(q): the product's
+        gradient d [M, n, D] plus four rank-one terms u_j w_j (u [M, n, 4], w [M, 4, D]), times
+        sigmoid's derivative phi (1 - phi) (attention/flow-fused.ts)."""
+        t = d
+        for j in range(4):
+            t = t + u[:, :, j:j + 1] * w[:, j:j + 1, :]
+        return {'dx': t * (phi * (1.0 - phi))}
+
     @tf.function(jit_compile=True, input_signature=[MATRIX, MATRIX])
     def sigmoid_grad(self, y, dy):
         """Gradient of y = sigmoid(x) from y, as tfjs writes it: dy * (y * (1 - y))."""
@@ -95,7 +106,7 @@ def same_tree(a, b):
 
 def main():
     k = Kernels()
-    names = ('bias_gelu_dropout', 'bias_gelu_dropout_grad', 'dropout', 'layer_norm', 'layer_norm_grad', 'sigmoid_grad')
+    names = ('bias_gelu_dropout', 'bias_gelu_dropout_grad', 'dropout', 'layer_norm', 'layer_norm_grad', 'sigmoid_grad', 'flow_feature_grad')
     signatures = {name: getattr(k, name) for name in names}
     tmp = OUT + '.tmp'
     shutil.rmtree(tmp, ignore_errors=True)

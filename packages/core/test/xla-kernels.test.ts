@@ -12,6 +12,7 @@ import { MLP } from '../src/nn/mlp.ts';
 import { LayerNorm } from '../src/nn/layer-norm.ts';
 import { seededDropout } from '../src/nn/dropout.ts';
 import { EVAL, type ForwardContext } from '../src/nn/module.ts';
+import { flowAttention } from '../src/attention/flow.ts';
 import { backendInfo } from '../src/backend/select.ts';
 import { fusedOr, unloadXlaKernels, withoutXlaKernels, xlaKernel, xlaKernelsStatus, XLA_KERNELS } from '../src/backend/xla-kernels.ts';
 import { tensorflowForTests } from '../src/backend/tensorflow-setup.ts';
@@ -169,4 +170,33 @@ describe.skipIf(!haveTensorflow)('the sigmoid gradient on the tensorflow backend
     expect(profiled.kernelNames).toContain('Xla_sigmoid_grad');
     tf.dispose([x, w, fused, plain, reference]);
   });
+});
+
+describe.skipIf(!haveTensorflow)("Flow-Attention's written-out gradient (attention/flow-fused.ts) on the tensorflow backend", () => {
+  const cases = [
+    { name: 'the core code (clamp 1)', opts: {}, L: 9, S: 9 },
+    { name: 'the time-series code (no clamp)', opts: { clamp: null }, L: 9, S: 9 },
+    { name: "the vision code's outer eps, keys longer than queries", opts: { outerEps: 1e-6, clamp: 5 }, L: 6, S: 11 },
+  ];
+  for (const c of cases) {
+    it(`= the tape's value and gradients of q, k and v: ${c.name}`, async () => {
+      const rng = new Rng(21);
+      const q = randn(rng, [2, 3, c.L, 4], 1.5);
+      const k = randn(rng, [2, 3, c.S, 4], 1.5);
+      const v = randn(rng, [2, 3, c.S, 5]);
+      const w = randn(rng, [2, 3, c.L, 5]);
+      const run = () => {
+        const f = (a: tf.Tensor, b: tf.Tensor, d: tf.Tensor) => flowAttention(a, b, d, c.opts);
+        const { value, grads } = tf.valueAndGrads((a: tf.Tensor, b: tf.Tensor, d: tf.Tensor) => tf.sum(tf.mul(f(a, b, d), w)))([q, k, v]);
+        return { y: f(q, k, v), value, grads };
+      };
+      const fused = run();
+      const tape = withoutXlaKernels(run);
+      expect(relDiff(fused.y, tape.y)).toBeLessThan(1e-6);
+      fused.grads.forEach((g, i) => expect(relDiff(g, tape.grads[i]!), `gradient ${'qkv'[i]}`).toBeLessThan(1e-5));
+      const profiled = await tf.profile(() => tf.dispose(run() as unknown as tf.Tensor[]));
+      expect(profiled.kernelNames).toContain('Xla_flow_feature_grad');
+      tf.dispose([q, k, v, w, fused.y, fused.value, ...fused.grads, tape.y, tape.value, ...tape.grads]);
+    });
+  }
 });

@@ -16,6 +16,7 @@
  */
 import { tf } from '../tf.ts';
 import { flowAttentionCausal } from './flow-causal.ts';
+import { flowAttentionFused } from './flow-fused.ts';
 import {
   applyFeatureMap,
   checkQkv,
@@ -45,7 +46,8 @@ export function flowAttention(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, options:
     }
     return flowAttentionCausal(q, k, v, opts, keyMask);
   }
-  return flowAttentionNormal(q, k, v, opts, keyMask, queryMask ?? undefined);
+  const fused = !keyMask && !queryMask ? flowAttentionFused(q, k, v, opts) : null; // tensorflow: one written-out gradient
+  return fused ?? flowAttentionNormal(q, k, v, opts, keyMask, queryMask ?? undefined);
 }
 
 function flowAttentionNormal(

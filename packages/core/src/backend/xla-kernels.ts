@@ -29,6 +29,7 @@ const SIGNATURES = {
   layer_norm: ['y', 'rstd'],
   layer_norm_grad: ['dx', 'dweight', 'dbias'],
   sigmoid_grad: ['dx'],
+  flow_feature_grad: ['dx'],
 } as const;
 export type XlaKernelName = keyof typeof SIGNATURES;
 export const XLA_KERNELS = Object.keys(SIGNATURES) as XlaKernelName[];

@@ -1,0 +1,123 @@
+/**
+ * Non-causal Flow-Attention with its whole gradient written out (tensorflow backend, with the
+ * fused XLA kernels): the same function as flow.ts's `flowAttentionNormal`, for the unmasked
+ * sigmoid form with competition over keys and allocation (every experiment's but LRA's and the
+ * ablations'). tfjs's tape differentiates each op of that form on its own: every flow sum's
+ * gradient reaches phi(q) and phi(k) as a separate [B, H, L, D] term, summed pairwise, and the
+ * sigmoid's gradient is another pass. Here the four rank-one terms of each, the product's term
+ * and the sigmoid's derivative are one fused pass (`flow_feature_grad`), the rest being the four
+ * products and matrix-vector products of [B, H, n, 1] and [B, H, 1, D] vectors.
+ *
+ * Per head, with P = phi(q) [L, D], K = phi(k) [S, D], e = eps, oe = outerEps:
+ *   sK = sum_s K_s, sQ = sum_l P_l
+ *   a = (P + e) . (sK + e) + oe,  sinkIn = 1 / a;   c = (K + e) . (sQ + e) + oe,  srcOut = 1 / c
+ *   wK = sum_s srcOut_s K_s,  wQ = sum_l sinkIn_l P_l
+ *   cSink = (P + e) . (wK + e) + oe;  cSrc = clamp((K + e) . (wQ + e) + oe)
+ *   comp = softmax_s(cSrc) S;  Vc = V comp;  KV = K^T Vc;  O = P KV
+ *   g = sigmoid(cSink L / S);  r = sinkIn g;  out = O r
+ */
+import { tf } from '../tf.ts';
+import { fusedOr, xlaKernel } from '../backend/xla-kernels.ts';
+import type { ResolvedFlowOptions } from './flow-options.ts';
+
+/** Whether `flowAttentionFused` computes this case (else null from it). */
+function fusable(opts: ResolvedFlowOptions): boolean {
+  return !opts.causal && opts.featureMap === 'sigmoid' && opts.competition && opts.allocation && opts.competitionAxis === 'keys';
+}
+
+/**
+ * `q` `[B,H,L,D]`, `k` `[B,H,S,D]`, `v` `[B,H,S,Dv]` -> `[B,H,L,Dv]`, no padding masks; null when
+ * the options are not this form or the fused kernels are off (use flow.ts's form then).
+ */
+export function flowAttentionFused(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, opts: ResolvedFlowOptions): tf.Tensor | null {
+  const kernel = xlaKernel('flow_feature_grad');
+  if (!kernel || !fusable(opts)) return null;
+  const [B, H, L, D] = q.shape as [number, number, number, number];
+  const S = k.shape[2]!;
+  const Dv = v.shape[3]!;
+  const M = B * H;
+  const { eps, outerEps, clamp } = opts;
+  const dot = (x: tf.Tensor, row: tf.Tensor) => tf.matMul(x, row, false, true); // [M,n,D] . [M,1,D] -> [M,n,1]
+  const plusOuter = (t: tf.Tensor) => (outerEps !== 0 ? tf.add(t, outerEps) : t);
+  const f = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+    const [qIn, kIn, vIn] = args as [tf.Tensor, tf.Tensor, tf.Tensor];
+    const save = args[3] as tf.GradSaveFunc;
+    const [value, ...kept] = tf.tidy(() => {
+      const P = tf.sigmoid(qIn.reshape([M, L, D]));
+      const K = tf.sigmoid(kIn.reshape([M, S, D]));
+      const V = vIn.reshape([M, S, Dv]);
+      const sK = tf.add(tf.sum(K, 1, true), eps); // [M,1,D], sK + e
+      const sQ = tf.add(tf.sum(P, 1, true), eps);
+      // (x + e) . w = x . w + e sum(w): a matrix-vector product, no [M, n, D] temporary
+      const epsDot = (x: tf.Tensor, w: tf.Tensor) => plusOuter(tf.add(dot(x, w), tf.mul(tf.sum(w, 2, true), eps)));
+      const sinkIn = tf.div(1, epsDot(P, sK)); // [M,L,1]
+      const srcOut = tf.div(1, epsDot(K, sQ)); // [M,S,1]
+      const wK = tf.add(tf.matMul(srcOut, K, true, false), eps); // [M,1,D], wK + e
+      const wQ = tf.add(tf.matMul(sinkIn, P, true, false), eps);
+      const cSink = epsDot(P, wK); // [M,L,1]
+      const cSrcRaw = epsDot(K, wQ); // [M,S,1]
+      const cSrc = clamp !== null ? tf.clipByValue(cSrcRaw, -clamp, clamp) : cSrcRaw;
+      const comp = tf.mul(tf.softmax(cSrc.reshape([M, S])), S).reshape([M, S, 1]);
+      const KV = tf.matMul(K, tf.mul(V, comp), true, false); // [M,D,Dv]
+      const O = tf.matMul(P, KV); // [M,L,Dv]
+      const g = tf.sigmoid(tf.mul(cSink, L / S));
+      const r = tf.mul(sinkIn, g); // [M,L,1]
+      return [tf.mul(O, r).reshape([B, H, L, Dv]), P, K, V, sK, sQ, sinkIn, srcOut, wK, wQ, cSrcRaw, comp, KV, O, g, r];
+    });
+    save(kept as tf.Tensor[]);
+    return {
+      value: value as tf.Tensor,
+      gradFunc: (dyIn: tf.Tensor, s: tf.Tensor[]) => tf.tidy(() => {
+        const [Ps, Ks, Vs, sKs, sQs, sinkIns, srcOuts, wKs, wQs, cSrcRaws, comps, KVs, Os, gs, rs] = s as tf.Tensor[];
+        const dOut = dyIn.reshape([M, L, Dv]);
+        const dO = tf.mul(dOut, rs!);
+        const dr = tf.sum(tf.mul(dOut, Os!), 2, true); // [M,L,1]
+        const dPb = tf.matMul(dO, KVs!, false, true); // [M,L,D]
+        const dKV = tf.matMul(Ps!, dO, true, false); // [M,D,Dv]
+        const Vc = tf.mul(Vs!, comps!);
+        const dKb = tf.matMul(Vc, dKV, false, true); // [M,S,D]
+        const dVc = tf.matMul(Ks!, dKV); // [M,S,Dv]
+        const dV = tf.mul(dVc, comps!);
+        // competition: comp = S softmax(cSrc)
+        const sm = tf.div(comps!, S);
+        const dsm = tf.mul(tf.sum(tf.mul(dVc, Vs!), 2, true), S); // [M,S,1]
+        let dcSrc = tf.mul(sm, tf.sub(dsm, tf.sum(tf.mul(sm, dsm), 1, true)));
+        if (clamp !== null) dcSrc = tf.mul(dcSrc, tf.cast(tf.lessEqual(tf.abs(cSrcRaws!), clamp), 'float32'));
+        // allocation: r = sinkIn g, g = sigmoid(cSink L / S)
+        let dsinkIn = tf.mul(dr, gs!);
+        const dcSink = tf.mul(tf.mul(tf.mul(dr, sinkIns!), tf.mul(gs!, tf.sub(1, gs!))), L / S);
+        // the flow sums: w = x^T y + e sum(y) for each (x + e) . w against one row
+        const rowGrad = (x: tf.Tensor, d: tf.Tensor) => tf.add(tf.matMul(d, x, true, false), tf.mul(tf.sum(d, 1, true), eps)); // [M,1,D]
+        const dwQ = rowGrad(Ks!, dcSrc); // cSrc = (K + e) . (wQ + e)
+        const dwK = rowGrad(Ps!, dcSink); // cSink = (P + e) . (wK + e)
+        dsinkIn = tf.add(dsinkIn, dot(Ps!, dwQ)); // wQ = sum_l sinkIn_l P_l
+        const dsrcOut = dot(Ks!, dwK); // wK = sum_s srcOut_s K_s
+        const da = tf.neg(tf.mul(dsinkIn, tf.square(sinkIns!))); // sinkIn = 1 / a
+        const dc = tf.neg(tf.mul(dsrcOut, tf.square(srcOuts!))); // srcOut = 1 / c
+        const dsK = rowGrad(Ps!, da); // a = (P + e) . (sK + e)
+        const dsQ = rowGrad(Ks!, dc); // c = (K + e) . (sQ + e)
+        // dP = dPb + dcSink (wK + e) + sinkIn dwQ + da (sK + e) + dsQ, then times P (1 - P); dK alike
+        const ones = (n: number) => tf.ones([M, n, 1]);
+        const dq = fusedOr(
+          () => kernel({ d: dPb, phi: Ps!, u: tf.concat([dcSink, sinkIns!, da, ones(L)], 2), w: tf.concat([wKs!, dwQ, sKs!, dsQ], 1) }).dx!,
+          () => unfusedFeatureGrad(dPb, Ps!, [dcSink, sinkIns!, da, ones(L)], [wKs!, dwQ, sKs!, dsQ]),
+        );
+        const dk = fusedOr(
+          () => kernel({ d: dKb, phi: Ks!, u: tf.concat([dcSrc, srcOuts!, dc, ones(S)], 2), w: tf.concat([wQs!, dwK, sQs!, dsK], 1) }).dx!,
+          () => unfusedFeatureGrad(dKb, Ks!, [dcSrc, srcOuts!, dc, ones(S)], [wQs!, dwK, sQs!, dsK]),
+        );
+        return [dq.reshape([B, H, L, D]), dk.reshape([B, H, S, D]), dV.reshape([B, H, S, Dv])];
+      }),
+    };
+  });
+  return f(q, k, v);
+}
+
+/** (d + sum_j u_j w_j) * phi (1 - phi) with tfjs ops: u_j `[M,n,1]`, w_j `[M,1,D]`. */
+function unfusedFeatureGrad(d: tf.Tensor, phi: tf.Tensor, u: tf.Tensor[], w: tf.Tensor[]): tf.Tensor {
+  return tf.tidy(() => {
+    let t = d;
+    u.forEach((uj, j) => (t = tf.add(t, tf.mul(uj, w[j]!))));
+    return tf.mul(t, tf.mul(phi, tf.sub(1, phi)));
+  });
+}
