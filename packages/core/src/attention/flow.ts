@@ -30,7 +30,8 @@ import {
 /**
  * Flow-Attention on projected (pre-feature-map) `q` `[B,H,L,D]`, `k` `[B,H,S,D]`,
  * `v` `[B,H,S,Dv]` -> `[B,H,L,Dv]`. See `FlowAttentionOptions` for the options; every default
- * is the original core code's. Differentiable on every backend.
+ * is the original core code's. Differentiable on every backend; on tensorflow with its fused
+ * kernels the unmasked non-causal form takes its gradient from flow-fused.ts (the same numbers).
  */
 export function flowAttention(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, options: FlowAttentionOptions = {}): tf.Tensor {
   checkQkv(q, k, v, 'flowAttention');
