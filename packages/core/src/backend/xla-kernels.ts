@@ -8,13 +8,14 @@
  * (scripts/build-xla-kernels.py); XLA makes each one loop. tfjs-node runs a signature through
  * its session path, which passes our tensors' buffers in and the results out without copying.
  *
- * Loaded when the CPU tensorflow backend starts (about 0.1 s). Where it cannot be (another
+ * Loaded when the CPU tensorflow backend starts. Where it cannot be (another
  * libtensorflow than the one the SavedModel was written with, a build without XLA, or
  * FLOWFORMER_XLA=0), `xlaKernel` returns null and the callers use the unfused ops: the same
  * numbers to float32 rounding. A kernel that fails when first run turns them off the same way,
  * with the reason in `xlaKernelsStatus()`. Not used with tensorflow-gpu: its tensors would
  * be copied to the host and back.
  */
+import { fileURLToPath } from 'node:url';
 import { tf } from '../tf.ts';
 
 /**
@@ -56,7 +57,7 @@ let registered: string[] = [];
 
 /** Where the SavedModel is: packages/core/xla-kernels (two levels above src/backend and dist/backend). */
 export function xlaKernelsDir(): string {
-  return decodeURIComponent(new URL('../../xla-kernels', import.meta.url).pathname);
+  return fileURLToPath(new URL('../../xla-kernels', import.meta.url));
 }
 
 /**
