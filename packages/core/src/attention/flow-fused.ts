@@ -20,6 +20,9 @@ import { tf } from '../tf.ts';
 import { fusedOr, xlaKernel } from '../backend/xla-kernels.ts';
 import type { ResolvedFlowOptions } from './flow-options.ts';
 
+/** `N` of `T` as a tuple type (the tensors saved for the backward pass, by position). */
+type Tuple<T, N extends number, R extends T[] = []> = R['length'] extends N ? R : Tuple<T, N, [...R, T]>;
+
 /** Whether `flowAttentionFused` computes this case (else null from it). */
 function fusable(opts: ResolvedFlowOptions): boolean {
   return !opts.causal && opts.featureMap === 'sigmoid' && opts.competition && opts.allocation && opts.competitionAxis === 'keys';
@@ -68,43 +71,43 @@ export function flowAttentionFused(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, opt
     return {
       value: value as tf.Tensor,
       gradFunc: (dyIn: tf.Tensor, s: tf.Tensor[]) => tf.tidy(() => {
-        const [Ps, Ks, Vs, sKs, sQs, sinkIns, srcOuts, wKs, wQs, cSrcRaws, comps, KVs, Os, gs, rs] = s as tf.Tensor[];
+        const [P, K, V, sK, sQ, sinkIn, srcOut, wK, wQ, cSrcRaw, comp, KV, O, g, r] = s as Tuple<tf.Tensor, 15>;
         const dOut = dyIn.reshape([M, L, Dv]);
-        const dO = tf.mul(dOut, rs!);
-        const dr = tf.sum(tf.mul(dOut, Os!), 2, true); // [M,L,1]
-        const dPb = tf.matMul(dO, KVs!, false, true); // [M,L,D]
-        const dKV = tf.matMul(Ps!, dO, true, false); // [M,D,Dv]
-        const Vc = tf.mul(Vs!, comps!);
+        const dO = tf.mul(dOut, r);
+        const dr = tf.sum(tf.mul(dOut, O), 2, true); // [M,L,1]
+        const dPb = tf.matMul(dO, KV, false, true); // [M,L,D]
+        const dKV = tf.matMul(P, dO, true, false); // [M,D,Dv]
+        const Vc = tf.mul(V, comp);
         const dKb = tf.matMul(Vc, dKV, false, true); // [M,S,D]
-        const dVc = tf.matMul(Ks!, dKV); // [M,S,Dv]
-        const dV = tf.mul(dVc, comps!);
+        const dVc = tf.matMul(K, dKV); // [M,S,Dv]
+        const dV = tf.mul(dVc, comp);
         // competition: comp = S softmax(cSrc)
-        const sm = tf.div(comps!, S);
-        const dsm = tf.mul(tf.sum(tf.mul(dVc, Vs!), 2, true), S); // [M,S,1]
+        const sm = tf.div(comp, S);
+        const dsm = tf.mul(tf.sum(tf.mul(dVc, V), 2, true), S); // [M,S,1]
         let dcSrc = tf.mul(sm, tf.sub(dsm, tf.sum(tf.mul(sm, dsm), 1, true)));
-        if (clamp !== null) dcSrc = tf.mul(dcSrc, tf.cast(tf.lessEqual(tf.abs(cSrcRaws!), clamp), 'float32'));
+        if (clamp !== null) dcSrc = tf.mul(dcSrc, tf.cast(tf.lessEqual(tf.abs(cSrcRaw), clamp), 'float32'));
         // allocation: r = sinkIn g, g = sigmoid(cSink L / S)
-        let dsinkIn = tf.mul(dr, gs!);
-        const dcSink = tf.mul(tf.mul(tf.mul(dr, sinkIns!), tf.mul(gs!, tf.sub(1, gs!))), L / S);
+        let dsinkIn = tf.mul(dr, g);
+        const dcSink = tf.mul(tf.mul(tf.mul(dr, sinkIn), tf.mul(g, tf.sub(1, g))), L / S);
         // the flow sums: w = x^T y + e sum(y) for each (x + e) . w against one row
         const rowGrad = (x: tf.Tensor, d: tf.Tensor) => tf.add(tf.matMul(d, x, true, false), tf.mul(tf.sum(d, 1, true), eps)); // [M,1,D]
-        const dwQ = rowGrad(Ks!, dcSrc); // cSrc = (K + e) . (wQ + e)
-        const dwK = rowGrad(Ps!, dcSink); // cSink = (P + e) . (wK + e)
-        dsinkIn = tf.add(dsinkIn, dot(Ps!, dwQ)); // wQ = sum_l sinkIn_l P_l
-        const dsrcOut = dot(Ks!, dwK); // wK = sum_s srcOut_s K_s
-        const da = tf.neg(tf.mul(dsinkIn, tf.square(sinkIns!))); // sinkIn = 1 / a
-        const dc = tf.neg(tf.mul(dsrcOut, tf.square(srcOuts!))); // srcOut = 1 / c
-        const dsK = rowGrad(Ps!, da); // a = (P + e) . (sK + e)
-        const dsQ = rowGrad(Ks!, dc); // c = (K + e) . (sQ + e)
+        const dwQ = rowGrad(K, dcSrc); // cSrc = (K + e) . (wQ + e)
+        const dwK = rowGrad(P, dcSink); // cSink = (P + e) . (wK + e)
+        dsinkIn = tf.add(dsinkIn, dot(P, dwQ)); // wQ = sum_l sinkIn_l P_l
+        const dsrcOut = dot(K, dwK); // wK = sum_s srcOut_s K_s
+        const da = tf.neg(tf.mul(dsinkIn, tf.square(sinkIn))); // sinkIn = 1 / a
+        const dc = tf.neg(tf.mul(dsrcOut, tf.square(srcOut))); // srcOut = 1 / c
+        const dsK = rowGrad(P, da); // a = (P + e) . (sK + e)
+        const dsQ = rowGrad(K, dc); // c = (K + e) . (sQ + e)
         // dP = dPb + dcSink (wK + e) + sinkIn dwQ + da (sK + e) + dsQ, then times P (1 - P); dK alike
         const ones = (n: number) => tf.ones([M, n, 1]);
         const dq = fusedOr(
-          () => kernel({ d: dPb, phi: Ps!, u: tf.concat([dcSink, sinkIns!, da, ones(L)], 2), w: tf.concat([wKs!, dwQ, sKs!, dsQ], 1) }).dx!,
-          () => unfusedFeatureGrad(dPb, Ps!, [dcSink, sinkIns!, da, ones(L)], [wKs!, dwQ, sKs!, dsQ]),
+          () => kernel({ d: dPb, phi: P, u: tf.concat([dcSink, sinkIn, da, ones(L)], 2), w: tf.concat([wK, dwQ, sK, dsQ], 1) }).dx!,
+          () => unfusedFeatureGrad(dPb, P, [dcSink, sinkIn, da, ones(L)], [wK, dwQ, sK, dsQ]),
         );
         const dk = fusedOr(
-          () => kernel({ d: dKb, phi: Ks!, u: tf.concat([dcSrc, srcOuts!, dc, ones(S)], 2), w: tf.concat([wQs!, dwK, sQs!, dsK], 1) }).dx!,
-          () => unfusedFeatureGrad(dKb, Ks!, [dcSrc, srcOuts!, dc, ones(S)], [wQs!, dwK, sQs!, dsK]),
+          () => kernel({ d: dKb, phi: K, u: tf.concat([dcSrc, srcOut, dc, ones(S)], 2), w: tf.concat([wQ, dwK, sQ, dsK], 1) }).dx!,
+          () => unfusedFeatureGrad(dKb, K, [dcSrc, srcOut, dc, ones(S)], [wQ, dwK, sQ, dsK]),
         );
         return [dq.reshape([B, H, L, D]), dk.reshape([B, H, S, D]), dV.reshape([B, H, S, Dv])];
       }),
