@@ -18,7 +18,7 @@
  */
 import { tf } from '../tf.ts';
 import { fusedOr, xlaKernel } from '../backend/xla-kernels.ts';
-import type { ResolvedFlowOptions } from './flow-options.ts';
+import { epsDotColumn, epsDotColumnGrad, type ResolvedFlowOptions } from './flow-options.ts';
 
 /** `N` of `T` as a tuple type (the tensors saved for the backward pass, by position). */
 type Tuple<T, N extends number, R extends T[] = []> = R['length'] extends N ? R : Tuple<T, N, [...R, T]>;
@@ -40,8 +40,10 @@ export function flowAttentionFused(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, opt
   const Dv = v.shape[3]!;
   const M = B * H;
   const { eps, outerEps, clamp } = opts;
-  const dot = (x: tf.Tensor, row: tf.Tensor) => tf.matMul(x, row, false, true); // [M,n,D] . [M,1,D] -> [M,n,1]
   const plusOuter = (t: tf.Tensor) => (outerEps !== 0 ? tf.add(t, outerEps) : t);
+  // (x + e) . w for x [M,n,D] against a column w [M,D,1] holding w + e, as every flow sum is
+  const epsDot = (x: tf.Tensor, wE: tf.Tensor) => plusOuter(epsDotColumn(x, wE, eps));
+  const rows = (columns: tf.Tensor[]) => tf.concat(columns.map((c) => c.reshape([M, 1, D])), 1); // [M,4,D]
   const f = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
     const [qIn, kIn, vIn] = args as [tf.Tensor, tf.Tensor, tf.Tensor];
     const save = args[3] as tf.GradSaveFunc;
@@ -49,14 +51,12 @@ export function flowAttentionFused(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, opt
       const P = tf.sigmoid(qIn.reshape([M, L, D]));
       const K = tf.sigmoid(kIn.reshape([M, S, D]));
       const V = vIn.reshape([M, S, Dv]);
-      const sK = tf.add(tf.sum(K, 1, true), eps); // [M,1,D], sK + e
-      const sQ = tf.add(tf.sum(P, 1, true), eps);
-      // (x + e) . w = x . w + e sum(w): a matrix-vector product, no [M, n, D] temporary
-      const epsDot = (x: tf.Tensor, w: tf.Tensor) => plusOuter(tf.add(dot(x, w), tf.mul(tf.sum(w, 2, true), eps)));
+      const sK = tf.add(tf.sum(K, 1, true), eps).reshape([M, D, 1]); // sK + e
+      const sQ = tf.add(tf.sum(P, 1, true), eps).reshape([M, D, 1]);
       const sinkIn = tf.div(1, epsDot(P, sK)); // [M,L,1]
       const srcOut = tf.div(1, epsDot(K, sQ)); // [M,S,1]
-      const wK = tf.add(tf.matMul(srcOut, K, true, false), eps); // [M,1,D], wK + e
-      const wQ = tf.add(tf.matMul(sinkIn, P, true, false), eps);
+      const wK = tf.add(tf.matMul(K, srcOut, true, false), eps); // [M,D,1], wK + e
+      const wQ = tf.add(tf.matMul(P, sinkIn, true, false), eps);
       const cSink = epsDot(P, wK); // [M,L,1]
       const cSrcRaw = epsDot(K, wQ); // [M,S,1]
       const cSrc = clamp !== null ? tf.clipByValue(cSrcRaw, -clamp, clamp) : cSrcRaw;
@@ -89,26 +89,21 @@ export function flowAttentionFused(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, opt
         // allocation: r = sinkIn g, g = sigmoid(cSink L / S)
         let dsinkIn = tf.mul(dr, g);
         const dcSink = tf.mul(tf.mul(tf.mul(dr, sinkIn), tf.mul(g, tf.sub(1, g))), L / S);
-        // the flow sums: w = x^T y + e sum(y) for each (x + e) . w against one row
-        const rowGrad = (x: tf.Tensor, d: tf.Tensor) => tf.add(tf.matMul(d, x, true, false), tf.mul(tf.sum(d, 1, true), eps)); // [M,1,D]
-        const dwQ = rowGrad(K, dcSrc); // cSrc = (K + e) . (wQ + e)
-        const dwK = rowGrad(P, dcSink); // cSink = (P + e) . (wK + e)
-        dsinkIn = tf.add(dsinkIn, dot(P, dwQ)); // wQ = sum_l sinkIn_l P_l
-        const dsrcOut = dot(K, dwK); // wK = sum_s srcOut_s K_s
+        // the flow sums, each (x + e) . w against one column w: dw = x^T d + e sum(d)
+        const dwQ = epsDotColumnGrad(K, dcSrc, eps); // cSrc = (K + e) . (wQ + e)
+        const dwK = epsDotColumnGrad(P, dcSink, eps); // cSink = (P + e) . (wK + e)
+        dsinkIn = tf.add(dsinkIn, tf.matMul(P, dwQ)); // wQ = sum_l sinkIn_l P_l
+        const dsrcOut = tf.matMul(K, dwK); // wK = sum_s srcOut_s K_s
         const da = tf.neg(tf.mul(dsinkIn, tf.square(sinkIn))); // sinkIn = 1 / a
         const dc = tf.neg(tf.mul(dsrcOut, tf.square(srcOut))); // srcOut = 1 / c
-        const dsK = rowGrad(P, da); // a = (P + e) . (sK + e)
-        const dsQ = rowGrad(K, dc); // c = (K + e) . (sQ + e)
+        const dsK = epsDotColumnGrad(P, da, eps); // a = (P + e) . (sK + e)
+        const dsQ = epsDotColumnGrad(K, dc, eps); // c = (K + e) . (sQ + e)
         // dP = dPb + dcSink (wK + e) + sinkIn dwQ + da (sK + e) + dsQ, then times P (1 - P); dK alike
         const ones = (n: number) => tf.ones([M, n, 1]);
-        const dq = fusedOr(
-          () => kernel({ d: dPb, phi: P, u: tf.concat([dcSink, sinkIn, da, ones(L)], 2), w: tf.concat([wK, dwQ, sK, dsQ], 1) }).dx!,
-          () => unfusedFeatureGrad(dPb, P, [dcSink, sinkIn, da, ones(L)], [wK, dwQ, sK, dsQ]),
-        );
-        const dk = fusedOr(
-          () => kernel({ d: dKb, phi: K, u: tf.concat([dcSrc, srcOut, dc, ones(S)], 2), w: tf.concat([wQ, dwK, sQ, dsK], 1) }).dx!,
-          () => unfusedFeatureGrad(dKb, K, [dcSrc, srcOut, dc, ones(S)], [wQ, dwK, sQ, dsK]),
-        );
+        const featureGrad = (d: tf.Tensor, phi: tf.Tensor, u: tf.Tensor, w: tf.Tensor) =>
+          fusedOr(() => kernel({ d, phi, u, w }).dx!, () => unfusedFeatureGrad(d, phi, u, w));
+        const dq = featureGrad(dPb, P, tf.concat([dcSink, sinkIn, da, ones(L)], 2), rows([wK, dwQ, sK, dsQ]));
+        const dk = featureGrad(dKb, K, tf.concat([dcSrc, srcOut, dc, ones(S)], 2), rows([wQ, dwK, sQ, dsK]));
         return [dq.reshape([B, H, L, D]), dk.reshape([B, H, S, D]), dV.reshape([B, H, S, Dv])];
       }),
     };
@@ -116,11 +111,7 @@ export function flowAttentionFused(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, opt
   return f(q, k, v);
 }
 
-/** (d + sum_j u_j w_j) * phi (1 - phi) with tfjs ops: u_j `[M,n,1]`, w_j `[M,1,D]`. */
-function unfusedFeatureGrad(d: tf.Tensor, phi: tf.Tensor, u: tf.Tensor[], w: tf.Tensor[]): tf.Tensor {
-  return tf.tidy(() => {
-    let t = d;
-    u.forEach((uj, j) => (t = tf.add(t, tf.mul(uj, w[j]!))));
-    return tf.mul(t, tf.mul(phi, tf.sub(1, phi)));
-  });
+/** (d + sum_j u_j w_j) * phi (1 - phi) with tfjs ops, as flow_feature_grad: u `[M,n,4]`, w `[M,4,D]`. */
+function unfusedFeatureGrad(d: tf.Tensor, phi: tf.Tensor, u: tf.Tensor, w: tf.Tensor): tf.Tensor {
+  return tf.tidy(() => tf.mul(tf.add(d, tf.matMul(u, w)), tf.mul(phi, tf.sub(1, phi))));
 }

@@ -171,21 +171,30 @@ function epsDotRow(a: tf.Tensor, b: tf.Tensor, eps: number): tf.Tensor {
     const save = args[2] as tf.GradSaveFunc;
     save([x, y]);
     return {
-      value: tf.tidy(() => {
-        const bE = tf.add(y, eps).reshape([M, D, 1]);
-        return tf.add(tf.matMul(x.reshape([M, n, D]), bE), tf.mul(tf.sum(bE, 1, true), eps)).reshape([...lead, n, 1]);
-      }),
+      value: tf.tidy(() => epsDotColumn(x.reshape([M, n, D]), tf.add(y, eps).reshape([M, D, 1]), eps).reshape([...lead, n, 1])),
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) =>
         tf.tidy(() => {
           const [xs, ys] = saved as [tf.Tensor, tf.Tensor];
           const dy3 = dy.reshape([M, n, 1]);
           const dx = tf.matMul(dy3, tf.add(ys, eps).reshape([M, 1, D])).reshape(xs.shape);
-          const db = tf.add(tf.matMul(xs.reshape([M, n, D]), dy3, true, false), tf.mul(tf.sum(dy3, 1, true), eps)).reshape(ys.shape);
-          return [dx, db];
+          return [dx, epsDotColumnGrad(xs.reshape([M, n, D]), dy3, eps).reshape(ys.shape)];
         }),
     };
   });
   return f(a, b);
+}
+
+/**
+ * sum_d (x_d + eps) w_d for `x` `[M, n, D]` against one column per matrix, `wE` `[M, D, 1]`,
+ * that already holds w + eps: x wE + eps sum(wE), `[M, n, 1]`.
+ */
+export function epsDotColumn(x: tf.Tensor, wE: tf.Tensor, eps: number): tf.Tensor {
+  return tf.add(tf.matMul(x, wE), tf.mul(tf.sum(wE, 1, true), eps));
+}
+
+/** The gradient of epsDotColumn in its column, from `d` `[M, n, 1]`: x^T d + eps sum_n d, `[M, D, 1]`. */
+export function epsDotColumnGrad(x: tf.Tensor, d: tf.Tensor, eps: number): tf.Tensor {
+  return tf.add(tf.matMul(x, d, true, false), tf.mul(tf.sum(d, 1, true), eps));
 }
 
 /** Sums a broadcast result back to `shape` (the adjoint of broadcasting). */
