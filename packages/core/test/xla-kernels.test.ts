@@ -5,7 +5,7 @@
  * dropout masks, in training and evaluation; a kernel that fails turns them off and the unfused
  * ops answer instead. Skipped without tfjs-node (CI with a wheel requires it).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { tf } from '../src/tf.ts';
 import { Rng } from '../src/rng.ts';
 import { MLP } from '../src/nn/mlp.ts';
@@ -27,6 +27,17 @@ beforeAll(async () => {
 afterAll(async () => {
   await shutdownBackend();
   await initBackend('cpu');
+});
+
+/** A new start of the tensorflow backend, which loads the kernels again (after a test turned them off). */
+async function reloadKernels(): Promise<void> {
+  await shutdownBackend();
+  await initBackend('cpu');
+  await initBackend('tensorflow');
+}
+// a test that turned the kernels off and then failed must not leave them off for the next ones
+afterEach(async () => {
+  if (haveTensorflow && !xlaKernelsStatus().on) await reloadKernels();
 });
 
 /** Largest |a - b| relative to the largest |b| (1 when b is all zero). */
@@ -95,9 +106,7 @@ describe.skipIf(!haveTensorflow)('fused XLA kernels on the tensorflow backend', 
     tf.dispose([x, w, ...Object.values(fused), ...Object.values(fallBack)]);
     mlp.dispose();
     ln.dispose();
-    await shutdownBackend();
-    await initBackend('cpu');
-    await initBackend('tensorflow');
+    await reloadKernels();
     expect(xlaKernelsStatus().on).toBe(true);
   });
 
@@ -146,9 +155,7 @@ describe.skipIf(!haveTensorflow)('fused XLA kernels on the tensorflow backend', 
     // the layers still compute, unfused
     const y = tf.tidy(() => new LayerNorm({ dim: 4 }).forward(tf.tensor2d([[1, 2, 3, 4]])).dataSync());
     expect(Math.abs(y[0]! + 1.3416)).toBeLessThan(1e-3);
-    await shutdownBackend();
-    await initBackend('cpu');
-    await initBackend('tensorflow');
+    await reloadKernels();
     expect(xlaKernelsStatus().on).toBe(true);
   });
 });
@@ -173,6 +180,24 @@ describe.skipIf(!haveTensorflow)('the sigmoid gradient on the tensorflow backend
 });
 
 describe.skipIf(!haveTensorflow)("Flow-Attention's written-out gradient (attention/flow-fused.ts) on the tensorflow backend", () => {
+  it('kernels that go away between its forward and backward: the unfused last pass answers, with the same gradients', async () => {
+    const rng = new Rng(22);
+    const [q, k, v, w] = [randn(rng, [2, 3, 7, 4]), randn(rng, [2, 3, 7, 4]), randn(rng, [2, 3, 7, 5]), randn(rng, [2, 3, 7, 5])];
+    const grads = (dropKernels: boolean) =>
+      tf.grads((a: tf.Tensor, b: tf.Tensor, d: tf.Tensor) => {
+        const y = flowAttention(a, b, d);
+        if (dropKernels) unloadXlaKernels('off: unloaded by the test');
+        return tf.sum(tf.mul(y, w));
+      })([q, k, v]);
+    const fused = grads(false);
+    const fallBack = grads(true);
+    expect(xlaKernelsStatus().on).toBe(false);
+    fused.forEach((g, i) => expect(relDiff(fallBack[i]!, g), `gradient ${'qkv'[i]}`).toBeLessThan(1e-5));
+    tf.dispose([q, k, v, w, ...fused, ...fallBack]);
+    await reloadKernels();
+    expect(xlaKernelsStatus().on).toBe(true);
+  });
+
   const cases = [
     { name: 'the core code (clamp 1)', opts: {}, L: 9, S: 9 },
     { name: 'the time-series code (no clamp)', opts: { clamp: null }, L: 9, S: 9 },
